@@ -1,0 +1,48 @@
+"""Account and Opportunity ORM models."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Boolean, Date, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from gtm_feedback.db.base import Base, utcnow
+from gtm_feedback.db.types import Money, UTCDateTime
+
+
+class Account(Base):
+    """A customer or prospect as the CRM knows it; ``id`` is the CRM's id."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    type: Mapped[str] = mapped_column(String(40), default="customer")
+    region: Mapped[str | None] = mapped_column(String(40))
+    arr: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    is_enterprise: Mapped[bool] = mapped_column(Boolean, default=False)
+    website: Mapped[str | None] = mapped_column(String(300))
+    link: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    opportunities: Mapped[list[Opportunity]] = relationship(
+        back_populates="account", order_by="Opportunity.close_date"
+    )
+
+
+class Opportunity(Base):
+    """An open or closed deal on an account; feedback may name the deal it came from."""
+
+    __tablename__ = "opportunities"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    arr: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    stage: Mapped[str] = mapped_column(String(40))
+    close_date: Mapped[date | None] = mapped_column(Date)
+
+    account: Mapped[Account] = relationship(back_populates="opportunities")

@@ -1,0 +1,28 @@
+"""Accounts: look-ups with their deals and feedback."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from gtm_feedback.account.models import Account
+from gtm_feedback.feedback.models import Feedback
+
+
+def get_account(session: Session, account_id: str) -> Account | None:
+    """The account with its opportunities loaded, if it exists."""
+    return session.scalar(
+        select(Account).where(Account.id == account_id).options(selectinload(Account.opportunities))
+    )
+
+
+def feedback_of(session: Session, account_id: str) -> list[Feedback]:
+    """The feedback the account left, newest first, with requests loaded."""
+    return list(
+        session.scalars(
+            select(Feedback)
+            .where(Feedback.account_id == account_id)
+            .options(selectinload(Feedback.request))
+            .order_by(Feedback.created_at.desc(), Feedback.id)
+        )
+    )

@@ -1,0 +1,1 @@
+"""Human-in-the-loop records: a token that maps a person's decision to a waiting workflow."""

@@ -1,0 +1,211 @@
+"""The ``gtm-feedback`` command line."""
+
+from __future__ import annotations
+
+import csv
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gtm_feedback import __version__
+from gtm_feedback.config import Settings, get_settings
+from gtm_feedback.db import migrate
+from gtm_feedback.importing.reader import CsvFormatError, read_csv
+from gtm_feedback.importing.service import (
+    KINDS,
+    HeaderError,
+    ImportReport,
+    check_header,
+    validate,
+    write,
+)
+from gtm_feedback.monitoring.logging import configure_logging
+from gtm_feedback.sample import loader
+
+app = typer.Typer(help="GTM Feedback: customer feedback to ARR-weighted feature requests.")
+db_app = typer.Typer(help="Database schema migrations.")
+app.add_typer(db_app, name="db")
+console = Console()
+errors = Console(stderr=True)
+
+
+class ImportKind(StrEnum):
+    """Kinds of CSV file the importer reads."""
+
+    accounts = "accounts"
+    opportunities = "opportunities"
+    areas = "areas"
+    requests = "requests"
+    feedback = "feedback"
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    configure_logging(settings.log_level, "console")
+    return settings
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    """Run ``gtm-feedback COMMAND --help`` for a command's options."""
+    if version:
+        console.print(__version__)
+        raise typer.Exit
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    settings = _settings()
+    migrate.upgrade(settings.app_database_url, revision)
+    console.print(
+        f"Database at revision [bold]{migrate.current_revision(settings.app_database_url)}[/]"
+    )
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's revision and the newest one this version ships."""
+    settings = _settings()
+    current = migrate.current_revision(settings.app_database_url) or "none (empty database)"
+    console.print(f"current: {current}\nhead:    {migrate.head_revision()}")
+
+
+@app.command()
+def seed() -> None:
+    """Load the sample dataset (safe to re-run: rows are upserted by id)."""
+    settings = _settings()
+    migrate.upgrade(settings.app_database_url)
+    _print_seed(
+        loader.seed(settings.app_database_url, settings.data_dir, seed_value=settings.sample_seed)
+    )
+
+
+@app.command()
+def init() -> None:
+    """Migrate the database and load the sample data if it is empty (first run)."""
+    settings = _settings()
+    migrate.upgrade(settings.app_database_url)
+    if loader.is_empty(settings.app_database_url):
+        console.print("First run: loading the sample dataset…")
+        _print_seed(
+            loader.seed(
+                settings.app_database_url, settings.data_dir, seed_value=settings.sample_seed
+            )
+        )
+    else:
+        console.print("Database ready (sample data already present or real data loaded).")
+
+
+def _print_seed(result: loader.SeedResult) -> None:
+    for report in result.reports.values():
+        _print_report(report)
+    console.print(
+        f"{result.incoming} incoming feedback items to try matching on: "
+        f"{result.csv_dir / 'incoming.csv'}"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default GTMFB_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default GTMFB_PORT).")] = None,
+) -> None:
+    """Start the web app and the background workers (DBOS) in one process."""
+    import uvicorn
+
+    from gtm_feedback.main import create_app
+
+    settings = _settings().model_copy(update={"host": host or get_settings().host})
+    if port is not None:
+        settings = settings.model_copy(update={"port": port})
+    configure_logging(settings.log_level, settings.log_format)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+
+
+@app.command("import")
+def import_csv(
+    kind: Annotated[ImportKind, typer.Argument(help="What the file holds.")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per transaction.")] = 200,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Write the rejected lines and reasons to this CSV.")
+    ] = None,
+) -> None:
+    """Import a CSV file: every row validated, bad rows reported by line, good rows upserted."""
+    settings = _settings()
+    try:
+        header, rows = read_csv(file)
+        report = ImportReport(kind=kind.value, ignored_columns=check_header(kind.value, header))
+    except (CsvFormatError, HeaderError) as exc:
+        errors.print(f"[red]Cannot import {file}:[/] {exc}")
+        raise typer.Exit(2) from exc
+    good = validate(kind.value, rows, report)
+    with _progress() as progress:
+        task = progress.add_task(f"Importing {kind.value}", total=len(good))
+        write(
+            settings.app_database_url,
+            kind.value,
+            good,
+            report,
+            batch_size=batch_size,
+            on_row=lambda: progress.advance(task),
+        )
+    report.errors.sort(key=lambda error: error.line)
+    _print_report(report)
+    if rejects is not None and report.errors:
+        _write_rejects(rejects, report)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def _print_report(report: ImportReport) -> None:
+    console.print(
+        f"[bold]{report.kind}[/]: {report.total} rows, {report.created} created, "
+        f"{report.updated} updated, {len(report.errors)} rejected"
+    )
+    if report.ignored_columns:
+        console.print(f"  ignored unknown column(s): {', '.join(report.ignored_columns)}")
+    if report.errors:
+        table = Table("line", "reason", title="Rejected rows", title_justify="left")
+        for error in report.errors:
+            table.add_row(str(error.line), error.reason)
+        errors.print(table)
+
+
+def _write_rejects(path: Path, report: ImportReport) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["line", "reason"])
+        writer.writerows([error.line, error.reason] for error in report.errors)
+    console.print(f"Rejected lines written to {path}")
+
+
+@app.command()
+def status() -> None:
+    """Check the database and DBOS from this machine (launches DBOS briefly)."""
+    from gtm_feedback.runtime import dbos_runtime
+
+    settings = _settings()
+    console.print(f"database: {settings.app_database_url}")
+    console.print(f"schema:   {migrate.current_revision(settings.app_database_url) or 'empty'}")
+    with dbos_runtime(settings, "cli") as dbos:
+        console.print(f"dbos:     {settings.dbos_database_url} (launched: {dbos is not None})")
+    console.print(f"kinds:    {', '.join(KINDS)}")

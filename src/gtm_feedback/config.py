@@ -1,0 +1,112 @@
+"""Settings from the environment (prefix ``GTMFB_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gtm_feedback import __version__
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: object) -> float:
+    """Read seconds from a number or a string such as ``90``, ``5s``, ``30m``, ``1h``, ``2d``."""
+    if isinstance(value, int | float):
+        return float(value)
+    match = _DURATION.match(str(value).lower())
+    if match is None:
+        raise ValueError(f"not a duration: {value!r} (use seconds, or 5s / 30m / 1h / 2d)")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class Settings(BaseSettings):
+    """Every setting of the application; see ``.env.example`` for the documentation."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GTMFB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Path(".gtmfb")
+    database_url: str | None = None
+    system_database_url: str | None = None
+    executor_id: str | None = None
+    app_version: str = __version__
+    app_name: str = "gtm-feedback"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str | None = None
+    timezone: str = "UTC"
+    followup_delay: Duration = 3600.0
+    approval_timeout: Duration = 7 * 86400.0
+    match_auto_threshold: float = Field(default=0.9, ge=0, le=1)
+    match_approval_threshold: float = Field(default=0.8, ge=0, le=1)
+    system_user_email: str = "gtm-feedback-bot@example.com"
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    sample_seed: int = 7
+
+    @property
+    def app_database_url(self) -> str:
+        """The application database; an SQLite file in the data dir unless configured."""
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite:///{(self.data_dir / 'gtm_feedback.sqlite').resolve()}"
+
+    @property
+    def dbos_database_url(self) -> str:
+        """DBOS's system database: its own SQLite file, or the app's PostgreSQL database."""
+        if self.system_database_url:
+            return normalise_database_url(self.system_database_url)
+        if is_postgres(self.app_database_url):
+            return self.app_database_url
+        return f"sqlite:///{(self.data_dir / 'dbos_system.sqlite').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        """Where people reach the web app; used for links in messages."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def resolved_executor_id(self, role: str) -> str:
+        """A per-process executor id that is stable across restarts of the same process slot.
+
+        DBOS recovers PENDING workflows only for the executor id that started them, so a
+        server restarted on the same host and port must get the same id back; two processes
+        running at once must never share one.
+        """
+        if self.executor_id:
+            return self.executor_id
+        host = socket.gethostname()
+        if role == "server":
+            return f"{host}-{self.port}"
+        return f"{host}-{role}-{os.getpid()}"
+
+
+def is_postgres(url: str) -> bool:
+    """True for any PostgreSQL URL."""
+    return url.startswith(("postgresql", "postgres:"))
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain PostgreSQL URLs (``postgres://`` included)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

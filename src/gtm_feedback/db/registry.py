@@ -1,0 +1,24 @@
+"""Imports every domain's models so ``Base.metadata`` knows all tables (Alembic, tests)."""
+
+from gtm_feedback.account.models import Account, Opportunity
+from gtm_feedback.approval.models import Approval
+from gtm_feedback.db.base import Base
+from gtm_feedback.feature_request.models import FeatureRequest
+from gtm_feedback.feedback.models import Feedback
+from gtm_feedback.insight.models import InsightReport
+from gtm_feedback.product_area.models import ProductArea
+from gtm_feedback.user.models import User
+
+metadata = Base.metadata
+
+__all__ = [
+    "Account",
+    "Approval",
+    "FeatureRequest",
+    "Feedback",
+    "InsightReport",
+    "Opportunity",
+    "ProductArea",
+    "User",
+    "metadata",
+]

@@ -1,0 +1,82 @@
+"""Engines and sessions: one engine per database URL per process, WAL on SQLite."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, start transactions (see _sqlite_begin);
+    # the module's own implicit BEGIN breaks SAVEPOINT, which the importer relies on.
+    dbapi_connection.isolation_level = None
+    # WAL lets readers and one writer work at once; busy_timeout waits for the writer
+    # instead of failing at once with "database is locked".
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def build_engine(url: str) -> Engine:
+    """A new engine for ``url``; SQLite files get their folder created and WAL switched on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+_ENGINES: dict[str, Engine] = {}
+_MAKERS: dict[str, sessionmaker[Session]] = {}
+_LOCK = threading.Lock()
+
+
+def get_engine(url: str) -> Engine:
+    """The process-wide engine for ``url``."""
+    with _LOCK:
+        if url not in _ENGINES:
+            _ENGINES[url] = build_engine(url)
+            _MAKERS[url] = sessionmaker(bind=_ENGINES[url], expire_on_commit=False)
+        return _ENGINES[url]
+
+
+@contextmanager
+def session_scope(url: str) -> Iterator[Session]:
+    """A session that commits when the block ends and rolls back if it raises."""
+    get_engine(url)
+    session = _MAKERS[url]()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection and forget the engines (tests and shutdown)."""
+    with _LOCK:
+        for engine in _ENGINES.values():
+            engine.dispose()
+        _ENGINES.clear()
+        _MAKERS.clear()

@@ -1,0 +1,1 @@
+"""Feature requests: the ranked, ARR-weighted things customers ask for."""

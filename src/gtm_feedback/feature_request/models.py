@@ -1,0 +1,73 @@
+"""FeatureRequest ORM model and its association tables (areas, followers)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from gtm_feedback.db.base import Base, new_id, utcnow
+from gtm_feedback.db.enums import enum_column_type
+from gtm_feedback.db.types import UTCDateTime
+from gtm_feedback.product_area.models import ProductArea
+from gtm_feedback.user.models import User
+
+
+class RequestStatus(StrEnum):
+    """Where a request stands; deprioritized requests are left out of the ship rate."""
+
+    OPEN = "open"
+    SHIPPED = "shipped"
+    DEPRIORITIZED = "deprioritized"
+
+
+request_areas = Table(
+    "request_areas",
+    Base.metadata,
+    Column("request_id", ForeignKey("feature_requests.id", ondelete="CASCADE"), primary_key=True),
+    Column("area_id", ForeignKey("product_areas.id", ondelete="CASCADE"), primary_key=True),
+)
+
+request_followers = Table(
+    "request_followers",
+    Base.metadata,
+    Column("request_id", ForeignKey("feature_requests.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+
+class FeatureRequest(Base):
+    """One thing customers want, with its feedback, followers and product areas."""
+
+    __tablename__ = "feature_requests"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("fr"))
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[RequestStatus] = mapped_column(
+        enum_column_type(RequestStatus, "request_status"), default=RequestStatus.OPEN, index=True
+    )
+    creator_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    related_request_id: Mapped[str | None] = mapped_column(
+        ForeignKey("feature_requests.id", ondelete="SET NULL")
+    )
+    tracker_url: Mapped[str | None] = mapped_column(String(500))
+    related_links: Mapped[list[str]] = mapped_column(JSON, default=list)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # "metadata" is reserved by SQLAlchemy's declarative API; the column keeps the name.
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    areas: Mapped[list[ProductArea]] = relationship(
+        secondary=request_areas, order_by=ProductArea.name
+    )
+    followers: Mapped[list[User]] = relationship(secondary=request_followers)
+    creator: Mapped[User | None] = relationship(foreign_keys=[creator_id])
+    related_request: Mapped[FeatureRequest | None] = relationship(remote_side=[id])

@@ -1,0 +1,261 @@
+"""Feature requests: look-ups, upserts, and the ARR figures that rank them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Select, Subquery, case, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from gtm_feedback.account.models import Account
+from gtm_feedback.feature_request.models import (
+    FeatureRequest,
+    RequestStatus,
+    request_areas,
+    request_followers,
+)
+from gtm_feedback.feedback.models import Feedback, Severity
+from gtm_feedback.product_area.models import ProductArea
+from gtm_feedback.text.slug import unique_slug
+
+ZERO = Decimal("0.00")
+_SEVERITY_RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3}
+
+
+class RequestSort(StrEnum):
+    """Orders offered by the requests list."""
+
+    ARR = "arr"
+    RECENT = "recent"
+    FEEDBACK = "feedback"
+
+
+@dataclass(frozen=True)
+class RequestFigures:
+    """The derived figures of one request."""
+
+    arr: Decimal = ZERO
+    dealbreaker_arr: Decimal = ZERO
+    account_count: int = 0
+    feedback_count: int = 0
+    highest_severity: Severity | None = None
+    last_feedback_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    """A request with its figures, as lists and APIs show it."""
+
+    request: FeatureRequest
+    figures: RequestFigures
+    areas: list[ProductArea] = field(default_factory=list)
+
+
+def _arr_subquery(*, dealbreakers_only: bool) -> Subquery:
+    # ARR counts each account once per request, however much feedback it left.
+    pairs_q = select(Feedback.request_id, Feedback.account_id).distinct()
+    if dealbreakers_only:
+        pairs_q = pairs_q.where(Feedback.severity == Severity.HIGH)
+    pairs = pairs_q.subquery()
+    query = (
+        select(
+            pairs.c.request_id,
+            func.sum(Account.arr).label("arr"),
+            func.count(Account.id).label("accounts"),
+        )
+        .join(Account, Account.id == pairs.c.account_id)
+        .group_by(pairs.c.request_id)
+    )
+    if dealbreakers_only:
+        query = query.where(Account.is_enterprise.is_(True))
+    return query.subquery()
+
+
+def _activity_subquery() -> Subquery:
+    rank = case(*((Feedback.severity == sev, n) for sev, n in _SEVERITY_RANK.items()), else_=0)
+    return (
+        select(
+            Feedback.request_id,
+            func.count(Feedback.id).label("feedback_count"),
+            func.max(rank).label("severity_rank"),
+            func.max(Feedback.created_at).label("last_feedback_at"),
+        )
+        .group_by(Feedback.request_id)
+        .subquery()
+    )
+
+
+def _figures_query() -> Select[Any]:
+    arr, deal, act = (
+        _arr_subquery(dealbreakers_only=False),
+        _arr_subquery(dealbreakers_only=True),
+        _activity_subquery(),
+    )
+    arr_col = func.coalesce(arr.c.arr, ZERO).label("arr")
+    return (
+        select(
+            FeatureRequest,
+            arr_col,
+            func.coalesce(deal.c.arr, ZERO).label("dealbreaker_arr"),
+            func.coalesce(arr.c.accounts, 0).label("account_count"),
+            func.coalesce(act.c.feedback_count, 0).label("feedback_count"),
+            act.c.severity_rank,
+            act.c.last_feedback_at,
+        )
+        .outerjoin(arr, arr.c.request_id == FeatureRequest.id)
+        .outerjoin(deal, deal.c.request_id == FeatureRequest.id)
+        .outerjoin(act, act.c.request_id == FeatureRequest.id)
+    )
+
+
+def _row_figures(row: Any) -> RequestFigures:
+    rank_to_severity = {n: sev for sev, n in _SEVERITY_RANK.items()}
+    return RequestFigures(
+        arr=row.arr,
+        dealbreaker_arr=row.dealbreaker_arr,
+        account_count=int(row.account_count),
+        feedback_count=int(row.feedback_count),
+        highest_severity=rank_to_severity.get(row.severity_rank or 0),
+        last_feedback_at=row.last_feedback_at,
+    )
+
+
+def figures(session: Session, request_id: str) -> RequestFigures:
+    """ARR, dealbreaker ARR and feedback counts of one request."""
+    row = session.execute(_figures_query().where(FeatureRequest.id == request_id)).one_or_none()
+    return RequestFigures() if row is None else _row_figures(row)
+
+
+def request_arr(session: Session, request_id: str) -> Decimal:
+    """Sum of ARR over the distinct accounts that left feedback on the request."""
+    return figures(session, request_id).arr
+
+
+def dealbreaker_arr(session: Session, request_id: str) -> Decimal:
+    """Sum of ARR over distinct enterprise accounts with high-severity feedback on it."""
+    return figures(session, request_id).dealbreaker_arr
+
+
+@dataclass(frozen=True)
+class RequestQuery:
+    """Filters, order and page of the requests list."""
+
+    area_slug: str | None = None
+    status: RequestStatus | None = None
+    sort: RequestSort = RequestSort.ARR
+    limit: int = 50
+    offset: int = 0
+
+
+def list_requests(session: Session, query: RequestQuery) -> tuple[list[RequestRow], int]:
+    """One page of requests with their figures, and the total matching the filters."""
+    stmt = _figures_query()
+    if query.area_slug is not None:
+        stmt = stmt.where(
+            FeatureRequest.id.in_(
+                select(request_areas.c.request_id)
+                .join(ProductArea, ProductArea.id == request_areas.c.area_id)
+                .where(ProductArea.slug == query.area_slug)
+            )
+        )
+    if query.status is not None:
+        stmt = stmt.where(FeatureRequest.status == query.status)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    order = {
+        RequestSort.ARR: [stmt.selected_columns.arr.desc()],
+        RequestSort.FEEDBACK: [stmt.selected_columns.feedback_count.desc()],
+        RequestSort.RECENT: [
+            func.coalesce(stmt.selected_columns.last_feedback_at, FeatureRequest.created_at).desc()
+        ],
+    }[query.sort]
+    stmt = stmt.order_by(*order, FeatureRequest.created_at.desc(), FeatureRequest.id)
+    rows = session.execute(stmt.limit(query.limit).offset(query.offset)).all()
+    areas = areas_by_request(session, [row.FeatureRequest.id for row in rows])
+    page = [
+        RequestRow(row.FeatureRequest, _row_figures(row), areas.get(row.FeatureRequest.id, []))
+        for row in rows
+    ]
+    return page, int(total)
+
+
+def areas_by_request(session: Session, request_ids: Sequence[str]) -> dict[str, list[ProductArea]]:
+    """The areas of each given request, in one query."""
+    result: dict[str, list[ProductArea]] = {rid: [] for rid in request_ids}
+    if not request_ids:
+        return result
+    rows = session.execute(
+        select(request_areas.c.request_id, ProductArea)
+        .join(ProductArea, ProductArea.id == request_areas.c.area_id)
+        .where(request_areas.c.request_id.in_(request_ids))
+        .order_by(ProductArea.name)
+    ).all()
+    for request_id, area in rows:
+        result[request_id].append(area)
+    return result
+
+
+def get_by_slug(session: Session, slug: str) -> FeatureRequest | None:
+    """The request with this slug, its areas and followers loaded."""
+    return session.scalar(
+        select(FeatureRequest)
+        .where(FeatureRequest.slug == slug)
+        .options(selectinload(FeatureRequest.areas), selectinload(FeatureRequest.followers))
+    )
+
+
+def feedback_of(session: Session, request_id: str) -> list[Feedback]:
+    """The request's feedback, newest first, with accounts loaded."""
+    return list(
+        session.scalars(
+            select(Feedback)
+            .where(Feedback.request_id == request_id)
+            .options(selectinload(Feedback.account), selectinload(Feedback.creator))
+            .order_by(Feedback.created_at.desc(), Feedback.id)
+        )
+    )
+
+
+def free_slug(session: Session, title: str, *, own_id: str | None = None) -> str:
+    """A slug made from ``title`` that no other request uses."""
+
+    def taken(slug: str) -> bool:
+        other = session.scalar(select(FeatureRequest.id).where(FeatureRequest.slug == slug))
+        return other is not None and other != own_id
+
+    return unique_slug(title, taken, fallback="request")
+
+
+def set_areas(session: Session, request: FeatureRequest, area_ids: Iterable[str]) -> None:
+    """Replace the request's areas; every id must exist."""
+    ids = list(dict.fromkeys(area_ids))
+    found = list(session.scalars(select(ProductArea).where(ProductArea.id.in_(ids))))
+    missing = set(ids) - {area.id for area in found}
+    if missing:
+        raise ValueError(f"unknown product area ids: {', '.join(sorted(missing))}")
+    if not found:
+        raise ValueError("a request needs at least one product area")
+    request.areas = sorted(found, key=lambda area: area.name)
+
+
+def follow(session: Session, *, request_id: str, user_id: str) -> bool:
+    """Make the user a follower of the request; False if they already were."""
+    exists = session.execute(
+        select(request_followers.c.user_id).where(
+            request_followers.c.request_id == request_id, request_followers.c.user_id == user_id
+        )
+    ).first()
+    if exists is not None:
+        return False
+    session.execute(request_followers.insert().values(request_id=request_id, user_id=user_id))
+    return True
+
+
+def resolve(session: Session, id_or_slug: str) -> FeatureRequest | None:
+    """The request with this id, or else with this slug."""
+    found = session.get(FeatureRequest, id_or_slug)
+    return found or session.scalar(select(FeatureRequest).where(FeatureRequest.slug == id_or_slug))

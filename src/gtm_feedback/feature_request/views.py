@@ -1,0 +1,97 @@
+"""JSON API of feature requests."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+
+from gtm_feedback.feature_request import service
+from gtm_feedback.feature_request.models import FeatureRequest, RequestStatus
+from gtm_feedback.feature_request.schemas import (
+    AreaRef,
+    FeedbackWithAccount,
+    RequestDetail,
+    RequestPage,
+    RequestSummary,
+)
+from gtm_feedback.feature_request.service import RequestFigures, RequestQuery, RequestSort
+from gtm_feedback.feedback.models import Feedback
+from gtm_feedback.feedback.schemas import FeedbackOut
+from gtm_feedback.product_area.models import ProductArea
+from gtm_feedback.web.deps import AppSettings, DbSession
+
+router = APIRouter(prefix="/api/requests", tags=["requests"])
+
+
+def _summary(
+    request: FeatureRequest, figures: RequestFigures, areas: list[ProductArea], base_url: str
+) -> dict[str, object]:
+    return {
+        "id": request.id,
+        "slug": request.slug,
+        "title": request.title,
+        "status": request.status,
+        "areas": [AreaRef(slug=area.slug, name=area.name) for area in areas],
+        "arr": figures.arr,
+        "dealbreaker_arr": figures.dealbreaker_arr,
+        "account_count": figures.account_count,
+        "feedback_count": figures.feedback_count,
+        "highest_severity": figures.highest_severity,
+        "last_activity_at": max(
+            filter(None, [figures.last_feedback_at, request.created_at, request.shipped_at])
+        ),
+        "url": f"{base_url}/requests/{request.slug}",
+    }
+
+
+@router.get("", response_model=RequestPage)
+def list_requests(
+    session: DbSession,
+    settings: AppSettings,
+    area: Annotated[str | None, Query(description="Product area slug")] = None,
+    status: RequestStatus | None = None,
+    sort: RequestSort = RequestSort.ARR,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> RequestPage:
+    """Requests ranked by ARR (default), feedback count or recent activity."""
+    query = RequestQuery(area_slug=area, status=status, sort=sort, limit=limit, offset=offset)
+    rows, total = service.list_requests(session, query)
+    items = [
+        RequestSummary.model_validate(_summary(r.request, r.figures, r.areas, settings.base_url))
+        for r in rows
+    ]
+    return RequestPage(items=items, total=total, limit=limit, offset=offset)
+
+
+def _feedback_out(item: Feedback) -> FeedbackWithAccount:
+    return FeedbackWithAccount(
+        **FeedbackOut.model_validate(item).model_dump(),
+        account_name=item.account.name,
+        account_arr=item.account.arr,
+        account_is_enterprise=item.account.is_enterprise,
+    )
+
+
+@router.get(
+    "/{slug}", response_model=RequestDetail, responses={404: {"description": "No such request"}}
+)
+def get_request(slug: str, session: DbSession, settings: AppSettings) -> RequestDetail:
+    """One request with its figures, followers and feedback."""
+    request = service.get_by_slug(session, slug)
+    if request is None:
+        raise HTTPException(status_code=404, detail=f"no feature request with slug {slug!r}")
+    figures = service.figures(session, request.id)
+    related = request.related_request
+    return RequestDetail.model_validate(
+        _summary(request, figures, request.areas, settings.base_url)
+        | {
+            "description": request.description,
+            "tracker_url": request.tracker_url,
+            "related_request_slug": related.slug if related else None,
+            "followers": sorted(user.email for user in request.followers),
+            "feedback": [_feedback_out(item) for item in service.feedback_of(session, request.id)],
+            "created_at": request.created_at,
+        }
+    )

@@ -1,0 +1,1 @@
+"""Feedback: one customer's pain, attached to one feature request."""

@@ -1,0 +1,1 @@
+"""CSV import of accounts, opportunities, areas, requests and feedback (upsert by id)."""

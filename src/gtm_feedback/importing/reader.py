@@ -1,0 +1,77 @@
+"""Reading CSV bytes into rows that remember their line number and any decoding fault."""
+
+from __future__ import annotations
+
+import _csv
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+_MAX_FIELD = 1_000_000
+
+
+@dataclass(frozen=True)
+class RawRow:
+    """One CSV record: where it started, its cells by header, and a decoding fault if any."""
+
+    line: int
+    cells: dict[str, str]
+    fault: str | None = None
+
+
+class CsvFormatError(ValueError):
+    """The file cannot be read as CSV at all (no header, not text)."""
+
+
+def read_csv(path: Path) -> tuple[list[str], Iterator[RawRow]]:
+    """The header and the rows of the CSV file at ``path``."""
+    return read_csv_bytes(path.read_bytes())
+
+
+def read_csv_bytes(data: bytes) -> tuple[list[str], Iterator[RawRow]]:
+    """The header and the rows of CSV ``data``; bad bytes spoil only the rows they are in."""
+    if b"\x00" in data[:4096]:
+        raise CsvFormatError("the file is binary, not CSV text")
+    # surrogateescape keeps undecodable bytes as lone surrogates so each row can be judged
+    # on its own instead of the whole file failing to decode.
+    text = data.decode("utf-8-sig", errors="surrogateescape")
+    csv.field_size_limit(_MAX_FIELD)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [name.strip().lower() for name in next(reader)]
+    except StopIteration:
+        raise CsvFormatError("the file is empty: expected a header row") from None
+    if not any(header):
+        raise CsvFormatError("the first row must be a header naming the columns")
+    if _undecodable("".join(header)):
+        raise CsvFormatError("the header row is not valid UTF-8")
+    return header, _rows(reader, header)
+
+
+def _rows(reader: _csv.Reader, header: list[str]) -> Iterator[RawRow]:
+    line = reader.line_num + 1
+    for record in reader:
+        start, line = line, reader.line_num + 1
+        if not any(cell.strip() for cell in record):
+            continue
+        yield _to_row(start, header, record)
+
+
+def _to_row(line: int, header: list[str], record: list[str]) -> RawRow:
+    if len(record) != len(header):
+        fault = f"has {len(record)} fields, the header has {len(header)}"
+        return RawRow(line, {}, fault)
+    for column, cell in zip(header, record, strict=True):
+        bad = _undecodable(cell)
+        if bad is not None:
+            return RawRow(line, {}, f"column {column!r} is not valid UTF-8 (byte 0x{bad:02x})")
+    return RawRow(line, dict(zip(header, record, strict=True)))
+
+
+def _undecodable(text: str) -> int | None:
+    for char in text:
+        if "\udc80" <= char <= "\udcff":
+            return ord(char) - 0xDC00
+    return None

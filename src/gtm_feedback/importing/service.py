@@ -1,0 +1,170 @@
+"""Running an import: validate every row, write the good ones in batches, report the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gtm_feedback.db.session import session_scope
+from gtm_feedback.importing import apply
+from gtm_feedback.importing.reader import RawRow
+from gtm_feedback.importing.rows import AccountRow, AreaRow, FeedbackRow, OpportunityRow, RequestRow
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What one importable kind reads and how it writes a row."""
+
+    row_model: type[BaseModel]
+    write: Callable[[Session, Any], bool]
+
+    @property
+    def required_columns(self) -> list[str]:
+        """Columns a file of this kind must have."""
+        return [name for name, f in self.row_model.model_fields.items() if f.is_required()]
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column this kind understands, in order."""
+        return list(self.row_model.model_fields)
+
+
+KINDS: dict[str, Kind] = {
+    "accounts": Kind(AccountRow, apply.apply_account),
+    "opportunities": Kind(OpportunityRow, apply.apply_opportunity),
+    "areas": Kind(AreaRow, apply.apply_area),
+    "requests": Kind(RequestRow, apply.apply_request),
+    "feedback": Kind(FeedbackRow, apply.apply_feedback),
+}
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A row that was not imported, and why."""
+
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    """What an import did."""
+
+    kind: str
+    total: int = 0
+    created: int = 0
+    updated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def imported(self) -> int:
+        """Rows written (created or updated)."""
+        return self.created + self.updated
+
+
+class HeaderError(ValueError):
+    """The file's header lacks columns this kind needs."""
+
+
+def check_header(kind: str, header: list[str]) -> list[str]:
+    """Raise if required columns are missing; return the columns that will be ignored."""
+    spec = KINDS[kind]
+    missing = [name for name in spec.required_columns if name not in header]
+    if missing:
+        raise HeaderError(
+            f"missing required column(s) {', '.join(missing)}; "
+            f"{kind} files have columns: {','.join(spec.columns)}"
+        )
+    return [name for name in header if name and name not in spec.columns]
+
+
+def describe_validation(exc: ValidationError) -> str:
+    """One line naming each bad field and what is wrong with it."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "row"
+        value = error.get("input")
+        shown = f" (got {value!r})" if isinstance(value, str) and len(value) < 60 else ""
+        parts.append(f"{where}: {error['msg'].lower()}{shown}")
+    return "; ".join(parts)
+
+
+def validate(kind: str, rows: Iterable[RawRow], report: ImportReport) -> list[tuple[int, Any]]:
+    """Rows that pass validation and are not duplicates; the others go into ``report``."""
+    spec, good, first_line = KINDS[kind], [], dict[str, int]()
+    for raw in rows:
+        report.total += 1
+        if raw.fault is not None:
+            report.errors.append(RowError(raw.line, raw.fault))
+            continue
+        try:
+            row = spec.row_model.model_validate(raw.cells)
+        except ValidationError as exc:
+            report.errors.append(RowError(raw.line, describe_validation(exc)))
+            continue
+        row_id = str(getattr(row, "id"))  # noqa: B009 - every row model has an id
+        if row_id in first_line:
+            reason = f"duplicate id {row_id!r} (first on line {first_line[row_id]})"
+            report.errors.append(RowError(raw.line, reason))
+            continue
+        first_line[row_id] = raw.line
+        good.append((raw.line, row))
+    return good
+
+
+def write(
+    url: str,
+    kind: str,
+    rows: list[tuple[int, Any]],
+    report: ImportReport,
+    *,
+    batch_size: int = 200,
+    on_row: Callable[[], None] | None = None,
+) -> None:
+    """Write validated rows, one transaction per batch and a savepoint per row."""
+    spec = KINDS[kind]
+    for start in range(0, len(rows), batch_size):
+        with session_scope(url) as session:
+            for line, row in rows[start : start + batch_size]:
+                _write_one(session, spec, line, row, report)
+                if on_row is not None:
+                    on_row()
+
+
+def _write_one(session: Session, spec: Kind, line: int, row: Any, report: ImportReport) -> None:
+    try:
+        with session.begin_nested():
+            created = spec.write(session, row)
+    except (apply.RowRejectedError, ValueError) as exc:
+        report.errors.append(RowError(line, str(exc)))
+        return
+    except IntegrityError as exc:
+        report.errors.append(RowError(line, f"rejected by the database: {exc.orig}"))
+        return
+    if created:
+        report.created += 1
+    else:
+        report.updated += 1
+
+
+def import_rows(
+    url: str,
+    kind: str,
+    header: list[str],
+    rows: Iterable[RawRow],
+    *,
+    batch_size: int = 200,
+    on_row: Callable[[], None] | None = None,
+) -> ImportReport:
+    """Validate and write ``rows`` of ``kind``; never raises for a bad row."""
+    report = ImportReport(kind=kind, ignored_columns=check_header(kind, header))
+    good = validate(kind, rows, report)
+    write(url, kind, good, report, batch_size=batch_size, on_row=on_row)
+    report.errors.sort(key=lambda error: error.line)
+    return report

@@ -1,0 +1,1 @@
+"""Per-area insight reports (history kept; the latest is shown)."""

@@ -1,0 +1,62 @@
+"""The FastAPI application: routers, error handlers, and DBOS in the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from gtm_feedback import __version__, runtime
+from gtm_feedback.account.views import router as accounts_router
+from gtm_feedback.config import Settings, get_settings
+from gtm_feedback.db.session import dispose_engines
+from gtm_feedback.feature_request.views import router as requests_router
+from gtm_feedback.monitoring.health import router as health_router
+from gtm_feedback.monitoring.logging import get_logger
+from gtm_feedback.product_area.views import router as areas_router
+
+log = get_logger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, launch_dbos: bool = True) -> FastAPI:
+    """Build the app; DBOS is launched when the app starts and destroyed when it stops."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if launch_dbos:
+            # DBOS's launch and queue registration are synchronous calls that refuse to run
+            # on an event loop; a worker thread keeps the server's loop free.
+            await asyncio.to_thread(runtime.launch, settings, "server")
+        log.info("app.started", url=settings.base_url, version=settings.app_version)
+        try:
+            yield
+        finally:
+            if launch_dbos:
+                await asyncio.to_thread(runtime.shutdown)
+            dispose_engines()
+
+    app = FastAPI(
+        title="GTM Feedback",
+        version=__version__,
+        description="Customer feedback turned into ranked, ARR-weighted feature requests.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    for router in (health_router, areas_router, accounts_router, requests_router):
+        app.include_router(router)
+    app.add_exception_handler(Exception, _unhandled)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/api/requests")
+
+    return app
+
+
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("request.failed", path=request.url.path, method=request.method)
+    return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)

@@ -1,0 +1,1 @@
+"""Product areas: how requests are grouped, routed to firehose channels and reported on."""

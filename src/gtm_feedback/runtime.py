@@ -1,0 +1,102 @@
+"""The DBOS runtime: configuration, launch once per process, queues, clean shutdown."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Literal
+
+from dbos import DBOS, DBOSConfig
+from sqlalchemy.engine import make_url
+
+from gtm_feedback.config import Settings
+from gtm_feedback.monitoring.logging import get_logger
+
+log = get_logger(__name__)
+
+Role = Literal["server", "cli", "worker", "test"]
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """A DBOS queue the application uses; registered after launch (DBOS 3.4 requires it)."""
+
+    name: str
+    worker_concurrency: int | None = None
+    polling_interval_sec: float = 0.1
+
+
+# Background work is split by kind so a flood of one cannot starve the others.
+QUEUES = (
+    QueueSpec("feedback", worker_concurrency=4),
+    QueueSpec("requests", worker_concurrency=2),
+    QueueSpec("notifications", worker_concurrency=4),
+    QueueSpec("embeddings", worker_concurrency=1),
+    QueueSpec("insights", worker_concurrency=2),
+    QueueSpec("imports", worker_concurrency=1),
+)
+
+
+def dbos_config(settings: Settings, role: Role) -> DBOSConfig:
+    """DBOS's configuration from our settings (pinned version, per-process executor id)."""
+    return {
+        "name": settings.app_name,
+        "system_database_url": settings.dbos_database_url,
+        # Recovery only resumes workflows of the same application version: pin it so a
+        # restart after a code edit still resumes what was running.
+        "application_version": settings.app_version,
+        "executor_id": settings.resolved_executor_id(role),
+        "log_level": settings.log_level.upper(),
+        "sys_db_pool_size": 10,
+        "notification_listener_polling_interval_sec": 0.1,
+    }
+
+
+def _enable_wal(url: str) -> None:
+    # DBOS sets no journal mode on SQLite; WAL is a property of the file, so once is enough.
+    database = make_url(url).database
+    if not database:
+        return
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+
+
+def launch(settings: Settings, role: Role) -> DBOS:
+    """Create and launch DBOS for this process, then register the queues."""
+    url = settings.dbos_database_url
+    if url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        _enable_wal(url)
+    dbos = DBOS(config=dbos_config(settings, role))
+    DBOS.launch()
+    for spec in QUEUES:
+        DBOS.register_queue(
+            spec.name,
+            worker_concurrency=spec.worker_concurrency,
+            polling_interval_sec=spec.polling_interval_sec,
+        )
+    log.info("dbos.launched", role=role, executor_id=settings.resolved_executor_id(role))
+    return dbos
+
+
+def shutdown(timeout_sec: int = 5) -> None:
+    """Stop DBOS, letting running workflows finish for up to ``timeout_sec`` seconds."""
+    DBOS.destroy(workflow_completion_timeout_sec=timeout_sec)
+
+
+@contextmanager
+def dbos_runtime(settings: Settings, role: Role = "cli") -> Iterator[DBOS]:
+    """DBOS launched for the duration of the block (CLI commands, scripts, tests)."""
+    dbos = launch(settings, role)
+    try:
+        yield dbos
+    finally:
+        shutdown()
+
+
+def dbos_ready() -> bool:
+    """True when DBOS is launched and its system database answers."""
+    DBOS.list_workflows(limit=1)
+    return True

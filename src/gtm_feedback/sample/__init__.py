@@ -1,0 +1,1 @@
+"""A realistic sample dataset that the project generates itself (deterministic per seed)."""

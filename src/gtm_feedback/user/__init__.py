@@ -1,0 +1,1 @@
+"""People who use the app: sellers, success managers, PMs, admins, the system user."""

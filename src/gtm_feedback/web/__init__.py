@@ -1,0 +1,1 @@
+"""Shared web plumbing: dependencies, error handlers, templates and static files."""
