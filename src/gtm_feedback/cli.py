@@ -50,14 +50,22 @@ def _settings() -> Settings:
     return settings
 
 
-@app.callback()
-def main(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
-) -> None:
-    """Run ``gtm-feedback COMMAND --help`` for a command's options."""
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         console.print(__version__)
         raise typer.Exit
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Run ``gtm-feedback COMMAND --help`` for a command's options."""
 
 
 @db_app.command("upgrade")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Numeric
@@ -33,7 +33,8 @@ class Money(TypeDecorator[Decimal]):
         """Quantise to cents; SQLite gets an integer count of cents."""
         if value is None:
             return None
-        amount = Decimal(str(value)).quantize(_CENT)
+        # Half-up, as PostgreSQL's NUMERIC rounds, so both databases store the same cents.
+        amount = Decimal(str(value)).quantize(_CENT, rounding=ROUND_HALF_UP)
         return int(amount * 100) if dialect.name == "sqlite" else amount
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:

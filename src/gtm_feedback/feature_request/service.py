@@ -168,7 +168,11 @@ def list_requests(session: Session, query: RequestQuery) -> tuple[list[RequestRo
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     order = {
         RequestSort.ARR: [stmt.selected_columns.arr.desc()],
-        RequestSort.FEEDBACK: [stmt.selected_columns.feedback_count.desc()],
+        # Ties in feedback count go to the request worth more.
+        RequestSort.FEEDBACK: [
+            stmt.selected_columns.feedback_count.desc(),
+            stmt.selected_columns.arr.desc(),
+        ],
         RequestSort.RECENT: [
             func.coalesce(stmt.selected_columns.last_feedback_at, FeatureRequest.created_at).desc()
         ],

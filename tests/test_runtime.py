@@ -1,0 +1,63 @@
+"""DBOS launched once per process with our settings: version pinned, executor id, queues."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from dbos import DBOS, SetWorkflowID
+from sqlalchemy import inspect
+
+from gtm_feedback.config import Settings
+from gtm_feedback.db.session import get_engine
+from gtm_feedback.runtime import QUEUES, dbos_ready, dbos_runtime
+
+
+@DBOS.step()
+def _double_step(value: int) -> int:
+    return value * 2
+
+
+@DBOS.workflow()
+def _double_workflow(value: int) -> int:
+    return _double_step(value) + 1
+
+
+def test_runtime_runs_a_workflow_with_pinned_version(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, app_version="9.9.9-test", executor_id="exec-a")
+    with dbos_runtime(settings, "test"):
+        assert dbos_ready()
+        with SetWorkflowID("double-20"):
+            assert _double_workflow(20) == 41
+        with SetWorkflowID("double-20"):  # same id: runs once, same result
+            assert _double_workflow(99) == 41
+        status = DBOS.get_workflow_status("double-20")
+        assert status is not None
+        assert (status.app_version, status.executor_id) == ("9.9.9-test", "exec-a")
+        assert [q.name for q in QUEUES if DBOS.retrieve_queue(q.name) is not None] == [
+            q.name for q in QUEUES
+        ]
+        handle = DBOS.retrieve_queue("feedback").enqueue(_double_workflow, 1)
+        assert handle.get_result() == 3
+    system_db = tmp_path / "dbos_system.sqlite"
+    with sqlite3.connect(system_db) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_runtime_can_be_launched_again_after_shutdown(tmp_path: Path) -> None:
+    for round_ in range(2):
+        settings = Settings(data_dir=tmp_path)
+        with dbos_runtime(settings, "test"), SetWorkflowID(f"again-{round_}"):
+            assert _double_workflow(round_) == 2 * round_ + 1
+
+
+@pytest.mark.postgres
+def test_postgres_app_database_hosts_the_dbos_schema(postgres_url: str, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=postgres_url)
+    with dbos_runtime(settings, "test"), SetWorkflowID("pg-double"):
+        assert _double_workflow(5) == 11
+    schemas = inspect(get_engine(postgres_url)).get_schema_names()
+    assert "dbos" in schemas
+    assert "workflow_status" in inspect(get_engine(postgres_url)).get_table_names(schema="dbos")
+    assert not (tmp_path / "dbos_system.sqlite").exists()
