@@ -1,4 +1,4 @@
-"""Embedded core: seeding, CSV import throughput and the ranked requests query, SQLite vs PostgreSQL.
+"""Embedded core: seeding, CSV import and the ranked requests query, SQLite vs PostgreSQL.
 
 Prints medians of repeated runs measured side by side; copy the table into docs/benchmarks.md.
 """

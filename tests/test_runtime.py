@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,16 @@ def test_postgres_app_database_hosts_the_dbos_schema(postgres_url: str, tmp_path
     assert "dbos" in schemas
     assert "workflow_status" in inspect(get_engine(postgres_url)).get_table_names(schema="dbos")
     assert not (tmp_path / "dbos_system.sqlite").exists()
+
+
+def test_cli_processes_enqueue_but_leave_queued_work_to_the_server(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    with dbos_runtime(settings, "cli"):
+        with SetWorkflowID("queued-by-cli"):
+            DBOS.retrieve_queue("feedback").enqueue(_double_workflow, 4)
+        time.sleep(0.5)  # several polling intervals: a listening worker would have taken it
+        status = DBOS.get_workflow_status("queued-by-cli")
+        assert status is not None
+        assert status.status == "ENQUEUED"
+    with dbos_runtime(settings, "server"):
+        assert DBOS.retrieve_workflow("queued-by-cli").get_result() == 9

@@ -17,7 +17,6 @@ from gtm_feedback.config import Settings, get_settings
 from gtm_feedback.db import migrate
 from gtm_feedback.importing.reader import CsvFormatError, read_csv
 from gtm_feedback.importing.service import (
-    KINDS,
     HeaderError,
     ImportReport,
     check_header,
@@ -131,9 +130,8 @@ def serve(
 
     from gtm_feedback.main import create_app
 
-    settings = _settings().model_copy(update={"host": host or get_settings().host})
-    if port is not None:
-        settings = settings.model_copy(update={"port": port})
+    overrides = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
+    settings = _settings().model_copy(update=overrides)
     configure_logging(settings.log_level, settings.log_format)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
 
@@ -209,11 +207,15 @@ def _write_rejects(path: Path, report: ImportReport) -> None:
 @app.command()
 def status() -> None:
     """Check the database and DBOS from this machine (launches DBOS briefly)."""
+    from dbos import DBOS
+
     from gtm_feedback.runtime import dbos_runtime
 
     settings = _settings()
     console.print(f"database: {settings.app_database_url}")
     console.print(f"schema:   {migrate.current_revision(settings.app_database_url) or 'empty'}")
-    with dbos_runtime(settings, "cli") as dbos:
-        console.print(f"dbos:     {settings.dbos_database_url} (launched: {dbos is not None})")
-    console.print(f"kinds:    {', '.join(KINDS)}")
+    with dbos_runtime(settings, "cli"):
+        pending = DBOS.list_workflows(status=["PENDING", "ENQUEUED"])
+        console.print(f"dbos:     {settings.dbos_database_url}")
+        console.print(f"version:  {settings.app_version} (pinned)")
+        console.print(f"waiting:  {len(pending)} workflow(s) pending or enqueued")

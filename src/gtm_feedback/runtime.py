@@ -70,6 +70,10 @@ def launch(settings: Settings, role: Role) -> DBOS:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         _enable_wal(url)
     dbos = DBOS(config=dbos_config(settings, role))
+    if role == "cli":
+        # A short-lived command must not dequeue the server's background work and then exit
+        # with it half done; it may still enqueue, and the server's workers pick it up.
+        DBOS.listen_queues([])
     DBOS.launch()
     for spec in QUEUES:
         DBOS.register_queue(
