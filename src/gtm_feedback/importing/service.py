@@ -97,7 +97,9 @@ def describe_validation(exc: ValidationError) -> str:
 
 def validate(kind: str, rows: Iterable[RawRow], report: ImportReport) -> list[tuple[int, Any]]:
     """Rows that pass validation and are not duplicates; the others go into ``report``."""
-    spec, good, first_line = KINDS[kind], [], dict[str, int]()
+    spec = KINDS[kind]
+    good: list[tuple[int, Any]] = []
+    first_line: dict[str, int] = {}
     for raw in rows:
         report.total += 1
         if raw.fault is not None:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import select
+
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.importing.reader import RawRow
 from gtm_feedback.importing.service import ImportReport, import_rows
@@ -46,7 +48,7 @@ def write_csvs(data: SampleData, folder: Path) -> None:
 def is_empty(url: str) -> bool:
     """True when the database has no product areas yet (a first run)."""
     with session_scope(url) as session:
-        return session.query(ProductArea.id).first() is None
+        return session.scalar(select(ProductArea.id).limit(1)) is None
 
 
 def seed(url: str, data_dir: Path, *, seed_value: int, now: datetime | None = None) -> SeedResult:
