@@ -16,13 +16,7 @@ from gtm_feedback import __version__
 from gtm_feedback.config import Settings, get_settings
 from gtm_feedback.db import migrate
 from gtm_feedback.importing.reader import CsvFormatError, read_csv
-from gtm_feedback.importing.service import (
-    HeaderError,
-    ImportReport,
-    check_header,
-    validate,
-    write,
-)
+from gtm_feedback.importing.service import HeaderError, ImportReport, import_rows
 from gtm_feedback.monitoring.logging import configure_logging
 from gtm_feedback.sample import loader
 
@@ -147,24 +141,23 @@ def import_csv(
 ) -> None:
     """Import a CSV file: every row validated, bad rows reported by line, good rows upserted."""
     settings = _settings()
-    try:
-        header, rows = read_csv(file)
-        report = ImportReport(kind=kind.value, ignored_columns=check_header(kind.value, header))
-    except (CsvFormatError, HeaderError) as exc:
-        errors.print(f"[red]Cannot import {file}:[/] {exc}")
-        raise typer.Exit(2) from exc
-    good = validate(kind.value, rows, report)
     with _progress() as progress:
-        task = progress.add_task(f"Importing {kind.value}", total=len(good))
-        write(
-            settings.app_database_url,
-            kind.value,
-            good,
-            report,
-            batch_size=batch_size,
-            on_row=lambda: progress.advance(task),
-        )
-    report.errors.sort(key=lambda error: error.line)
+        task = progress.add_task(f"Importing {kind.value}", total=None)
+        try:
+            header, rows = read_csv(file)
+            report = import_rows(
+                settings.app_database_url,
+                kind.value,
+                header,
+                rows,
+                batch_size=batch_size,
+                on_validated=lambda total: progress.update(task, total=total),
+                on_row=lambda: progress.advance(task),
+            )
+        except (CsvFormatError, HeaderError) as exc:
+            progress.stop()
+            errors.print(f"[red]Cannot import {file}:[/] {exc}")
+            raise typer.Exit(2) from exc
     _print_report(report)
     if rejects is not None and report.errors:
         _write_rejects(rejects, report)

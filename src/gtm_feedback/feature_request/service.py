@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, Subquery, case, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -24,7 +24,9 @@ from gtm_feedback.product_area.models import ProductArea
 from gtm_feedback.text.slug import unique_slug
 
 ZERO = Decimal("0.00")
+_Cols = TypeVarTuple("_Cols")
 _SEVERITY_RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3}
+_RANK_SEVERITY = {rank: severity for severity, rank in _SEVERITY_RANK.items()}
 
 
 class RequestSort(StrEnum):
@@ -56,9 +58,14 @@ class RequestRow:
     areas: list[ProductArea] = field(default_factory=list)
 
 
-def _arr_subquery(*, dealbreakers_only: bool) -> Subquery:
+def _scoped(query: Select[*_Cols], request_id: str | None) -> Select[*_Cols]:
+    # One request's figures should not aggregate every request's feedback first.
+    return query if request_id is None else query.where(Feedback.request_id == request_id)
+
+
+def _arr_subquery(*, dealbreakers_only: bool, request_id: str | None) -> Subquery:
     # ARR counts each account once per request, however much feedback it left.
-    pairs_q = select(Feedback.request_id, Feedback.account_id).distinct()
+    pairs_q = _scoped(select(Feedback.request_id, Feedback.account_id).distinct(), request_id)
     if dealbreakers_only:
         pairs_q = pairs_q.where(Feedback.severity == Severity.HIGH)
     pairs = pairs_q.subquery()
@@ -76,25 +83,22 @@ def _arr_subquery(*, dealbreakers_only: bool) -> Subquery:
     return query.subquery()
 
 
-def _activity_subquery() -> Subquery:
+def _activity_subquery(request_id: str | None) -> Subquery:
     rank = case(*((Feedback.severity == sev, n) for sev, n in _SEVERITY_RANK.items()), else_=0)
-    return (
-        select(
-            Feedback.request_id,
-            func.count(Feedback.id).label("feedback_count"),
-            func.max(rank).label("severity_rank"),
-            func.max(Feedback.created_at).label("last_feedback_at"),
-        )
-        .group_by(Feedback.request_id)
-        .subquery()
+    query = select(
+        Feedback.request_id,
+        func.count(Feedback.id).label("feedback_count"),
+        func.max(rank).label("severity_rank"),
+        func.max(Feedback.created_at).label("last_feedback_at"),
     )
+    return _scoped(query, request_id).group_by(Feedback.request_id).subquery()
 
 
-def _figures_query() -> Select[Any]:
+def _figures_query(request_id: str | None = None) -> Select[Any]:
     arr, deal, act = (
-        _arr_subquery(dealbreakers_only=False),
-        _arr_subquery(dealbreakers_only=True),
-        _activity_subquery(),
+        _arr_subquery(dealbreakers_only=False, request_id=request_id),
+        _arr_subquery(dealbreakers_only=True, request_id=request_id),
+        _activity_subquery(request_id),
     )
     arr_col = func.coalesce(arr.c.arr, ZERO).label("arr")
     return (
@@ -114,20 +118,20 @@ def _figures_query() -> Select[Any]:
 
 
 def _row_figures(row: Any) -> RequestFigures:
-    rank_to_severity = {n: sev for sev, n in _SEVERITY_RANK.items()}
     return RequestFigures(
         arr=row.arr,
         dealbreaker_arr=row.dealbreaker_arr,
         account_count=int(row.account_count),
         feedback_count=int(row.feedback_count),
-        highest_severity=rank_to_severity.get(row.severity_rank or 0),
+        highest_severity=_RANK_SEVERITY.get(row.severity_rank or 0),
         last_feedback_at=row.last_feedback_at,
     )
 
 
 def figures(session: Session, request_id: str) -> RequestFigures:
     """ARR, dealbreaker ARR and feedback counts of one request."""
-    row = session.execute(_figures_query().where(FeatureRequest.id == request_id)).one_or_none()
+    stmt = _figures_query(request_id).where(FeatureRequest.id == request_id)
+    row = session.execute(stmt).one_or_none()
     return RequestFigures() if row is None else _row_figures(row)
 
 

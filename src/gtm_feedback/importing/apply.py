@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -18,13 +18,17 @@ from gtm_feedback.product_area import service as areas
 from gtm_feedback.product_area.models import ProductArea
 from gtm_feedback.user import service as users
 
+M = TypeVar("M", bound=Base)
+
 
 class RowRejectedError(ValueError):
     """A row that is valid on its own but cannot be written (unknown reference, clash)."""
 
 
-def _upsert(session: Session, model: type[Base], key: str, values: dict[str, Any]) -> bool:
-    """Create or update the ``model`` row with primary key ``key``; True when created."""
+def _upsert_row(
+    session: Session, model: type[M], key: str, values: dict[str, Any]
+) -> tuple[M, bool]:
+    """Create or update the ``model`` row with primary key ``key``; the row, and if created."""
     row = session.get(model, key)
     created = row is None
     if row is None:
@@ -34,7 +38,12 @@ def _upsert(session: Session, model: type[Base], key: str, values: dict[str, Any
         for name, value in values.items():
             setattr(row, name, value)
     session.flush()
-    return created
+    return row, created
+
+
+def _upsert(session: Session, model: type[Base], key: str, values: dict[str, Any]) -> bool:
+    """Create or update the ``model`` row with primary key ``key``; True when created."""
+    return _upsert_row(session, model, key, values)[1]
 
 
 def _utc(stamp: datetime | None) -> datetime:
@@ -101,9 +110,7 @@ def apply_request(session: Session, row: RequestRow) -> bool:
         values["created_at"] = _utc(row.created_at)
     if row.status is RequestStatus.SHIPPED and (existing is None or existing.shipped_at is None):
         values["shipped_at"] = values.get("created_at", datetime.now(UTC))
-    created = _upsert(session, FeatureRequest, row.id, values)
-    request = session.get(FeatureRequest, row.id)
-    assert request is not None
+    request, created = _upsert_row(session, FeatureRequest, row.id, values)
     requests.set_areas(session, request, area_ids)
     session.flush()
     return created

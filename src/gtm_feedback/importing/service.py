@@ -162,11 +162,18 @@ def import_rows(
     rows: Iterable[RawRow],
     *,
     batch_size: int = 200,
+    on_validated: Callable[[int], None] | None = None,
     on_row: Callable[[], None] | None = None,
 ) -> ImportReport:
-    """Validate and write ``rows`` of ``kind``; never raises for a bad row."""
+    """Validate and write ``rows`` of ``kind``; never raises for a bad row.
+
+    ``on_validated`` gets the number of rows about to be written (a progress bar's total),
+    ``on_row`` is called after each of them.
+    """
     report = ImportReport(kind=kind, ignored_columns=check_header(kind, header))
     good = validate(kind, rows, report)
+    if on_validated is not None:
+        on_validated(len(good))
     write(url, kind, good, report, batch_size=batch_size, on_row=on_row)
     report.errors.sort(key=lambda error: error.line)
     return report
