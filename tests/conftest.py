@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from gtm_feedback.config import get_settings
 from gtm_feedback.db.migrate import upgrade
 from gtm_feedback.db.session import dispose_engines, session_scope
+from gtm_feedback.integrations.embeddings.onnx import OnnxEmbedder
 
 PG_ADMIN_URL = os.environ.get(
     "GTMFB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -90,3 +91,9 @@ def session(db_url: str) -> Iterator[Session]:
     """A session on the test's database, committed at the end of the test."""
     with session_scope(db_url) as db_session:
         yield db_session
+
+
+@pytest.fixture(scope="session")
+def embedder() -> OnnxEmbedder:
+    """The real offline model (small: loaded once for the whole run)."""
+    return OnnxEmbedder()

@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gtm_feedback import __version__
-from gtm_feedback.config import Settings, get_settings
+from gtm_feedback import __version__, cli_matching
+from gtm_feedback.cli_support import cli_settings, console, errors, progress_bar
+from gtm_feedback.config import Settings
 from gtm_feedback.db import migrate
 from gtm_feedback.importing.reader import CsvFormatError, read_csv
 from gtm_feedback.importing.service import HeaderError, ImportReport, import_rows
@@ -23,8 +22,9 @@ from gtm_feedback.sample import loader
 app = typer.Typer(help="GTM Feedback: customer feedback to ARR-weighted feature requests.")
 db_app = typer.Typer(help="Database schema migrations.")
 app.add_typer(db_app, name="db")
-console = Console()
-errors = Console(stderr=True)
+app.add_typer(cli_matching.embeddings_app, name="embeddings")
+app.command("match")(cli_matching.match_command)
+app.command("eval-matching")(cli_matching.eval_matching)
 
 
 class ImportKind(StrEnum):
@@ -38,9 +38,7 @@ class ImportKind(StrEnum):
 
 
 def _settings() -> Settings:
-    settings = get_settings()
-    configure_logging(settings.log_level, "console")
-    return settings
+    return cli_settings()
 
 
 def _print_version(value: bool) -> None:
@@ -103,6 +101,7 @@ def init() -> None:
         )
     else:
         console.print("Database ready (sample data already present or real data loaded).")
+    cli_matching.sync_with_progress(settings)
 
 
 def _print_seed(result: loader.SeedResult) -> None:
@@ -141,7 +140,7 @@ def import_csv(
 ) -> None:
     """Import a CSV file: every row validated, bad rows reported by line, good rows upserted."""
     settings = _settings()
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task(f"Importing {kind.value}", total=None)
         try:
             header, rows = read_csv(file)
@@ -163,16 +162,6 @@ def import_csv(
         _write_rejects(rejects, report)
     if report.errors:
         raise typer.Exit(1)
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )
 
 
 def _print_report(report: ImportReport) -> None:

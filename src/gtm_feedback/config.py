@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gtm_feedback import __version__
@@ -50,8 +50,17 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     followup_delay: Duration = 3600.0
     approval_timeout: Duration = 7 * 86400.0
-    match_auto_threshold: float = Field(default=0.9, ge=0, le=1)
-    match_approval_threshold: float = Field(default=0.8, ge=0, le=1)
+    match_auto_threshold: float = Field(default=0.96, ge=0, le=1)
+    match_approval_threshold: float = Field(default=0.5, ge=0, le=1)
+    match_lexical_weight: float = Field(default=0.2, ge=0, le=1)
+    embeddings_base_url: str | None = None
+    embeddings_model: str = "text-embedding-3-small"
+    embeddings_api_key: SecretStr | None = None
+    embeddings_dimensions: int = Field(default=384, ge=1)
+    embeddings_timeout: Duration = 30.0
+    embeddings_model_path: Path | None = None
+    embeddings_batch_size: int = Field(default=32, ge=1, le=1024)
+    embeddings_threads: int | None = Field(default=None, ge=1)
     system_user_email: str = "gtm-feedback-bot@example.com"
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"

@@ -3,7 +3,8 @@
 from gtm_feedback.account.models import Account, Opportunity
 from gtm_feedback.approval.models import Approval
 from gtm_feedback.db.base import Base
-from gtm_feedback.feature_request.models import FeatureRequest
+from gtm_feedback.feature_request import index_state  # noqa: F401  (registers the listener)
+from gtm_feedback.feature_request.models import FeatureRequest, VectorIndexState
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.insight.models import InsightReport
 from gtm_feedback.product_area.models import ProductArea
@@ -20,5 +21,6 @@ __all__ = [
     "Opportunity",
     "ProductArea",
     "User",
+    "VectorIndexState",
     "metadata",
 ]

@@ -6,12 +6,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gtm_feedback.db.base import Base, new_id, utcnow
 from gtm_feedback.db.enums import enum_column_type
 from gtm_feedback.db.types import UTCDateTime
+from gtm_feedback.db.vectors import EmbeddingColumns
 from gtm_feedback.product_area.models import ProductArea
 from gtm_feedback.user.models import User
 
@@ -40,7 +41,7 @@ request_followers = Table(
 )
 
 
-class FeatureRequest(Base):
+class FeatureRequest(EmbeddingColumns, Base):
     """One thing customers want, with its feedback, followers and product areas."""
 
     __tablename__ = "feature_requests"
@@ -71,3 +72,16 @@ class FeatureRequest(Base):
     followers: Mapped[list[User]] = relationship(secondary=request_followers)
     creator: Mapped[User | None] = relationship(foreign_keys=[creator_id])
     related_request: Mapped[FeatureRequest | None] = relationship(remote_side=[id])
+
+
+class VectorIndexState(Base):
+    """A counter bumped in the same transaction as any change to searchable vectors.
+
+    Every process keeps its own in-memory index; comparing this one number before a search
+    tells it whether another process changed the vectors since it last loaded them.
+    """
+
+    __tablename__ = "vector_index_state"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)

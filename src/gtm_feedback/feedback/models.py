@@ -13,6 +13,7 @@ from gtm_feedback.account.models import Account, Opportunity
 from gtm_feedback.db.base import Base, new_id, utcnow
 from gtm_feedback.db.enums import enum_column_type
 from gtm_feedback.db.types import UTCDateTime
+from gtm_feedback.db.vectors import EmbeddingColumns
 from gtm_feedback.feature_request.models import FeatureRequest
 from gtm_feedback.user.models import User
 
@@ -61,7 +62,7 @@ class MatchTier(StrEnum):
     CREATED = "created"
 
 
-class Feedback(Base):
+class Feedback(EmbeddingColumns, Base):
     """A single customer's pain on one request, with how it got there."""
 
     __tablename__ = "feedback"

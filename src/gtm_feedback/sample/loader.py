@@ -35,14 +35,25 @@ def _raw(rows: list[Row]) -> tuple[list[str], list[RawRow]]:
 
 
 def write_csvs(data: SampleData, folder: Path) -> None:
-    """Write every kind, and the incoming feedback, as CSV files importable by the CLI."""
+    """Write every kind as CSV files importable by the CLI, plus the matching evaluation set.
+
+    ``requests.csv`` + ``linked.csv`` + ``incoming.csv`` are the three files of
+    ``gtm-feedback eval-matching`` (incoming rows carry their expected request).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     for kind in (*LOAD_ORDER, "incoming"):
-        rows: list[Row] = getattr(data, kind)
-        with (folder / f"{kind}.csv").open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+        _write(folder / f"{kind}.csv", getattr(data, kind))
+    linked = [
+        {"request_id": row["request_id"], "text": row["description"]} for row in data.feedback
+    ]
+    _write(folder / "linked.csv", linked)
+
+
+def _write(path: Path, rows: list[Row]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def is_empty(url: str) -> bool:

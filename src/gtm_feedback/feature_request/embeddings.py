@@ -1,0 +1,113 @@
+"""Store embeddings of requests and feedback; find rows whose vector is missing or stale."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from gtm_feedback.db.vectors import to_bytes
+from gtm_feedback.feature_request.index_state import bump_version
+from gtm_feedback.feature_request.models import FeatureRequest
+from gtm_feedback.feedback.models import Feedback
+from gtm_feedback.integrations.embeddings import Embedder
+from gtm_feedback.matching.matcher import request_text
+
+Model = type[FeatureRequest] | type[Feedback]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Rows to (re-)embed, by table."""
+
+    requests: list[str]
+    feedback: list[str]
+
+    @property
+    def total(self) -> int:
+        """How many rows in all."""
+        return len(self.requests) + len(self.feedback)
+
+
+def embedding_key(model_id: str, text: str) -> str:
+    """Identifies one text embedded by one model; a changed text or model changes the key."""
+    return hashlib.sha256(f"{model_id}\n{text}".encode()).hexdigest()
+
+
+def pending(*, session: Session, model_id: str) -> Pending:
+    """Rows with no vector, a vector of another model, or text changed since embedding."""
+    requests = [
+        row.id
+        for row in session.execute(
+            select(
+                FeatureRequest.id,
+                FeatureRequest.title,
+                FeatureRequest.description,
+                FeatureRequest.embedding_key,
+            ).order_by(FeatureRequest.id)
+        )
+        if row.embedding_key != embedding_key(model_id, request_text(row.title, row.description))
+    ]
+    feedback = [
+        row.id
+        for row in session.execute(
+            select(Feedback.id, Feedback.description, Feedback.embedding_key).order_by(Feedback.id)
+        )
+        if row.embedding_key != embedding_key(model_id, row.description)
+    ]
+    return Pending(requests, feedback)
+
+
+def embed_requests(*, session: Session, embedder: Embedder, ids: Sequence[str]) -> int:
+    """Embed and store the given requests; returns how many were found."""
+    rows = session.execute(
+        select(FeatureRequest.id, FeatureRequest.title, FeatureRequest.description).where(
+            FeatureRequest.id.in_(ids)
+        )
+    ).all()
+    texts = [request_text(row.title, row.description) for row in rows]
+    return _store(session, embedder, FeatureRequest, [row.id for row in rows], texts)
+
+
+def embed_feedback(*, session: Session, embedder: Embedder, ids: Sequence[str]) -> int:
+    """Embed and store the given feedback items; returns how many were found."""
+    rows = session.execute(
+        select(Feedback.id, Feedback.description).where(Feedback.id.in_(ids))
+    ).all()
+    return _store(
+        session, embedder, Feedback, [row.id for row in rows], [r.description for r in rows]
+    )
+
+
+def _store(
+    session: Session, embedder: Embedder, model: Model, ids: list[str], texts: list[str]
+) -> int:
+    if not ids:
+        return 0
+    vectors = embedder.embed(texts)
+    session.execute(
+        update(model),
+        [
+            {
+                "id": row_id,
+                "embedding": to_bytes(vector),
+                "embedding_model": embedder.model_id,
+                "embedding_key": embedding_key(embedder.model_id, text),
+            }
+            for row_id, text, vector in zip(ids, texts, vectors, strict=True)
+        ],
+    )
+    bump_version(session)  # bulk UPDATE by primary key skips the flush hook
+    return len(ids)
+
+
+def coverage(*, session: Session, model_id: str) -> tuple[int, int]:
+    """(requests with a vector of ``model_id``, all requests)."""
+    total = session.execute(select(func.count()).select_from(FeatureRequest)).scalar_one()
+    embedded = session.execute(
+        select(func.count()).where(FeatureRequest.embedding_model == model_id)
+    ).scalar_one()
+    return embedded, total

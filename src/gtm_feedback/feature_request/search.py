@@ -1,0 +1,132 @@
+"""Semantic search over requests: a per-process in-memory index kept in step with the database.
+
+Every process (web server, workers, CLI) holds its own :class:`VectorIndex`. Before a search it
+reads one counter (``vector_index_state``) that every change to searchable vectors bumps in
+its own transaction; when the counter moved, the index is rebuilt from the stored vectors. So
+a request embedded by one process is found by the others on their next search.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gtm_feedback.config import Settings
+from gtm_feedback.db.vectors import from_bytes
+from gtm_feedback.feature_request.index_state import current_version
+from gtm_feedback.feature_request.models import FeatureRequest
+from gtm_feedback.feedback.models import Feedback
+from gtm_feedback.integrations.embeddings import Embedder
+from gtm_feedback.matching.calibration import calibration_for
+from gtm_feedback.matching.index import IndexEntry, VectorIndex
+from gtm_feedback.matching.matcher import MatchConfig, MatchResult, RequestText, match
+from gtm_feedback.matching.tiers import Thresholds
+
+#: Linked feedback texts used per request for wording comparison (most recent first).
+_LEXICAL_FEEDBACK = 50
+
+
+class IndexCache:
+    """Indexes by (database, model), each with the version it was built at."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._built: dict[tuple[str, str], tuple[int, VectorIndex]] = {}
+        self.loads = 0  # how many times an index was (re)built, for tests and metrics
+
+    def get(self, session: Session, model_id: str, dimensions: int) -> VectorIndex:
+        """The current index; rebuilt only if another transaction changed the vectors."""
+        key = (str(session.get_bind().engine.url), model_id)
+        version = current_version(session)  # read first: a change after this forces a reload
+        with self._lock:
+            cached = self._built.get(key)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+            index = load_index(session=session, model_id=model_id, dimensions=dimensions)
+            self._built[key] = (version, index)
+            self.loads += 1
+            return index
+
+    def clear(self) -> None:
+        """Forget every index (tests, or after a restore)."""
+        with self._lock:
+            self._built.clear()
+
+
+INDEXES = IndexCache()
+
+
+def load_index(*, session: Session, model_id: str, dimensions: int) -> VectorIndex:
+    """Build the index from every stored request vector of ``model_id`` and its feedback's."""
+    requests = session.execute(
+        select(FeatureRequest.id, FeatureRequest.embedding)
+        .where(FeatureRequest.embedding_model == model_id)
+        .order_by(FeatureRequest.id)
+    ).all()
+    linked: dict[str, list[tuple[str, bytes]]] = defaultdict(list)
+    rows = session.execute(
+        select(Feedback.request_id, Feedback.id, Feedback.embedding).where(
+            Feedback.embedding_model == model_id
+        )
+    )
+    for request_id, feedback_id, blob in rows:
+        if blob is not None:
+            linked[request_id].append((feedback_id, blob))
+    entries = []
+    for request_id, blob in requests:
+        if blob is None:
+            continue
+        items = linked.get(request_id, [])
+        vectors = (
+            np.stack([from_bytes(b) for _, b in items])
+            if items
+            else np.zeros((0, dimensions), dtype=np.float32)
+        )
+        entries.append(
+            IndexEntry(request_id, from_bytes(blob), vectors, tuple(i for i, _ in items))
+        )
+    return VectorIndex(entries, dimensions)
+
+
+def request_texts(*, session: Session, ids: Sequence[str]) -> dict[str, RequestText]:
+    """Titles, descriptions and recent linked feedback of the given requests."""
+    feedback: dict[str, dict[str, str]] = defaultdict(dict)
+    rows = session.execute(
+        select(Feedback.request_id, Feedback.id, Feedback.description)
+        .where(Feedback.request_id.in_(ids))
+        .order_by(Feedback.created_at.desc())
+    )
+    for request_id, feedback_id, text in rows:
+        if len(feedback[request_id]) < _LEXICAL_FEEDBACK:
+            feedback[request_id][feedback_id] = text
+    found = session.execute(
+        select(FeatureRequest.id, FeatureRequest.title, FeatureRequest.description).where(
+            FeatureRequest.id.in_(ids)
+        )
+    )
+    return {
+        row.id: RequestText(row.title, row.description, feedback.get(row.id, {})) for row in found
+    }
+
+
+def match_config(settings: Settings, model_id: str) -> MatchConfig:
+    """Thresholds and weights from settings, calibration for the embedding model in use."""
+    return MatchConfig(
+        thresholds=Thresholds(settings.match_auto_threshold, settings.match_approval_threshold),
+        calibration=calibration_for(model_id),
+        lexical_weight=settings.match_lexical_weight,
+    )
+
+
+def find_candidates(
+    *, session: Session, embedder: Embedder, pain: str, config: MatchConfig
+) -> MatchResult:
+    """Rank the requests a customer pain could belong to and decide the tier."""
+    index = INDEXES.get(session, embedder.model_id, embedder.dimensions)
+    query = embedder.embed([pain])[0]
+    return match(query, pain, index, lambda ids: request_texts(session=session, ids=ids), config)

@@ -1,0 +1,149 @@
+"""Embeddings stored with rows, and the in-memory index kept in step across processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from sqlalchemy.orm import Session
+
+from gtm_feedback.account.models import Account
+from gtm_feedback.config import Settings
+from gtm_feedback.db.session import session_scope
+from gtm_feedback.feature_request import embeddings, search
+from gtm_feedback.feature_request.index_state import current_version
+from gtm_feedback.feature_request.models import FeatureRequest
+from gtm_feedback.feedback.models import Feedback, Severity
+from gtm_feedback.integrations.embeddings.onnx import OnnxEmbedder
+from gtm_feedback.matching.tiers import Tier
+from tests import factories
+
+SSO_PAIN = "Security will not approve the rollout without SAML single sign-on via Okta."
+
+
+def _seed(session: Session) -> tuple[FeatureRequest, FeatureRequest, Account]:
+    sso = factories.request(session, "saml-sso", area="Security")
+    sso.title, sso.description = "SAML single sign-on", "Log in through Okta or Azure AD."
+    export = factories.request(session, "csv-export", area="Reporting")
+    export.title, export.description = "Scheduled CSV export", "Email a report as CSV weekly."
+    acme = factories.account(session, "acme", "1000")
+    session.add(
+        Feedback(
+            request_id=sso.id, account_id=acme.id, severity=Severity.HIGH, description=SSO_PAIN
+        )
+    )
+    session.flush()
+    return sso, export, acme
+
+
+def _sync(session: Session, embedder: OnnxEmbedder) -> embeddings.Pending:
+    todo = embeddings.pending(session=session, model_id=embedder.model_id)
+    embeddings.embed_requests(session=session, embedder=embedder, ids=todo.requests)
+    embeddings.embed_feedback(session=session, embedder=embedder, ids=todo.feedback)
+    return todo
+
+
+def _config(embedder: OnnxEmbedder) -> search.MatchConfig:
+    return search.match_config(Settings(), embedder.model_id)
+
+
+def test_sync_embeds_only_missing_or_changed_rows(db_url: str, embedder: OnnxEmbedder) -> None:
+    with session_scope(db_url) as session:
+        sso, _, _ = _seed(session)
+        first = _sync(session, embedder)
+        assert (len(first.requests), len(first.feedback)) == (2, 1)
+        assert embeddings.pending(session=session, model_id=embedder.model_id).total == 0
+        sso.description = "Log in through Okta, Azure AD or Google Workspace."
+        session.flush()
+        again = embeddings.pending(session=session, model_id=embedder.model_id)
+        assert (again.requests, again.feedback) == ([sso.id], [])
+        assert embeddings.pending(session=session, model_id="another-model").total == 3
+        assert embeddings.coverage(session=session, model_id=embedder.model_id) == (2, 2)
+
+
+def test_find_candidates_uses_request_text_and_linked_feedback(
+    db_url: str, embedder: OnnxEmbedder
+) -> None:
+    with session_scope(db_url) as session:
+        sso, export, _ = _seed(session)
+        _sync(session, embedder)
+    with session_scope(db_url) as session:
+        result = search.find_candidates(
+            session=session, embedder=embedder, pain=SSO_PAIN, config=_config(embedder)
+        )
+        assert [c.request_id for c in result.candidates] == [sso.id, export.id]
+        assert result.tier is Tier.AUTO
+        assert "Close to feedback already on “SAML single sign-on”" in result.candidates[0].reason
+        unrelated = search.find_candidates(
+            session=session,
+            embedder=embedder,
+            pain="The invoice PDF shows the wrong VAT rate.",
+            config=_config(embedder),
+        )
+        assert unrelated.tier is Tier.CREATE
+
+
+def test_index_reloads_only_when_vectors_change(db_url: str, embedder: OnnxEmbedder) -> None:
+    search.INDEXES.clear()
+    with session_scope(db_url) as session:
+        _seed(session)
+        _sync(session, embedder)
+    config = _config(embedder)
+
+    def find(pain: str) -> list[str]:
+        with session_scope(db_url) as session:
+            result = search.find_candidates(
+                session=session, embedder=embedder, pain=pain, config=config
+            )
+            return [c.title for c in result.candidates]
+
+    loads = search.INDEXES.loads
+    find(SSO_PAIN)
+    find("weekly csv")
+    assert search.INDEXES.loads == loads + 1  # built once, then reused
+    with session_scope(db_url) as session:
+        version = current_version(session)
+        new = factories.request(session, "dark-mode", area="UI")
+        new.title = "Dark mode for the web app"
+        session.flush()
+        assert current_version(session) == version  # no vector yet: nothing to publish
+        embeddings.embed_requests(session=session, embedder=embedder, ids=[new.id])
+    assert find("a dark theme please")[0] == "Dark mode for the web app"
+    assert search.INDEXES.loads == loads + 2
+    with session_scope(db_url) as session:
+        session.delete(session.get(FeatureRequest, new.id))
+    assert "Dark mode for the web app" not in find("a dark theme please")
+
+
+def test_a_request_embedded_by_another_process_is_found(
+    sqlite_url: str, embedder: OnnxEmbedder
+) -> None:
+    with session_scope(sqlite_url) as session:
+        _seed(session)
+        _sync(session, embedder)
+        search.find_candidates(  # warm this process's index
+            session=session, embedder=embedder, pain="anything", config=_config(embedder)
+        )
+    other = textwrap.dedent(
+        f"""
+        from gtm_feedback.db.session import session_scope
+        from gtm_feedback.feature_request import embeddings
+        from gtm_feedback.feature_request.models import FeatureRequest
+        from gtm_feedback.integrations.embeddings.onnx import OnnxEmbedder
+        with session_scope({sqlite_url!r}) as session:
+            row = FeatureRequest(slug="audit-log", title="Audit log of admin changes")
+            session.add(row)
+            session.flush()
+            embeddings.embed_requests(session=session, embedder=OnnxEmbedder(), ids=[row.id])
+        """
+    )
+    subprocess.run([sys.executable, "-c", other], check=True, timeout=120)
+    with session_scope(sqlite_url) as session:
+        result = search.find_candidates(
+            session=session,
+            embedder=embedder,
+            pain="We need an audit trail of what admins changed.",
+            config=_config(embedder),
+        )
+    assert result.candidates[0].title == "Audit log of admin changes"
