@@ -145,18 +145,35 @@ def test_sample_eval_files_are_written_and_usable(
     get_settings.cache_clear()
     assert runner.invoke(app, ["seed"]).exit_code == 0
     sample = tmp_path / "data" / "sample"
-    result = runner.invoke(
-        app,
-        [
-            "eval-matching",
-            *("--requests", str(sample / "requests.csv")),
-            *("--linked", str(sample / "linked.csv")),
-            *("--feedback", str(sample / "incoming.csv")),
-            "--json",
-        ],
-    )
+    result = runner.invoke(app, [*result_args(sample), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["n"] == 107
     assert report["auto_precision"] == 1.0
     assert report["top1"] >= 0.7
+    fitted = runner.invoke(app, [*result_args(sample), "--fit"])
+    assert fitted.exit_code == 0, fitted.output
+    line = next(x for x in fitted.output.splitlines() if x.startswith("GTMFB_MATCH_CALIBRATION="))
+    monkeypatch.setenv("GTMFB_MATCH_CALIBRATION", line.split("=", 1)[1])
+    get_settings.cache_clear()
+    refit = json.loads(runner.invoke(app, [*result_args(sample), "--json"]).stdout)
+    assert refit["auto_coverage"] > report["auto_coverage"]  # own-data calibration trusts more
+
+
+def result_args(sample: Path) -> list[str]:
+    return [
+        "eval-matching",
+        *("--requests", str(sample / "requests.csv")),
+        *("--linked", str(sample / "linked.csv")),
+        *("--feedback", str(sample / "incoming.csv")),
+    ]
+
+
+def test_fit_needs_right_and_wrong_rows_and_no_json(files: dict[str, Path]) -> None:
+    all_right = "".join(FEEDBACK.splitlines(keepends=True)[:3])  # header and two matched rows
+    files["feedback"].write_text(all_right, encoding="utf-8")
+    only_right = runner.invoke(app, args(files, "--linked", str(files["linked"]), "--fit"))
+    assert only_right.exit_code == 2
+    assert "need rows matched both right and wrong" in only_right.output
+    both = runner.invoke(app, args(files, "--fit", "--json"))
+    assert both.exit_code == 2

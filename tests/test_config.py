@@ -61,3 +61,9 @@ def test_executor_ids_are_per_process_but_stable_for_the_server() -> None:
 
 def test_sqlite_urls_are_left_alone() -> None:
     assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_every_setting_is_documented_in_env_example() -> None:
+    example = (Path(__file__).parents[1] / ".env.example").read_text(encoding="utf-8")
+    missing = [name for name in Settings.model_fields if f"GTMFB_{name.upper()}=" not in example]
+    assert missing == []

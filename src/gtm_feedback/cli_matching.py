@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import astuple
 from pathlib import Path
 from typing import Annotated
 
@@ -14,8 +15,15 @@ from gtm_feedback.config import Settings
 from gtm_feedback.db import migrate
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.feature_request import embeddings, search
-from gtm_feedback.feature_request.evaluation import EvalInputError, load_eval_data, run_eval
+from gtm_feedback.feature_request.evaluation import (
+    EvalData,
+    EvalInputError,
+    load_eval_data,
+    match_all,
+    run_eval,
+)
 from gtm_feedback.integrations.embeddings import Embedder, EmbeddingError, get_embedder
+from gtm_feedback.matching import tuning
 from gtm_feedback.matching.evaluate import Report
 from gtm_feedback.matching.matcher import MatchConfig
 from gtm_feedback.matching.tiers import Thresholds
@@ -136,9 +144,15 @@ def eval_matching(
     lexical_weight: Annotated[
         float | None, typer.Option(min=0, max=1, help="Default: GTMFB_MATCH_LEXICAL_WEIGHT.")
     ] = None,
+    fit: Annotated[
+        bool, typer.Option("--fit", help="Fit the confidence calibration to these rows instead.")
+    ] = False,
 ) -> None:
     """Measure matching on your own exported data, to check or tune the thresholds."""
     settings = cli_settings()
+    if fit and as_json:
+        errors.print("[red]--fit prints a table and settings; use it without --json.[/]")
+        raise typer.Exit(2)
     try:
         data = load_eval_data(requests, feedback, linked)
         thresholds = Thresholds(
@@ -152,6 +166,9 @@ def eval_matching(
     config = search.match_config(settings, embedder.model_id)
     weight = config.lexical_weight if lexical_weight is None else lexical_weight
     config = MatchConfig(thresholds, config.calibration, k=10, lexical_weight=weight)
+    if fit:
+        _fit(data, embedder, config)
+        return
     if as_json:
         report = run_eval(data, embedder, config)
         typer.echo(json.dumps(report.as_dict()))
@@ -162,12 +179,57 @@ def eval_matching(
     _print_eval(report, thresholds)
 
 
+def _fit(data: EvalData, embedder: Embedder, config: MatchConfig) -> None:
+    with progress_bar() as progress:
+        task = progress.add_task("Matching", total=len(data.feedback))
+        results = match_all(data, embedder, config, lambda n: progress.advance(task, n))
+    observed = [
+        seen
+        for result, (_, expected) in zip(results, data.feedback, strict=True)
+        if (seen := tuning.observe(result, expected)) is not None
+    ]
+    if len({o.right for o in observed}) < 2:
+        errors.print("[red]Cannot fit:[/] need rows matched both right and wrong.")
+        raise typer.Exit(2)
+    calibration = tuning.fit(embedder.model_id, observed)
+    table = Table(
+        "threshold",
+        "precision ≥",
+        "coverage ≥",
+        "new recall <",
+        "known rows <",
+        title="Rows at or above (≥) and below (<) each confidence threshold",
+        title_justify="left",
+        caption="As the auto threshold, read ≥; as the approval threshold, read < "
+        "(rows below it create a new request: 'known rows <' would be duplicates).",
+    )
+    for row in tuning.threshold_table(calibration, observed, [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98]):
+        table.add_row(*(_fmt(v) for v in astuple(row)))
+    console.print(table)
+    suggested = tuning.suggest_auto_threshold(calibration, observed)
+    console.print(
+        f"GTMFB_MATCH_CALIBRATION={calibration.bias:.4f},"
+        f"{calibration.w_score:.4f},{calibration.w_margin:.4f}"
+    )
+    if suggested is None:
+        console.print(f"# no threshold reaches precision {tuning.TARGET_PRECISION} on these rows")
+    else:
+        console.print(f"GTMFB_MATCH_AUTO_THRESHOLD={suggested}")
+    console.print(
+        f"# fitted and measured on the same {len(observed)} rows: check on rows held back"
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
 def _print_eval(report: Report, thresholds: Thresholds) -> None:
     title = (
         f"Matching on {report.n} rows (auto ≥ {thresholds.auto}, approval ≥ {thresholds.approval})"
     )
     table = Table("metric", "value", "meaning", title=title, title_justify="left")
     for key, value in report.as_dict().items():
-        shown = "–" if value is None else (str(value) if key == "n" else f"{value:.3f}")
+        shown = str(value) if key == "n" else _fmt(value)
         table.add_row(key, shown, _METRICS[key])
     console.print(table)

@@ -31,6 +31,19 @@ def parse_duration(value: object) -> float:
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
+def parse_triple(value: object) -> object:
+    """Read ``"-5.3,6.5,12"`` as three floats (lists and tuples pass through)."""
+    if isinstance(value, str):
+        parts = [part.strip() for part in value.split(",")]
+        if len(parts) != 3:
+            raise ValueError(f"expected three numbers 'bias,w_score,w_margin', got {value!r}")
+        return tuple(float(part) for part in parts)
+    return value
+
+
+Triple = Annotated[tuple[float, float, float], BeforeValidator(parse_triple)]
+
+
 class Settings(BaseSettings):
     """Every setting of the application; see ``.env.example`` for the documentation."""
 
@@ -53,6 +66,7 @@ class Settings(BaseSettings):
     match_auto_threshold: float = Field(default=0.96, ge=0, le=1)
     match_approval_threshold: float = Field(default=0.5, ge=0, le=1)
     match_lexical_weight: float = Field(default=0.2, ge=0, le=1)
+    match_calibration: Triple | None = None
     embeddings_base_url: str | None = None
     embeddings_model: str = "text-embedding-3-small"
     embeddings_api_key: SecretStr | None = None

@@ -22,7 +22,7 @@ from gtm_feedback.feature_request.index_state import current_version
 from gtm_feedback.feature_request.models import FeatureRequest
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.integrations.embeddings import Embedder
-from gtm_feedback.matching.calibration import calibration_for
+from gtm_feedback.matching.calibration import Calibration, calibration_for
 from gtm_feedback.matching.index import IndexEntry, VectorIndex
 from gtm_feedback.matching.matcher import MatchConfig, MatchResult, RequestText, match
 from gtm_feedback.matching.tiers import Thresholds
@@ -116,9 +116,12 @@ def request_texts(*, session: Session, ids: Sequence[str]) -> dict[str, RequestT
 
 def match_config(settings: Settings, model_id: str) -> MatchConfig:
     """Thresholds and weights from settings, calibration for the embedding model in use."""
+    calibration = calibration_for(model_id)
+    if settings.match_calibration is not None:  # fitted by `eval-matching --fit` on own data
+        calibration = Calibration(model_id, *settings.match_calibration)
     return MatchConfig(
         thresholds=Thresholds(settings.match_auto_threshold, settings.match_approval_threshold),
-        calibration=calibration_for(model_id),
+        calibration=calibration,
         lexical_weight=settings.match_lexical_weight,
     )
 

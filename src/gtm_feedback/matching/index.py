@@ -59,7 +59,7 @@ class VectorIndex:
             if blocks
             else np.zeros((0, dimensions), dtype=np.float32)
         )
-        self._centroids = _centroids(self._items, self._starts, counts)
+        self._centroid_norms = _sum_norms(self._items, self._starts, counts)
 
     def __len__(self) -> int:
         return len(self.request_ids)
@@ -70,7 +70,9 @@ class VectorIndex:
             return []
         item_sims = self._items @ query.astype(np.float32, copy=False)
         best_item = np.maximum.reduceat(item_sims, self._starts)
-        scores = CENTROID_WEIGHT * (self._centroids @ query) + (1 - CENTROID_WEIGHT) * best_item
+        # cos(q, sum of items) = sum of q·item / |sum of items|: one pass over the matrix.
+        centroid = np.add.reduceat(item_sims, self._starts) / self._centroid_norms
+        scores = CENTROID_WEIGHT * centroid + (1 - CENTROID_WEIGHT) * best_item
         top = _top_k(scores, k)
         return [self._hit(int(i), float(scores[i]), item_sims) for i in top]
 
@@ -92,13 +94,12 @@ def _pad_ids(entry: IndexEntry) -> list[str | None]:
     return ids + [None] * (len(entry.feedback_vectors) - len(ids))
 
 
-def _centroids(items: Matrix, starts: npt.NDArray[np.int64], counts: list[int]) -> Matrix:
+def _sum_norms(items: Matrix, starts: npt.NDArray[np.int64], counts: list[int]) -> Matrix:
     if not counts:
-        return np.zeros((0, items.shape[1]), dtype=np.float32)
-    sums = np.add.reduceat(items, starts, axis=0)
-    norms = np.linalg.norm(sums, axis=1, keepdims=True)
-    unit: Matrix = np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
-    return unit.astype(np.float32, copy=False)
+        return np.ones(0, dtype=np.float32)
+    norms = np.linalg.norm(np.add.reduceat(items, starts, axis=0), axis=1)
+    out: Matrix = np.where(norms > 0, norms, 1.0).astype(np.float32)  # zero rows score 0
+    return out
 
 
 def _top_k(scores: npt.NDArray[np.floating[Any]], k: int) -> npt.NDArray[np.intp]:

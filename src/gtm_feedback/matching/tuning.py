@@ -1,0 +1,96 @@
+"""Fit a calibration to labelled matches and tabulate what each auto threshold would do."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from gtm_feedback.matching.calibration import Calibration, fit_calibration
+from gtm_feedback.matching.matcher import MatchResult
+
+#: The precision the suggested auto threshold reaches on the fitting data: a margin over the
+#: 0.97 users are promised, because precision measured on the fitting data flatters.
+TARGET_PRECISION = 0.98
+#: Fewer auto-attached rows than this and a precision figure means little.
+MIN_AUTO_ROWS = 20
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The best candidate of one labelled row: its fused score, margin, and whether it was right."""
+
+    score: float
+    margin: float
+    right: bool
+    has_request: bool  # False when no existing request fits (the right outcome is "create new")
+
+
+@dataclass(frozen=True)
+class ThresholdRow:
+    """What one auto threshold does on the observations."""
+
+    threshold: float
+    precision: float | None  # of rows at or above the threshold, share right
+    coverage: float  # of rows with a request, share at or above
+    new_recall: float | None  # of rows without a request, share below (created new)
+    wrongly_new: float  # of rows with a request, share below
+
+
+def observe(result: MatchResult, expected: str | None) -> Observation | None:
+    """The observation for one match (``None`` when there was no candidate at all)."""
+    if not result.candidates:
+        return None
+    first = result.candidates[0]
+    second = result.candidates[1].score if len(result.candidates) > 1 else 0.0
+    return Observation(
+        first.score, first.score - second, first.request_id == expected, expected is not None
+    )
+
+
+def fit(model_id: str, observations: Sequence[Observation]) -> Calibration:
+    """Logistic calibration of "the best candidate is right" on score and margin."""
+    return fit_calibration(
+        model_id,
+        [o.score for o in observations],
+        [o.margin for o in observations],
+        [o.right for o in observations],
+    )
+
+
+def threshold_table(
+    calibration: Calibration, observations: Sequence[Observation], thresholds: Sequence[float]
+) -> list[ThresholdRow]:
+    """For each threshold: precision and coverage above it, and what falls below it."""
+    confidence = np.array([calibration.confidence(o.score, o.margin) for o in observations])
+    right = np.array([o.right for o in observations], dtype=bool)
+    known = np.array([o.has_request for o in observations], dtype=bool)
+    rows = []
+    for threshold in thresholds:
+        above = confidence >= threshold
+        rows.append(
+            ThresholdRow(
+                threshold=float(threshold),
+                precision=float(right[above].mean()) if above.any() else None,
+                coverage=float((above & known).sum() / max(1, known.sum())),
+                new_recall=float((~above & ~known).sum() / (~known).sum())
+                if (~known).any()
+                else None,
+                wrongly_new=float((~above & known).sum() / max(1, known.sum())),
+            )
+        )
+    return rows
+
+
+def suggest_auto_threshold(
+    calibration: Calibration, observations: Sequence[Observation]
+) -> float | None:
+    """The lowest threshold whose precision reaches ``TARGET_PRECISION`` on enough rows."""
+    confidence = np.array([calibration.confidence(o.score, o.margin) for o in observations])
+    right = np.array([o.right for o in observations], dtype=bool)
+    for threshold in np.arange(0.5, 1.0, 0.005):
+        above = confidence >= threshold
+        if above.sum() >= MIN_AUTO_ROWS and right[above].mean() >= TARGET_PRECISION:
+            return round(float(threshold), 3)
+    return None
