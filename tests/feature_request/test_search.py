@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gtm_feedback.account.models import Account
@@ -147,3 +149,29 @@ def test_a_request_embedded_by_another_process_is_found(
             config=_config(embedder),
         )
     assert result.candidates[0].title == "Audit log of admin changes"
+
+
+def test_reason_quotes_the_closest_feedback_even_when_it_is_old(
+    db_url: str, embedder: OnnxEmbedder
+) -> None:
+    with session_scope(db_url) as session:
+        sso, _, acme = _seed(session)  # the SSO pain, written first
+        for day in range(1, 56):
+            session.add(
+                Feedback(
+                    request_id=sso.id,
+                    account_id=acme.id,
+                    severity=Severity.LOW,
+                    description=f"Login page question number {day} from the help desk.",
+                    created_at=factories.T0.replace(year=2027) + timedelta(days=day),
+                )
+            )
+        session.flush()
+        _sync(session, embedder)
+        oldest = session.scalars(select(Feedback.id).where(Feedback.description == SSO_PAIN)).one()
+        texts = search.request_texts(session=session, ids=[sso.id], feedback_ids=[oldest])
+        assert len(texts[sso.id].feedback) == 51  # the 50 most recent and the closest one
+        result = search.find_candidates(
+            session=session, embedder=embedder, pain=SSO_PAIN, config=_config(embedder)
+        )
+    assert SSO_PAIN[:60] in result.candidates[0].reason

@@ -61,7 +61,7 @@ def run(index: Indexed, pain: str, lexical: float = 0.2) -> MatchResult:
     return match(embedder.embed([pain])[0], pain, vectors, _lookup, config)
 
 
-def _lookup(ids: Sequence[str]) -> dict[str, RequestText]:
+def _lookup(ids: Sequence[str], _closest: Sequence[str]) -> dict[str, RequestText]:
     return {i: REQUESTS[i] for i in ids}
 
 

@@ -144,7 +144,9 @@ def match_all(
     queries = embedder.embed([text for text, _ in data.feedback])
     results = []
     for row, (text, _) in enumerate(data.feedback):
-        results.append(match(queries[row], text, index, lambda ids: _subset(texts, ids), config))
+        results.append(
+            match(queries[row], text, index, lambda ids, _closest: _subset(texts, ids), config)
+        )
         if progress is not None:
             progress(1)
     return results

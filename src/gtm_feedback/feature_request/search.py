@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from gtm_feedback.config import Settings
@@ -93,17 +93,34 @@ def load_index(*, session: Session, model_id: str, dimensions: int) -> VectorInd
     return VectorIndex(entries, dimensions)
 
 
-def request_texts(*, session: Session, ids: Sequence[str]) -> dict[str, RequestText]:
-    """Titles, descriptions and recent linked feedback of the given requests."""
-    feedback: dict[str, dict[str, str]] = defaultdict(dict)
-    rows = session.execute(
-        select(Feedback.request_id, Feedback.id, Feedback.description)
+def request_texts(
+    *, session: Session, ids: Sequence[str], feedback_ids: Sequence[str] = ()
+) -> dict[str, RequestText]:
+    """Titles, descriptions and linked feedback of the given requests.
+
+    Per request: its most recent linked feedback (for wording comparison), plus the items in
+    ``feedback_ids`` (the closest ones, quoted in reasons) however old they are.
+    """
+    recent = (
+        select(
+            Feedback.request_id,
+            Feedback.id,
+            Feedback.description,
+            func.row_number()
+            .over(partition_by=Feedback.request_id, order_by=Feedback.created_at.desc())
+            .label("position"),
+        )
         .where(Feedback.request_id.in_(ids))
-        .order_by(Feedback.created_at.desc())
+        .subquery()
     )
+    rows = session.execute(
+        select(recent.c.request_id, recent.c.id, recent.c.description).where(
+            or_(recent.c.position <= _LEXICAL_FEEDBACK, recent.c.id.in_(feedback_ids))
+        )
+    )
+    feedback: dict[str, dict[str, str]] = defaultdict(dict)
     for request_id, feedback_id, text in rows:
-        if len(feedback[request_id]) < _LEXICAL_FEEDBACK:
-            feedback[request_id][feedback_id] = text
+        feedback[request_id][feedback_id] = text
     found = session.execute(
         select(FeatureRequest.id, FeatureRequest.title, FeatureRequest.description).where(
             FeatureRequest.id.in_(ids)
@@ -132,4 +149,10 @@ def find_candidates(
     """Rank the requests a customer pain could belong to and decide the tier."""
     index = INDEXES.get(session, embedder.model_id, embedder.dimensions)
     query = embedder.embed([pain])[0]
-    return match(query, pain, index, lambda ids: request_texts(session=session, ids=ids), config)
+    return match(
+        query,
+        pain,
+        index,
+        lambda ids, closest: request_texts(session=session, ids=ids, feedback_ids=closest),
+        config,
+    )

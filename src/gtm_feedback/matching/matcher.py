@@ -30,7 +30,8 @@ class RequestText:
         return " ".join([self.title, self.description, *self.feedback.values()])
 
 
-TextLookup = Callable[[Sequence[str]], Mapping[str, RequestText]]
+#: (request ids, feedback ids whose text must be included) -> texts of the requests still there.
+TextLookup = Callable[[Sequence[str], Sequence[str]], Mapping[str, RequestText]]
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,8 @@ def match(
     hits = index.search(query_vector, max(config.k, config.shortlist))
     if not hits:
         return MatchResult(Tier.CREATE, [])
-    known = texts([hit.request_id for hit in hits])
+    closest = [hit.best_feedback_id for hit in hits if hit.best_feedback_id is not None]
+    known = texts([hit.request_id for hit in hits], closest)
     hits = [hit for hit in hits if hit.request_id in known]  # deleted since the index was built
     lexical = _lexical(query_text, hits, known, config.lexical_weight)
     fused = [
