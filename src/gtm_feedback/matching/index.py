@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +37,14 @@ class Hit:
     text_similarity: float
     best_item_similarity: float
     best_feedback_id: str | None  # None when the request's own text was the closest item
+
+
+class CandidateSource(Protocol):
+    """Anything that ranks requests for a query vector: this in-memory index, or pgvector."""
+
+    def search(self, query: Matrix, k: int = 10) -> list[Hit]:
+        """The ``k`` best requests for one L2-normalised query vector, best first."""
+        ...
 
 
 class VectorIndex:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gtm_feedback.matching.calibration import Calibration, margins
-from gtm_feedback.matching.index import Hit, Matrix, VectorIndex
+from gtm_feedback.matching.index import CandidateSource, Hit, Matrix
 from gtm_feedback.matching.lexical import shortlist_similarities
 from gtm_feedback.matching.tiers import Thresholds, Tier
 
@@ -84,7 +84,7 @@ class MatchConfig:
 def match(
     query_vector: Matrix,
     query_text: str,
-    index: VectorIndex,
+    index: CandidateSource,
     texts: TextLookup,
     config: MatchConfig,
 ) -> MatchResult:
