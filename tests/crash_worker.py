@@ -29,6 +29,9 @@ def record(letter: str) -> None:
 def crashable(seconds: float) -> str:
     """A step, a durable sleep (the process is killed during it), another step."""
     record("a")
+    # A step returns only after DBOS checkpointed it: from here a kill must not repeat "a".
+    # (Touching a file in a workflow body is harmless here: it is idempotent.)
+    (DATA_DIR / "sleeping").touch()
     DBOS.sleep(seconds)
     record("b")
     return "done"
