@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import astuple
+from dataclasses import astuple, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -153,19 +153,19 @@ def eval_matching(
     if fit and as_json:
         errors.print("[red]--fit prints a table and settings; use it without --json.[/]")
         raise typer.Exit(2)
+    options = (
+        ("match_auto_threshold", auto_threshold),
+        ("match_approval_threshold", approval_threshold),
+        ("match_lexical_weight", lexical_weight),
+    )
+    settings = settings.model_copy(update={k: v for k, v in options if v is not None})
+    embedder = _embedder(settings)
     try:
         data = load_eval_data(requests, feedback, linked)
-        thresholds = Thresholds(
-            settings.match_auto_threshold if auto_threshold is None else auto_threshold,
-            settings.match_approval_threshold if approval_threshold is None else approval_threshold,
-        )
+        config = replace(search.match_config(settings, embedder.model_id), k=10)
     except (EvalInputError, ValueError) as exc:
         errors.print(f"[red]Cannot evaluate:[/]\n{exc}")
         raise typer.Exit(2) from exc
-    embedder = _embedder(settings)
-    config = search.match_config(settings, embedder.model_id)
-    weight = config.lexical_weight if lexical_weight is None else lexical_weight
-    config = MatchConfig(thresholds, config.calibration, k=10, lexical_weight=weight)
     if fit:
         _fit(data, embedder, config)
         return
@@ -176,7 +176,7 @@ def eval_matching(
     with progress_bar() as progress:
         task = progress.add_task("Matching", total=len(data.feedback))
         report = run_eval(data, embedder, config, lambda n: progress.advance(task, n))
-    _print_eval(report, thresholds)
+    _print_eval(report, config.thresholds)
 
 
 def _fit(data: EvalData, embedder: Embedder, config: MatchConfig) -> None:
