@@ -22,9 +22,6 @@ from gtm_feedback.sample import loader
 app = typer.Typer(help="GTM Feedback: customer feedback to ARR-weighted feature requests.")
 db_app = typer.Typer(help="Database schema migrations.")
 app.add_typer(db_app, name="db")
-app.add_typer(cli_matching.embeddings_app, name="embeddings")
-app.command("match")(cli_matching.match_command)
-app.command("eval-matching")(cli_matching.eval_matching)
 
 
 class ImportKind(StrEnum):
@@ -201,3 +198,9 @@ def status() -> None:
         console.print(f"dbos:     {settings.dbos_database_url}")
         console.print(f"version:  {settings.app_version} (pinned)")
         console.print(f"waiting:  {len(pending)} workflow(s) pending or enqueued")
+
+
+# Matching commands live in their own module; registered last so --help lists them last.
+app.add_typer(cli_matching.embeddings_app, name="embeddings")
+app.command("match")(cli_matching.match_command)
+app.command("eval-matching")(cli_matching.eval_matching)

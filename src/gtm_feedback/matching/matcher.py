@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gtm_feedback.matching.calibration import Calibration, margins
@@ -107,9 +107,8 @@ def match(
         for i, gap in zip(order, gaps, strict=True)
     ]
     if len(candidates) > 1 and gaps[0] < _CLOSE_CALL:
-        first = candidates[0]
         note = f"; runner-up “{candidates[1].title}” is almost as close"
-        candidates[0] = Candidate(**{**first.__dict__, "reason": first.reason + note})
+        candidates[0] = replace(candidates[0], reason=candidates[0].reason + note)
     best = candidates[0].confidence if candidates else None
     return MatchResult(config.thresholds.decide(best), candidates)
 
