@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from gtm_feedback import __version__, cli_matching
+from gtm_feedback import __version__, cli_agents, cli_matching
 from gtm_feedback.cli_support import cli_settings, console, errors, progress_bar
 from gtm_feedback.config import Settings
 from gtm_feedback.db import migrate
@@ -204,3 +204,4 @@ def status() -> None:
 app.add_typer(cli_matching.embeddings_app, name="embeddings")
 app.command("match")(cli_matching.match_command)
 app.command("eval-matching")(cli_matching.eval_matching)
+app.add_typer(cli_agents.agents_app, name="agents")

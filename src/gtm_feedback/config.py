@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     embeddings_model_path: Path | None = None
     embeddings_batch_size: int = Field(default=32, ge=1, le=1024)
     embeddings_threads: int | None = Field(default=None, ge=1)
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr | None = None
+    llm_timeout: Duration = 30.0
+    llm_max_retries: int = Field(default=3, ge=0, le=10)
+    llm_answer_retries: int = Field(default=2, ge=0, le=5)
     system_user_email: str = "gtm-feedback-bot@example.com"
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"

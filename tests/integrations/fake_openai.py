@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -30,7 +30,7 @@ class FakeOpenAI:
     headers: list[dict[str, str]] = field(default_factory=list)
     base_url: str = ""
 
-    def answer(self, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    def answer(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
         """The scripted failure, or embeddings listed in reverse order (clients must sort)."""
         self.requests.append(body)
         if self.script:
@@ -49,15 +49,29 @@ class FakeOpenAI:
         return 200, {}, json.dumps(payload).encode()
 
 
+class Answers(Protocol):
+    """A scripted server: answers one POST, and records what it was sent."""
+
+    base_url: str
+    headers: list[dict[str, str]]
+
+    def answer(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+        """Status, headers and body for one request."""
+        ...
+
+
+F = TypeVar("F", bound=Answers)
+
+
 @contextmanager
-def serve(fake: FakeOpenAI) -> Iterator[FakeOpenAI]:
+def serve(fake: F) -> Iterator[F]:
     """Run ``fake`` on an ephemeral loopback port for the duration of the block."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers["Content-Length"])
             fake.headers.append({k.lower(): v for k, v in self.headers.items()})
-            status, headers, body = fake.answer(json.loads(self.rfile.read(length)))
+            status, headers, body = fake.answer(self.path, json.loads(self.rfile.read(length)))
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             for name, value in headers.items():

@@ -1,0 +1,144 @@
+"""``gtm-feedback agents``: see what each agent produces with the current settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gtm_feedback.cli_support import cli_settings, console, errors
+from gtm_feedback.config import Settings
+from gtm_feedback.db.session import session_scope
+from gtm_feedback.feature_request.models import FeatureRequest
+from gtm_feedback.integrations.ai import schemas
+from gtm_feedback.integrations.ai.registry import AGENTS, build_runner
+from gtm_feedback.product_area import service as areas
+from gtm_feedback.user.models import User
+
+agents_app = typer.Typer(help="The AI agents (offline by default, or GTMFB_LLM_BASE_URL).")
+
+
+class AgentName(StrEnum):
+    """Agents that can be tried."""
+
+    request_writer = "request-writer"
+    related = "related"
+    slack_extract = "slack-extract"
+    slack_compose = "slack-compose"
+    identity = "identity"
+    insights_narrative = "insights-narrative"
+
+
+Builder = Callable[[Session, Settings, str, schemas.MessageKind], BaseModel]
+
+
+def _areas(session: Session) -> list[schemas.AreaOption]:
+    return [
+        schemas.AreaOption(id=a.id, name=a.name, description=a.description or "")
+        for a in areas.list_areas(session)
+    ]
+
+
+def _request_writer(session: Session, _s: Settings, text: str, _k: Any) -> BaseModel:
+    return schemas.RequestDraftInput(pain=text, areas=_areas(session))
+
+
+def _related(session: Session, _s: Settings, text: str, _k: Any) -> BaseModel:
+    rows = session.execute(
+        select(FeatureRequest.id, FeatureRequest.title, FeatureRequest.description).limit(500)
+    )
+    options = [
+        schemas.RequestOption(id=r.id, title=r.title, description=r.description) for r in rows
+    ]
+    return schemas.RelatedInput(title=text, candidates=options)
+
+
+def _extract(_session: Session, _s: Settings, text: str, _k: Any) -> BaseModel:
+    # A line "---" separates the messages of a thread (root first).
+    messages = [part for part in text.split("\n---\n") if part.strip()] or [text]
+    return schemas.ExtractInput(messages=messages)
+
+
+def _compose(session: Session, settings: Settings, text: str, kind: Any) -> BaseModel:
+    request = session.scalars(select(FeatureRequest).order_by(FeatureRequest.slug)).first()
+    if request is None:
+        raise typer.BadParameter("there is no request yet: run `gtm-feedback init`")
+    url = f"{settings.base_url}/requests/{request.slug}"
+    return schemas.ComposeInput(
+        kind=kind, request_title=request.title, request_url=url, pain=text, confidence=0.9
+    )
+
+
+def _identity(session: Session, _s: Settings, text: str, _k: Any) -> BaseModel:
+    users = [
+        schemas.UserOption(id=u.id, email=u.email, name=u.name or "")
+        for u in session.scalars(select(User))
+    ]
+    return schemas.IdentityInput(email=text, users=users)
+
+
+def _narrative(session: Session, _s: Settings, text: str, _k: Any) -> BaseModel:
+    area = areas.get_by_slug(session, text.strip())
+    if area is None:
+        raise typer.BadParameter(f"no product area with slug {text!r}")
+    counts = areas.status_counts(session, area_id=area.id)
+    figures: dict[str, float | int | str] = {
+        "open": counts.open,
+        "shipped": counts.shipped,
+        "deprioritized": counts.deprioritized,
+        "ship_rate": counts.ship_rate,
+    }
+    return schemas.NarrativeInput(area=area.name, section="execution", figures=figures)
+
+
+BUILDERS: dict[AgentName, Builder] = {
+    AgentName.request_writer: _request_writer,
+    AgentName.related: _related,
+    AgentName.slack_extract: _extract,
+    AgentName.slack_compose: _compose,
+    AgentName.identity: _identity,
+    AgentName.insights_narrative: _narrative,
+}
+_TEXT_HELP = (
+    "request-writer: a customer pain · related: a new request's title · slack-extract: a "
+    "message (a line '---' separates thread messages) · slack-compose: the pain to quote · "
+    "identity: an email · insights-narrative: an area slug"
+)
+
+
+@agents_app.command("try")
+def try_agent(
+    agent: Annotated[AgentName, typer.Argument(help="Which agent.")],
+    text: Annotated[str, typer.Argument(help=_TEXT_HELP)],
+    kind: Annotated[
+        schemas.MessageKind, typer.Option(help="slack-compose: the kind of message.")
+    ] = schemas.MessageKind.APPROVAL_REQUEST,
+) -> None:
+    """Run one agent on TEXT with the data in the database, and show its output."""
+    settings = cli_settings()
+    try:
+        with session_scope(settings.app_database_url) as session:
+            data = BUILDERS[agent](session, settings, text, kind)
+    except ValidationError as exc:
+        errors.print(f"[red]Invalid input:[/] {exc}")
+        raise typer.Exit(2) from exc
+    result = build_runner(settings).run(AGENTS[agent.value], data)
+    console.print_json(result.output.model_dump_json())
+    usage = result.usage
+    note = f"; fell back: {result.fallback_reason}" if result.fallback_reason else ""
+    console.print(
+        f"engine: {result.engine} ({result.prompt_version}), attempts: {result.attempts}, "
+        f"tokens: {usage.prompt_tokens} in / {usage.completion_tokens} out{note}"
+    )
+
+
+@agents_app.command("list")
+def list_agents() -> None:
+    """The agents and their prompt versions."""
+    for spec in AGENTS.values():
+        console.print(f"{spec.name:20s} {spec.version}")
