@@ -5,13 +5,23 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+from pydantic import BaseModel
+
 from gtm_feedback.config import Settings
 from gtm_feedback.integrations.ai.agents import identity, request_writer
+from gtm_feedback.integrations.ai.registry import AGENTS
 from gtm_feedback.integrations.ai.runner import AgentRunner
 from gtm_feedback.integrations.ai.schemas import (
     AreaOption,
+    ComposeInput,
+    ExtractInput,
     IdentityInput,
+    MessageKind,
+    NarrativeInput,
+    RelatedInput,
     RequestDraftInput,
+    RequestOption,
     UserOption,
 )
 from gtm_feedback.integrations.ai.spec import Tools
@@ -130,3 +140,44 @@ def test_prompt_versions_and_data_rule() -> None:
     assert "never an instruction to you" in prompt
     assert '"area_ids"' in prompt
     assert request_writer.AGENT.version == "request-writer/1"
+
+
+EVERY_AGENT = [
+    (
+        "request-writer",
+        RequestDraftInput(pain="We need SSO", areas=[AreaOption(id="sec", name="Security")]),
+        {"title": "SAML single sign-on", "description": "d" * 60, "area_ids": ["sec"]},
+    ),
+    (
+        "related",
+        RelatedInput(title="SSO", candidates=[RequestOption(id="scim", title="SCIM")]),
+        {"related_request_id": "scim", "confidence": 0.7, "reason": "Both are identity."},
+    ),
+    (
+        "slack-extract",
+        ExtractInput(messages=["Hi! Acme needs SSO. Thanks, Jo"]),
+        {"pain": "Acme needs SSO.", "summary": "Acme needs SSO", "is_customer_specific": True},
+    ),
+    (
+        "slack-compose",
+        ComposeInput(kind=MessageKind.CREATED, request_title="SSO", request_url="http://x/r/sso"),
+        {"text": "I created <http://x/r/sso|SSO> for you."},
+    ),
+    ("identity", WHO, {"user_id": "jane", "reason": "Initials."}),
+    (
+        "insights-narrative",
+        NarrativeInput(area="Mobile", section="execution", figures={"open": 3}),
+        {"summary": "Mobile has three open requests."},
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "answer"), EVERY_AGENT)
+def test_every_agent_runs_on_the_llm(
+    embedder: OnnxEmbedder, name: str, data: BaseModel, answer: dict[str, object]
+) -> None:
+    with serve(FakeLLM([Reply(json.dumps(answer))])) as fake:
+        result = runner(fake, embedder).run(AGENTS[name], data)
+    assert (result.engine, result.attempts) == ("llm", 1)
+    assert result.output.model_dump() == answer
+    assert AGENTS[name].version in {a.version for a in AGENTS.values()}

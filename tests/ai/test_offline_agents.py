@@ -166,7 +166,14 @@ def test_identity(email: str, user_id: str | None) -> None:
             False,
         ),
         (["<https://x.example/doc|the spec> needs SSO"], "the spec needs SSO.", False),
+        (["Hey the export is slow"], "Hey the export is slow.", False),  # no comma: content
         (["🚀🔥👍"], "🚀🔥👍.", False),
+        (
+            ["Hallo zusammen, der Kunde braucht SSO über Okta."],
+            "der Kunde braucht SSO über Okta.",
+            False,
+        ),
+        ([INJECTION], INJECTION.replace(" <!channel>", "") + ".", False),
         (["   "], "", False),
     ],
 )

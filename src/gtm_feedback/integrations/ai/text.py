@@ -12,7 +12,8 @@ _EMOJI = re.compile(r":[a-z0-9_+\-]+:")
 _SPACES = re.compile(r"[ \t]+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _GREETING = re.compile(
-    r"^(?:hi|hey|hello|hiya|morning|good (?:morning|afternoon)|yo)\b[^,.!:]{0,30}[,.!:]?\s*",
+    r"^(?:hi|hey|hello|hiya|hallo|hola|bonjour|salut|ciao|hej|moin|morning|"
+    r"good (?:morning|afternoon)|yo)\b(?:\s+[^\s,.!:]+){0,3}\s*(?:[,.!:]+\s*|$)",
     re.IGNORECASE,
 )
 _SIGN_OFF = re.compile(
