@@ -136,6 +136,13 @@ class AgentRunner:
         except openai.APIError as exc:
             raise _FallbackError(f"LLM endpoint failed: {_short(exc)}", attempt, usage) from exc
         if response.usage is not None:
+            log.info(
+                "llm_call",
+                model=self._model,
+                attempt=attempt,
+                prompt_tokens=response.usage.prompt_tokens,
+                completion_tokens=response.usage.completion_tokens,
+            )
             usage = Usage(
                 usage.prompt_tokens + response.usage.prompt_tokens,
                 usage.completion_tokens + response.usage.completion_tokens,
