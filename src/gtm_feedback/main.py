@@ -11,11 +11,13 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from gtm_feedback import __version__, runtime
 from gtm_feedback.account.views import router as accounts_router
+from gtm_feedback.approval.views import router as approvals_router
 from gtm_feedback.config import Settings, get_settings
 from gtm_feedback.db.session import dispose_engines
 from gtm_feedback.feature_request.views import router as requests_router
 from gtm_feedback.monitoring.health import router as health_router
 from gtm_feedback.monitoring.logging import get_logger
+from gtm_feedback.outbox.views import router as outbox_router
 from gtm_feedback.product_area.views import router as areas_router
 
 log = get_logger(__name__)
@@ -46,7 +48,15 @@ def create_app(settings: Settings | None = None, *, launch_dbos: bool = True) ->
         lifespan=lifespan,
     )
     app.state.settings = settings
-    for router in (health_router, areas_router, accounts_router, requests_router):
+    routers = (
+        health_router,
+        areas_router,
+        accounts_router,
+        requests_router,
+        approvals_router,
+        outbox_router,
+    )
+    for router in routers:
         app.include_router(router)
     app.add_exception_handler(Exception, _unhandled)
 

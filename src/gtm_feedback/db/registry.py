@@ -7,6 +7,7 @@ from gtm_feedback.feature_request import index_state  # noqa: F401  (registers t
 from gtm_feedback.feature_request.models import FeatureRequest, VectorIndexState
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.insight.models import InsightReport
+from gtm_feedback.outbox.models import OutboxMessage
 from gtm_feedback.product_area.models import ProductArea
 from gtm_feedback.user.models import User
 
@@ -19,6 +20,7 @@ __all__ = [
     "Feedback",
     "InsightReport",
     "Opportunity",
+    "OutboxMessage",
     "ProductArea",
     "User",
     "VectorIndexState",

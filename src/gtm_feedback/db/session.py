@@ -28,7 +28,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A deferred BEGIN that reads and then writes cannot wait for another writer: SQLite
+    # answers "database is locked" at once. Write sessions take the write lock up front.
+    immediate = connection.get_execution_options().get("gtmfb_write", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def build_engine(url: str) -> Engine:
@@ -59,11 +62,17 @@ def get_engine(url: str) -> Engine:
 
 
 @contextmanager
-def session_scope(url: str) -> Iterator[Session]:
-    """A session that commits when the block ends and rolls back if it raises."""
+def session_scope(url: str, *, write: bool = False) -> Iterator[Session]:
+    """A session that commits when the block ends and rolls back if it raises.
+
+    ``write=True`` for a transaction that reads then writes while other writers may run (on
+    SQLite it then waits its turn, up to busy_timeout, instead of failing).
+    """
     get_engine(url)
     session = _MAKERS[url]()
     try:
+        if write:
+            session.connection(execution_options={"gtmfb_write": True})
         yield session
         session.commit()
     except BaseException:

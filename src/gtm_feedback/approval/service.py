@@ -1,0 +1,108 @@
+"""Approvals: record a question for a person, decide it once, resume the waiting workflow.
+
+The Slack buttons, the web inbox and ``POST /api/approvals/{token}`` all go through
+:func:`decide_and_resume`. The decision is committed first and then sent to the workflow with
+``DBOS.send``; a workflow whose wait times out re-reads its approval row, so a decision whose
+send was lost (a crash between the two) is still honoured.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from dbos import DBOS
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from gtm_feedback.approval.models import Approval, ApprovalStatus
+from gtm_feedback.db.base import utcnow
+from gtm_feedback.db.session import session_scope
+
+
+class ApprovalNotFoundError(LookupError):
+    """No approval has this token."""
+
+
+class AlreadyDecidedError(ValueError):
+    """The approval was decided before; says by whom and when."""
+
+    def __init__(self, approval: Approval) -> None:
+        when = approval.decided_at.isoformat() if approval.decided_at else "earlier"
+        super().__init__(f"already {approval.status.value} by {approval.decided_by} at {when}")
+        self.status = approval.status
+
+
+@dataclass(frozen=True)
+class DecisionMessage:
+    """What a waiting workflow receives."""
+
+    token: str
+    approved: bool
+    decided_by: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The message body sent with ``DBOS.send``."""
+        return {"token": self.token, "approved": self.approved, "decided_by": self.decided_by}
+
+
+def topic(token: str) -> str:
+    """The ``DBOS.recv`` topic a workflow waits on for one approval."""
+    return f"approval:{token}"
+
+
+def request_approval(
+    *,
+    session: Session,
+    workflow_id: str,
+    kind: str,
+    payload: dict[str, Any],
+    requested_from_id: str | None = None,
+) -> Approval:
+    """A new pending approval with an unguessable token."""
+    approval = Approval(
+        token=secrets.token_urlsafe(24),
+        kind=kind,
+        workflow_id=workflow_id,
+        payload=payload,
+        requested_from_id=requested_from_id,
+    )
+    session.add(approval)
+    session.flush()
+    return approval
+
+
+def decide(*, session: Session, token: str, approved: bool, user: str) -> Approval:
+    """Record the decision if still pending (atomic: two deciders cannot both win)."""
+    status = ApprovalStatus.APPROVED if approved else ApprovalStatus.DECLINED
+    won = session.execute(
+        update(Approval)
+        .where(Approval.token == token, Approval.status == ApprovalStatus.PENDING)
+        .values(status=status, decided_by=user, decided_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    approval = session.scalars(
+        select(Approval).where(Approval.token == token).execution_options(populate_existing=True)
+    ).first()
+    if approval is None:
+        raise ApprovalNotFoundError(f"no approval with token {token!r}")
+    if getattr(won, "rowcount", 0) != 1:
+        raise AlreadyDecidedError(approval)
+    return approval
+
+
+def decide_and_resume(url: str, *, token: str, approved: bool, user: str) -> Approval:
+    """Decide (committed), then wake the workflow waiting on this approval."""
+    with session_scope(url, write=True) as session:
+        approval = decide(session=session, token=token, approved=approved, user=user)
+        session.expunge(approval)
+    message = DecisionMessage(token=token, approved=approved, decided_by=user)
+    DBOS.send(approval.workflow_id, message.as_dict(), topic=topic(token))
+    return approval
+
+
+def pending(*, session: Session, limit: int = 100) -> list[Approval]:
+    """Undecided approvals, oldest first (the inbox)."""
+    query = select(Approval).where(Approval.status == ApprovalStatus.PENDING)
+    return list(session.scalars(query.order_by(Approval.created_at).limit(limit)))

@@ -1,0 +1,35 @@
+"""JSON API of approvals: the inbox, and deciding one."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+
+from gtm_feedback.approval import service
+from gtm_feedback.approval.schemas import ApprovalOut, DecisionIn
+from gtm_feedback.web.deps import AppSettings, DbSession
+
+router = APIRouter(prefix="/api/approvals", tags=["approvals"])
+
+
+@router.get("", response_model=list[ApprovalOut])
+def list_pending(session: DbSession) -> list[ApprovalOut]:
+    """Approvals waiting for a person, oldest first."""
+    return [ApprovalOut.model_validate(a) for a in service.pending(session=session)]
+
+
+@router.post(
+    "/{token}",
+    response_model=ApprovalOut,
+    responses={404: {"description": "Unknown token"}, 409: {"description": "Already decided"}},
+)
+def decide(token: str, body: DecisionIn, settings: AppSettings) -> ApprovalOut:
+    """Approve or decline; the waiting workflow resumes at once."""
+    try:
+        approval = service.decide_and_resume(
+            settings.app_database_url, token=token, approved=body.approved, user=body.user
+        )
+    except service.ApprovalNotFoundError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    except service.AlreadyDecidedError as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
+    return ApprovalOut.model_validate(approval)

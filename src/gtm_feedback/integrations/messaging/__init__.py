@@ -1,0 +1,1 @@
+"""Outbound messages: a Protocol, the outbox (no Slack configured); Slack comes later."""

@@ -1,0 +1,31 @@
+"""The messaging adapter every workflow sends through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a message went, and whether this call sent it (False: an earlier call had)."""
+
+    via: Literal["outbox", "slack"]
+    message_id: str
+    sent_now: bool
+
+
+class Messenger(Protocol):
+    """Sends a message once per idempotency key, to a user (a DM) or a channel."""
+
+    def send(
+        self,
+        *,
+        key: str,
+        kind: str,
+        text: str,
+        recipient_user_id: str | None = None,
+        channel: str | None = None,
+    ) -> Delivery:
+        """Deliver, or return the earlier delivery of the same ``key``."""
+        ...

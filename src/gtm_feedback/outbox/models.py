@@ -1,0 +1,25 @@
+"""OutboxMessage ORM model: what would go to Slack when no Slack is configured."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gtm_feedback.db.base import Base, new_id, utcnow
+from gtm_feedback.db.types import UTCDateTime
+
+
+class OutboxMessage(Base):
+    """One outbound message, recorded once per idempotency key (retries never duplicate it)."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("msg"))
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    recipient_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    channel: Mapped[str | None] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,0 +1,46 @@
+"""Record and list outbox messages."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gtm_feedback.outbox.models import OutboxMessage
+
+
+class RecipientError(ValueError):
+    """A message needs exactly one of a recipient user or a channel."""
+
+
+def record(
+    *,
+    session: Session,
+    key: str,
+    kind: str,
+    text: str,
+    recipient_user_id: str | None = None,
+    channel: str | None = None,
+) -> tuple[OutboxMessage, bool]:
+    """Store the message unless ``key`` was stored before; returns it and whether it is new."""
+    if (recipient_user_id is None) == (channel is None):
+        raise RecipientError("a message goes to one user or one channel")
+    existing = by_key(session=session, key=key)
+    if existing is not None:
+        return existing, False
+    message = OutboxMessage(
+        key=key, kind=kind, text=text, recipient_user_id=recipient_user_id, channel=channel
+    )
+    session.add(message)
+    session.flush()
+    return message, True
+
+
+def by_key(*, session: Session, key: str) -> OutboxMessage | None:
+    """The message recorded under ``key``, if any."""
+    return session.scalars(select(OutboxMessage).where(OutboxMessage.key == key)).first()
+
+
+def recent(*, session: Session, limit: int = 50, offset: int = 0) -> list[OutboxMessage]:
+    """The newest messages first."""
+    query = select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id)
+    return list(session.scalars(query.limit(limit).offset(offset)))

@@ -1,0 +1,37 @@
+"""JSON API of the outbox: messages that would have gone to Slack."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
+
+from gtm_feedback.outbox import service
+from gtm_feedback.web.deps import DbSession
+
+router = APIRouter(prefix="/api/outbox", tags=["outbox"])
+
+
+class OutboxMessageOut(BaseModel):
+    """One recorded message."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    kind: str
+    recipient_user_id: str | None
+    channel: str | None
+    text: str
+    created_at: datetime
+
+
+@router.get("", response_model=list[OutboxMessageOut])
+def list_messages(
+    session: DbSession,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> list[OutboxMessageOut]:
+    """The newest messages first."""
+    rows = service.recent(session=session, limit=limit, offset=offset)
+    return [OutboxMessageOut.model_validate(row) for row in rows]
