@@ -177,3 +177,20 @@ def test_fit_needs_right_and_wrong_rows_and_no_json(files: dict[str, Path]) -> N
     assert "need rows matched both right and wrong" in only_right.output
     both = runner.invoke(app, args(files, "--fit", "--json"))
     assert both.exit_code == 2
+
+
+def test_commands_on_an_empty_database_say_what_to_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GTMFB_DATA_DIR", str(tmp_path / "empty"))
+    get_settings.cache_clear()
+    for command in (
+        ["match", "SSO"],
+        ["embeddings", "status"],
+        ["agents", "try", "identity", "a@b.c"],
+    ):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 1, command
+        assert "run `gtm-feedback init`" in " ".join(result.output.split())
+    extract = runner.invoke(app, ["agents", "try", "slack-extract", "Hi! Acme needs SSO"])
+    assert extract.exit_code == 0

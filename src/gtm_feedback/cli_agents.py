@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gtm_feedback.cli_support import cli_settings, console, errors
+from gtm_feedback.cli_support import cli_settings, console, errors, require_current_schema
 from gtm_feedback.config import Settings
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.feature_request.models import FeatureRequest
@@ -121,6 +121,8 @@ def try_agent(
 ) -> None:
     """Run one agent on TEXT with the data in the database, and show its output."""
     settings = cli_settings()
+    if agent is not AgentName.slack_extract:  # the only agent that reads nothing stored
+        require_current_schema(settings)
     try:
         with session_scope(settings.app_database_url) as session:
             data = BUILDERS[agent](session, settings, text, kind)

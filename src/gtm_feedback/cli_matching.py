@@ -10,7 +10,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from gtm_feedback.cli_support import cli_settings, console, errors, progress_bar
+from gtm_feedback.cli_support import (
+    cli_settings,
+    console,
+    errors,
+    progress_bar,
+    require_current_schema,
+)
 from gtm_feedback.config import Settings
 from gtm_feedback.db import migrate
 from gtm_feedback.db.session import session_scope
@@ -89,6 +95,7 @@ def sync_command(
 def status_command() -> None:
     """How many requests have a vector of the configured model, and how many need one."""
     settings = cli_settings()
+    require_current_schema(settings)
     embedder = _embedder(settings)
     with session_scope(settings.app_database_url) as session:
         done, total = embeddings.coverage(session=session, model_id=embedder.model_id)
@@ -112,6 +119,7 @@ def match_command(
     if not pain.strip():
         errors.print("[red]The customer pain is empty.[/]")
         raise typer.Exit(2)
+    require_current_schema(settings)
     embedder = _embedder(settings)
     config = search.match_config(settings, embedder.model_id)
     with session_scope(settings.app_database_url) as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -28,3 +29,17 @@ def progress_bar() -> Progress:
         TimeElapsedColumn(),
         console=console,
     )
+
+
+def require_current_schema(settings: Settings) -> None:
+    """Stop with a clear message (exit 1) unless the database is migrated to the newest schema."""
+    from gtm_feedback.db import migrate
+
+    current = migrate.current_revision(settings.app_database_url)
+    if current != migrate.head_revision():
+        state = f"at revision {current}" if current else "empty"
+        errors.print(
+            f"[red]The database is {state}, not at {migrate.head_revision()}:[/] "
+            "run `gtm-feedback init` (or `gtm-feedback db upgrade`) first."
+        )
+        raise typer.Exit(1)
