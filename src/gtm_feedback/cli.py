@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from gtm_feedback import __version__, cli_agents, cli_matching
+from gtm_feedback import __version__, cli_agents, cli_matching, cli_workflows
 from gtm_feedback.cli_support import cli_settings, console, errors, progress_bar
 from gtm_feedback.config import Settings
 from gtm_feedback.db import migrate
@@ -205,3 +205,4 @@ app.add_typer(cli_matching.embeddings_app, name="embeddings")
 app.command("match")(cli_matching.match_command)
 app.command("eval-matching")(cli_matching.eval_matching)
 app.add_typer(cli_agents.agents_app, name="agents")
+app.command("ship")(cli_workflows.ship)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,12 +12,16 @@ from typing import Literal
 from dbos import DBOS, DBOSConfig
 from sqlalchemy.engine import make_url
 
+from gtm_feedback import adapters
 from gtm_feedback.config import Settings
 from gtm_feedback.monitoring.logging import get_logger
 
 log = get_logger(__name__)
 
 Role = Literal["server", "cli", "worker", "test"]
+
+#: Modules whose workflows must be registered before DBOS launches (recovery needs them).
+WORKFLOW_MODULES = ("gtm_feedback.feature_request.workflows",)
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,10 @@ def launch(settings: Settings, role: Role) -> DBOS:
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         _enable_wal(url)
+    # Before launch: recovery may resume workflows whose steps need the adapters at once.
+    for module in WORKFLOW_MODULES:
+        importlib.import_module(module)
+    adapters.install(adapters.build(settings))
     dbos = DBOS(config=dbos_config(settings, role))
     if role == "cli":
         # A short-lived command must not dequeue the server's background work and then exit

@@ -1,0 +1,103 @@
+"""Durable workflows about requests: mark shipped (notify every follower once)."""
+
+from __future__ import annotations
+
+from dbos import DBOS
+from pydantic import BaseModel
+
+from gtm_feedback import adapters
+from gtm_feedback.db.base import utcnow
+from gtm_feedback.db.session import session_scope
+from gtm_feedback.feature_request import service
+from gtm_feedback.feature_request.models import RequestStatus
+from gtm_feedback.integrations.ai.agents.slack_writer import COMPOSE
+from gtm_feedback.integrations.ai.schemas import ComposeInput, MessageKind
+from gtm_feedback.workflow_support import PermanentError, retry_unless_permanent
+
+
+class MarkShippedInput(BaseModel):
+    """Which request shipped (id or slug), and who says so."""
+
+    request: str
+    shipped_by: str | None = None
+
+
+class MarkShippedResult(BaseModel):
+    """What happened: "notified N of M followers", or that it had shipped before."""
+
+    request_id: str
+    slug: str
+    already_shipped: bool
+    followers: int
+    notified: int
+
+
+class _Shipped(BaseModel):
+    request_id: str
+    slug: str
+    title: str
+    already_shipped: bool
+    follower_ids: list[str]
+
+
+@DBOS.step()
+def ship_step(request: str) -> _Shipped:
+    """Set the status (once) and list the followers to tell."""
+    url = adapters.current().settings.app_database_url
+    with session_scope(url, write=True) as session:
+        found = service.resolve(session, request)
+        if found is None:
+            raise PermanentError(f"no request with id or slug {request!r}")
+        already = found.status is RequestStatus.SHIPPED
+        if not already:
+            found.status = RequestStatus.SHIPPED
+            found.shipped_at = utcnow()
+        followers = sorted(user.id for user in found.followers)
+        return _Shipped(
+            request_id=found.id,
+            slug=found.slug,
+            title=found.title,
+            already_shipped=already,
+            follower_ids=followers,
+        )
+
+
+@DBOS.step(
+    retries_allowed=True,
+    max_attempts=5,
+    interval_seconds=1.0,
+    backoff_rate=2.0,
+    should_retry=retry_unless_permanent,
+)
+def notify_follower_step(shipped: _Shipped, user_id: str) -> bool:
+    """Tell one follower; the message key makes a retried or resumed send a no-op."""
+    found = adapters.current()
+    link = f"{found.settings.base_url}/requests/{shipped.slug}"
+    text = found.agents.run(
+        COMPOSE,
+        ComposeInput(kind=MessageKind.SHIPPED, request_title=shipped.title, request_url=link),
+    ).output.text
+    found.messenger.send(
+        key=f"shipped:{shipped.request_id}:{user_id}",
+        kind=MessageKind.SHIPPED.value,
+        text=text,
+        recipient_user_id=user_id,
+    )
+    return True
+
+
+@DBOS.workflow()
+def mark_shipped_workflow(data: MarkShippedInput) -> MarkShippedResult:
+    """Mark a request shipped and notify each follower (each notification its own step)."""
+    shipped = ship_step(data.request)
+    notified = 0
+    if not shipped.already_shipped:
+        for user_id in shipped.follower_ids:
+            notified += notify_follower_step(shipped, user_id)
+    return MarkShippedResult(
+        request_id=shipped.request_id,
+        slug=shipped.slug,
+        already_shipped=shipped.already_shipped,
+        followers=len(shipped.follower_ids),
+        notified=notified,
+    )
