@@ -17,6 +17,7 @@ from gtm_feedback.db.session import dispose_engines
 from gtm_feedback.feature_request.views import router as requests_router
 from gtm_feedback.monitoring.health import router as health_router
 from gtm_feedback.monitoring.logging import get_logger
+from gtm_feedback.monitoring.views import router as workflows_router
 from gtm_feedback.outbox.views import router as outbox_router
 from gtm_feedback.product_area.views import router as areas_router
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, *, launch_dbos: bool = True) ->
         requests_router,
         approvals_router,
         outbox_router,
+        workflows_router,
     )
     for router in routers:
         app.include_router(router)

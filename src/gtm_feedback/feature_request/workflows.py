@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dbos import DBOS
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from gtm_feedback import adapters
 from gtm_feedback.db.base import utcnow
@@ -18,7 +18,9 @@ from gtm_feedback.workflow_support import PermanentError, retry_unless_permanent
 class MarkShippedInput(BaseModel):
     """Which request shipped (id or slug), and who says so."""
 
-    request: str
+    model_config = ConfigDict(extra="forbid")
+
+    request: str = Field(min_length=1, max_length=200)
     shipped_by: str | None = None
 
 

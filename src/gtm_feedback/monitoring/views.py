@@ -1,0 +1,63 @@
+"""Workflow triggers and run inspection: ``POST /api/workflows/{name}``, ``GET /api/runs/{id}``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from dbos import DBOS, SetWorkflowID
+from fastapi import APIRouter, Body, Header, HTTPException
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from gtm_feedback.monitoring.runs import RunOut, run_details
+from gtm_feedback.workflow_registry import WORKFLOWS
+
+router = APIRouter(prefix="/api", tags=["workflows"])
+
+
+class Started(BaseModel):
+    """A run that was started (or, for a repeated idempotency key, the earlier run)."""
+
+    workflow: str
+    run_id: str
+
+
+@router.post(
+    "/workflows/{name}",
+    status_code=202,
+    response_model=Started,
+    responses={404: {"description": "No workflow with this name"}},
+)
+def start(
+    name: str,
+    body: Annotated[dict[str, Any], Body()],
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> Started:
+    """Start a workflow with a typed body; returns at once with the run id."""
+    found = WORKFLOWS.get(name)
+    if found is None:
+        known = ", ".join(sorted(WORKFLOWS))
+        raise HTTPException(status_code=404, detail=f"no workflow {name!r} (known: {known})")
+    try:
+        data = found.input_type.model_validate(body)
+    except ValidationError as exc:
+        errors = [
+            {**error, "loc": ("body", *error["loc"])}
+            for error in exc.errors(include_url=False, include_context=False)
+        ]
+        raise RequestValidationError(errors) from exc
+    # Same key, same run: DBOS runs one workflow per id and returns its result to repeats.
+    run_id = f"{name}-{idempotency_key or uuid.uuid4().hex}"
+    with SetWorkflowID(run_id):
+        DBOS.start_workflow(found.workflow, data)
+    return Started(workflow=name, run_id=run_id)
+
+
+@router.get("/runs/{run_id}", response_model=RunOut, responses={404: {"description": "No run"}})
+def get_run(run_id: str) -> RunOut:
+    """A run's status, result or error, and its steps with start, end and duration."""
+    found = run_details(run_id)
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"no run with id {run_id!r}")
+    return found

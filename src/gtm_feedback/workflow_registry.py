@@ -1,0 +1,34 @@
+"""Workflows that can be started by name (``POST /api/workflows/{name}``): input type and id."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from gtm_feedback.feature_request.workflows import MarkShippedInput, mark_shipped_workflow
+
+
+@dataclass(frozen=True)
+class Startable:
+    """A workflow, the model its body must validate against, and its run-id prefix."""
+
+    name: str
+    input_type: type[BaseModel]
+    workflow: Callable[[Any], Any]
+    summary: str
+
+
+WORKFLOWS: dict[str, Startable] = {
+    item.name: item
+    for item in (
+        Startable(
+            "mark-shipped",
+            MarkShippedInput,
+            mark_shipped_workflow,
+            "Mark a request shipped and notify every follower once.",
+        ),
+    )
+}

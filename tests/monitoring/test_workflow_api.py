@@ -1,0 +1,84 @@
+"""Starting workflows by name over HTTP and inspecting their runs (real app, real DBOS)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gtm_feedback.config import Settings
+from gtm_feedback.db.migrate import upgrade
+from gtm_feedback.main import create_app
+from gtm_feedback.sample.loader import seed
+
+SLUG = "offline-mode-in-the-mobile-app"
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    data_dir = tmp_path_factory.mktemp("workflow-api")
+    settings = Settings(data_dir=data_dir, port=8115)
+    upgrade(settings.app_database_url)
+    seed(settings.app_database_url, data_dir, seed_value=7, now=datetime(2026, 11, 1, tzinfo=UTC))
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def _finished(client: TestClient, run_id: str) -> dict[str, Any]:
+    for _ in range(200):
+        run: dict[str, Any] = client.get(f"/api/runs/{run_id}").json()
+        if run["status"] in {"SUCCESS", "ERROR"}:
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"run {run_id} did not finish")
+
+
+def test_start_by_name_then_inspect_the_run(client: TestClient) -> None:
+    started = client.post("/api/workflows/mark-shipped", json={"request": SLUG})
+    assert started.status_code == 202, started.text
+    run_id = started.json()["run_id"]
+    run = _finished(client, run_id)
+    assert run["status"] == "SUCCESS"
+    assert run["workflow"].endswith("mark_shipped_workflow")
+    assert run["result"]["notified"] == run["result"]["followers"] == 3
+    names = [step["name"].rsplit(".", 1)[-1] for step in run["steps"]]
+    assert names == ["ship_step"] + ["notify_follower_step"] * 3
+    assert all(
+        step["duration_ms"] is not None and step["duration_ms"] >= 0 for step in run["steps"]
+    )
+    assert run["duration_ms"] >= 0
+    assert run["error"] is None
+
+
+def test_idempotency_key_returns_the_same_run(client: TestClient) -> None:
+    headers = {"Idempotency-Key": "ship-mobile-sso-1"}
+    first = client.post("/api/workflows/mark-shipped", json={"request": SLUG}, headers=headers)
+    again = client.post("/api/workflows/mark-shipped", json={"request": SLUG}, headers=headers)
+    assert first.json()["run_id"] == again.json()["run_id"] == "mark-shipped-ship-mobile-sso-1"
+    assert _finished(client, first.json()["run_id"])["status"] == "SUCCESS"
+
+
+def test_a_failed_run_shows_its_error(client: TestClient) -> None:
+    run_id = client.post("/api/workflows/mark-shipped", json={"request": "nope"}).json()["run_id"]
+    run = _finished(client, run_id)
+    assert run["status"] == "ERROR"
+    assert run["error"] == "PermanentError: no request with id or slug 'nope'"
+    assert run["steps"][0]["error"] == run["error"]
+
+
+def test_unknown_workflow_bad_body_unknown_run(client: TestClient) -> None:
+    missing = client.post("/api/workflows/nope", json={})
+    assert missing.status_code == 404
+    assert "known: mark-shipped" in missing.json()["detail"]
+    bad = client.post("/api/workflows/mark-shipped", json={"request": 3, "extra": True})
+    assert bad.status_code == 422
+    assert {tuple(e["loc"]) for e in bad.json()["detail"]} == {
+        ("body", "request"),
+        ("body", "extra"),
+    }
+    assert client.post("/api/workflows/mark-shipped", json=[1]).status_code == 422
+    assert client.get("/api/runs/no-such-run").status_code == 404
