@@ -15,6 +15,7 @@ from gtm_feedback.approval.views import router as approvals_router
 from gtm_feedback.config import Settings, get_settings
 from gtm_feedback.db.session import dispose_engines
 from gtm_feedback.feature_request.views import router as requests_router
+from gtm_feedback.feedback.views import router as feedback_router
 from gtm_feedback.monitoring.health import router as health_router
 from gtm_feedback.monitoring.logging import get_logger
 from gtm_feedback.monitoring.views import router as workflows_router
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, launch_dbos: bool = True) ->
         approvals_router,
         outbox_router,
         workflows_router,
+        feedback_router,
     )
     for router in routers:
         app.include_router(router)

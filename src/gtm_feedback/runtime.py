@@ -21,7 +21,10 @@ log = get_logger(__name__)
 Role = Literal["server", "cli", "worker", "test"]
 
 #: Modules whose workflows must be registered before DBOS launches (recovery needs them).
-WORKFLOW_MODULES = ("gtm_feedback.feature_request.workflows",)
+WORKFLOW_MODULES = (
+    "gtm_feedback.feature_request.workflows",
+    "gtm_feedback.feedback.workflows",
+)
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
 from gtm_feedback.feedback.models import FeedbackSource, MatchTier, Severity
+
+
+def _email(value: str) -> str:
+    local, at, domain = value.strip().lower().partition("@")
+    if not at or not local or "." not in domain or " " in value.strip():
+        raise ValueError("not an email address")
+    return f"{local}@{domain}"
+
+
+EmailLike = Annotated[str, Field(max_length=320), AfterValidator(_email)]
 
 
 class FeedbackOut(BaseModel):
@@ -26,3 +37,36 @@ class FeedbackOut(BaseModel):
     match_tier: MatchTier | None
     match_confidence: float | None
     created_at: datetime
+
+
+class FeedbackSubmission(BaseModel):
+    """Feedback as a person submits it (web form, API, Slack); validated before any work."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    pain: str = Field(min_length=1, max_length=10_000, description="The customer pain.")
+    severity: Severity
+    account_id: str = Field(min_length=1, max_length=64)
+    opportunity_id: str | None = Field(default=None, max_length=64)
+    links: list[HttpUrl] = Field(default_factory=list, max_length=20)
+    submitter_email: EmailLike
+    source: FeedbackSource = FeedbackSource.API
+
+
+class ProcessFeedbackInput(BaseModel):
+    """The workflow's input: the submission and its id (the run id is derived from it)."""
+
+    submission_id: str
+    submission: FeedbackSubmission
+
+
+class ProcessFeedbackResult(BaseModel):
+    """Which tier, what happened, which request, and the candidates considered."""
+
+    submission_id: str
+    tier: str
+    outcome: str  # attached | created | waiting
+    request_id: str | None
+    feedback_id: str | None
+    confidence: float | None
+    candidates: list[dict[str, Any]]

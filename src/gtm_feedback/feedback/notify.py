@@ -1,0 +1,75 @@
+"""Notification steps of feedback processing: each message sent once per key."""
+
+from __future__ import annotations
+
+from dbos import DBOS
+
+from gtm_feedback import adapters
+from gtm_feedback.account.models import Account
+from gtm_feedback.db.session import session_scope
+from gtm_feedback.feature_request.models import FeatureRequest
+from gtm_feedback.integrations.ai.agents.slack_writer import COMPOSE
+from gtm_feedback.integrations.ai.schemas import ComposeInput, MessageKind
+from gtm_feedback.integrations.ai.text import clip, mrkdwn_escape
+from gtm_feedback.user import service as users
+from gtm_feedback.workflow_support import retry_unless_permanent
+
+_RETRY = {
+    "retries_allowed": True,
+    "max_attempts": 5,
+    "interval_seconds": 1.0,
+    "backoff_rate": 2.0,
+    "should_retry": retry_unless_permanent,
+}
+
+
+@DBOS.step(**_RETRY)  # type: ignore[arg-type]
+def notify_step(
+    *,
+    kind: MessageKind,
+    key: str,
+    request_id: str,
+    submitter_email: str,
+    account_id: str | None = None,
+    pain: str = "",
+    confidence: float | None = None,
+    firehose: bool = False,
+) -> int:
+    """DM the submitter (and post to the request's area firehoses); returns messages sent."""
+    found = adapters.current()
+    with session_scope(found.settings.app_database_url, write=True) as session:
+        request = session.get(FeatureRequest, request_id)
+        if request is None:
+            return 0
+        user = users.get_or_create(session, email=submitter_email)
+        account = session.get(Account, account_id) if account_id else None
+        channels = sorted({a.firehose_channel for a in request.areas if a.firehose_channel})
+        title, link = request.title, f"{found.settings.base_url}/requests/{request.slug}"
+        user_id, account_name = user.id, account.name if account else None
+    compose = ComposeInput(
+        kind=kind,
+        request_title=title,
+        request_url=link,
+        pain=pain,
+        account_name=account_name,
+        confidence=confidence,
+    )
+    text = found.agents.run(COMPOSE, compose).output.text
+    sent = found.messenger.send(key=key, kind=kind.value, text=text, recipient_user_id=user_id)
+    count = int(sent.sent_now)
+    if firehose:
+        post = firehose_text(compose)
+        for channel in channels:
+            done = found.messenger.send(
+                key=f"{key}:firehose:{channel}", kind="firehose", text=post, channel=channel
+            )
+            count += int(done.sent_now)
+    return count
+
+
+def firehose_text(data: ComposeInput) -> str:
+    """The area firehose post: which request got feedback, from whom, and the pain."""
+    who = f" from *{mrkdwn_escape(data.account_name)}*" if data.account_name else ""
+    title = mrkdwn_escape(clip(data.request_title, 120))
+    pain = mrkdwn_escape(clip(data.pain, 280))
+    return f"New feedback{who} on <{data.request_url}|{title}>:\n>{pain}"

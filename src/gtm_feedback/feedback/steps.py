@@ -1,0 +1,190 @@
+"""Steps of the process-feedback workflow: each idempotent, so a resumed run never duplicates.
+
+Ids are derived from the submission id (feedback ``fb_<submission>``, request
+``fr_<submission>``) and message keys from those ids, so a step re-run after a crash finds
+its own earlier work instead of doing it twice.
+"""
+
+from __future__ import annotations
+
+from dbos import DBOS
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gtm_feedback import adapters
+from gtm_feedback.approval import service as approvals
+from gtm_feedback.approval.models import Approval, ApprovalStatus
+from gtm_feedback.db.session import session_scope
+from gtm_feedback.feature_request import embeddings, search
+from gtm_feedback.feature_request import service as requests
+from gtm_feedback.feature_request.models import FeatureRequest
+from gtm_feedback.feedback.models import CreationSource, Feedback, MatchTier
+from gtm_feedback.feedback.schemas import ProcessFeedbackInput
+from gtm_feedback.integrations.ai.agents import related, request_writer
+from gtm_feedback.integrations.ai.schemas import (
+    AreaOption,
+    RelatedInput,
+    RequestDraftInput,
+    RequestOption,
+)
+from gtm_feedback.integrations.embeddings import get_embedder
+from gtm_feedback.product_area import service as areas
+from gtm_feedback.user import service as users
+
+
+class MatchOutcome(BaseModel):
+    """What matching decided, as stored with the feedback."""
+
+    tier: str
+    request_id: str | None
+    confidence: float | None
+    reason: str | None
+    candidates: list[dict[str, object]]
+
+
+def _url() -> str:
+    return adapters.current().settings.app_database_url
+
+
+@DBOS.step()
+def match_step(pain: str) -> MatchOutcome:
+    """Rank the requests and pick the tier."""
+    settings = adapters.current().settings
+    embedder = get_embedder(settings)
+    config = search.match_config(settings, embedder.model_id)
+    with session_scope(settings.app_database_url) as session:
+        result = search.find_candidates(
+            session=session, embedder=embedder, pain=pain, config=config
+        )
+    best = result.best
+    return MatchOutcome(
+        tier=result.tier.value,
+        request_id=best.request_id if best else None,
+        confidence=best.confidence if best else None,
+        reason=best.reason if best else None,
+        candidates=[candidate.as_dict() for candidate in result.candidates],
+    )
+
+
+@DBOS.step()
+def attach_step(
+    data: ProcessFeedbackInput, request_id: str, tier: MatchTier, match: MatchOutcome
+) -> str:
+    """Store the feedback on the request (once), make the submitter follow it, embed it."""
+    feedback_id = f"fb_{data.submission_id}"
+    sub = data.submission
+    with session_scope(_url(), write=True) as session:
+        if session.get(Feedback, feedback_id) is None:
+            user = users.get_or_create(session, email=sub.submitter_email)
+            session.add(
+                Feedback(
+                    id=feedback_id,
+                    request_id=request_id,
+                    account_id=sub.account_id,
+                    opportunity_id=sub.opportunity_id,
+                    severity=sub.severity,
+                    description=sub.pain,
+                    links=[str(link) for link in sub.links],
+                    creator_id=user.id,
+                    creation_source=CreationSource.AGENT,
+                    source=sub.source,
+                    match_tier=tier,
+                    match_confidence=match.confidence,
+                    match_reason=match.reason,
+                    match_candidates=match.candidates,
+                )
+            )
+            session.flush()
+            requests.follow(session, request_id=request_id, user_id=user.id)
+        embedder = get_embedder(adapters.current().settings)
+        embeddings.embed_feedback(session=session, embedder=embedder, ids=[feedback_id])
+    return feedback_id
+
+
+@DBOS.step()
+def ask_step(data: ProcessFeedbackInput, match: MatchOutcome) -> str:
+    """Record the approval (once per run) and return its token."""
+    workflow_id = DBOS.workflow_id or ""
+    with session_scope(_url(), write=True) as session:
+        existing = session.scalars(
+            select(Approval).where(Approval.workflow_id == workflow_id)
+        ).first()
+        if existing is not None:
+            return existing.token
+        user = users.get_or_create(session, email=data.submission.submitter_email)
+        payload = {
+            "submission_id": data.submission_id,
+            "request_id": match.request_id,
+            "confidence": match.confidence,
+            "reason": match.reason,
+            "pain": data.submission.pain,
+        }
+        return approvals.request_approval(
+            session=session,
+            workflow_id=workflow_id,
+            kind="match",
+            payload=payload,
+            requested_from_id=user.id,
+        ).token
+
+
+@DBOS.step()
+def approval_state_step(token: str) -> bool | None:
+    """The stored decision (True approved, False declined), or None while pending."""
+    with session_scope(_url()) as session:
+        row = session.get(Approval, token)
+        if row is None or row.status is ApprovalStatus.PENDING:
+            return None
+        return row.status is ApprovalStatus.APPROVED
+
+
+@DBOS.step()
+def create_request_step(data: ProcessFeedbackInput) -> str:
+    """Write a new request from the pain (once), embed it, and link a related request."""
+    request_id = f"fr_{data.submission_id}"
+    found = adapters.current()
+    with session_scope(_url(), write=True) as session:
+        if session.get(FeatureRequest, request_id) is not None:
+            return request_id
+        options = [
+            AreaOption(id=a.id, name=a.name, description=a.description or "")
+            for a in areas.list_areas(session)
+        ]
+        draft = found.agents.run(
+            request_writer.AGENT, RequestDraftInput(pain=data.submission.pain, areas=options)
+        ).output
+        user = users.get_or_create(session, email=data.submission.submitter_email)
+        row = FeatureRequest(
+            id=request_id,
+            slug=requests.free_slug(session, draft.title),
+            title=draft.title,
+            description=draft.description,
+            creator_id=user.id,
+        )
+        requests.set_areas(session, row, draft.area_ids)
+        session.add(row)
+        session.flush()
+        _link_related(session, row)
+        embeddings.embed_requests(
+            session=session, embedder=get_embedder(found.settings), ids=[request_id]
+        )
+    return request_id
+
+
+def _link_related(session: Session, row: FeatureRequest) -> None:
+    others = session.execute(
+        select(FeatureRequest.id, FeatureRequest.title, FeatureRequest.description)
+        .where(FeatureRequest.id != row.id)
+        .limit(500)
+    )
+    candidates = [RequestOption(id=o.id, title=o.title, description=o.description) for o in others]
+    answer = (
+        adapters.current()
+        .agents.run(
+            related.AGENT,
+            RelatedInput(title=row.title, description=row.description, candidates=candidates),
+        )
+        .output
+    )
+    row.related_request_id = answer.related_request_id

@@ -1,0 +1,128 @@
+"""Process feedback: match, then attach, ask a person and wait, or create a request.
+
+Follows the workflow rules: typed input and result, a deterministic body (all I/O in steps),
+idempotent steps, and a durable wait for a person (``DBOS.recv`` with a timeout; on timeout the
+approval stays pending and visible, and the result says ``waiting``).
+"""
+
+from __future__ import annotations
+
+from dbos import DBOS, SetWorkflowID
+from sqlalchemy import func, select
+
+from gtm_feedback import adapters
+from gtm_feedback.approval.service import topic
+from gtm_feedback.db.session import session_scope
+from gtm_feedback.feedback import steps
+from gtm_feedback.feedback.models import Feedback, MatchTier
+from gtm_feedback.feedback.notify import notify_step
+from gtm_feedback.feedback.schemas import ProcessFeedbackInput, ProcessFeedbackResult
+from gtm_feedback.integrations.ai.schemas import MessageKind
+
+
+def _result(
+    data: ProcessFeedbackInput,
+    match: steps.MatchOutcome,
+    outcome: str,
+    request_id: str | None = None,
+    feedback_id: str | None = None,
+) -> ProcessFeedbackResult:
+    return ProcessFeedbackResult(
+        submission_id=data.submission_id,
+        tier=match.tier,
+        outcome=outcome,
+        request_id=request_id,
+        feedback_id=feedback_id,
+        confidence=match.confidence,
+        candidates=match.candidates,
+    )
+
+
+def _attach(
+    data: ProcessFeedbackInput, match: steps.MatchOutcome, tier: MatchTier
+) -> ProcessFeedbackResult:
+    assert match.request_id is not None
+    feedback_id = steps.attach_step(data, match.request_id, tier, match)
+    notify_step(
+        kind=MessageKind.MATCH_CONFIRMATION,
+        key=f"confirm:{feedback_id}",
+        request_id=match.request_id,
+        submitter_email=data.submission.submitter_email,
+        account_id=data.submission.account_id,
+        pain=data.submission.pain,
+        confidence=match.confidence,
+        firehose=True,
+    )
+    return _result(data, match, "attached", match.request_id, feedback_id)
+
+
+def _create(data: ProcessFeedbackInput, match: steps.MatchOutcome) -> ProcessFeedbackResult:
+    request_id = steps.create_request_step(data)
+    feedback_id = steps.attach_step(data, request_id, MatchTier.CREATED, match)
+    notify_step(
+        kind=MessageKind.CREATED,
+        key=f"created:{request_id}",
+        request_id=request_id,
+        submitter_email=data.submission.submitter_email,
+        account_id=data.submission.account_id,
+        pain=data.submission.pain,
+        firehose=True,
+    )
+    delay = adapters.current().settings.followup_delay
+    with SetWorkflowID(f"followup-{request_id}"):
+        DBOS.start_workflow(
+            request_followup_workflow, request_id, data.submission.submitter_email, delay
+        )
+    return _result(data, match, "created", request_id, feedback_id)
+
+
+@DBOS.workflow()
+def process_feedback_workflow(data: ProcessFeedbackInput) -> ProcessFeedbackResult:
+    """Match the pain; attach (auto), ask and wait (approval), or create a request."""
+    match = steps.match_step(data.submission.pain)
+    if match.tier == "auto":
+        return _attach(data, match, MatchTier.AUTO)
+    if match.tier == "approval":
+        token = steps.ask_step(data, match)
+        assert match.request_id is not None
+        notify_step(
+            kind=MessageKind.APPROVAL_REQUEST,
+            key=f"approval:{token}",
+            request_id=match.request_id,
+            submitter_email=data.submission.submitter_email,
+            account_id=data.submission.account_id,
+            pain=data.submission.pain,
+            confidence=match.confidence,
+        )
+        timeout = adapters.current().settings.approval_timeout
+        message = DBOS.recv(topic(token), timeout_seconds=timeout)
+        approved = message["approved"] if message else steps.approval_state_step(token)
+        if approved is None:
+            return _result(data, match, "waiting", match.request_id)
+        if approved:
+            return _attach(data, match, MatchTier.APPROVED)
+    return _create(data, match)
+
+
+@DBOS.step()
+def _feedback_count_step(request_id: str) -> int:
+    with session_scope(adapters.current().settings.app_database_url) as session:
+        count = session.execute(
+            select(func.count()).select_from(Feedback).where(Feedback.request_id == request_id)
+        ).scalar_one()
+        return int(count)
+
+
+@DBOS.workflow()
+def request_followup_workflow(request_id: str, creator_email: str, delay_seconds: float) -> bool:
+    """Sleep durably, then ask the creator for more feedback if none came; True if asked."""
+    DBOS.sleep(delay_seconds)
+    if _feedback_count_step(request_id) > 1:  # more than the feedback it was created from
+        return False
+    notify_step(
+        kind=MessageKind.FOLLOW_UP,
+        key=f"followup:{request_id}",
+        request_id=request_id,
+        submitter_email=creator_email,
+    )
+    return True

@@ -1,0 +1,209 @@
+"""Process feedback end to end: the real app, DBOS, SQLite, the offline model and agents."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from gtm_feedback.config import Settings
+from gtm_feedback.db.migrate import upgrade
+from gtm_feedback.db.session import session_scope
+from gtm_feedback.feature_request import embeddings
+from gtm_feedback.feature_request.models import FeatureRequest, request_followers
+from gtm_feedback.feedback.models import Feedback, MatchTier
+from gtm_feedback.integrations.embeddings import get_embedder
+from gtm_feedback.main import create_app
+from gtm_feedback.outbox.models import OutboxMessage
+from gtm_feedback.sample.loader import seed
+
+SSO = "saml-single-sign-on-with-okta-and-azure-ad"
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data_dir = tmp_path_factory.mktemp("process-feedback")
+    found = Settings(data_dir=data_dir, port=8116, followup_delay=1.0, approval_timeout=60.0)
+    upgrade(found.app_database_url)
+    seed(found.app_database_url, data_dir, seed_value=7, now=datetime(2026, 11, 1, tzinfo=UTC))
+    embedder = get_embedder(found)
+    with session_scope(found.app_database_url) as session:
+        todo = embeddings.pending(session=session, model_id=embedder.model_id)
+        embeddings.embed_requests(session=session, embedder=embedder, ids=todo.requests)
+        embeddings.embed_feedback(session=session, embedder=embedder, ids=todo.feedback)
+    return found
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def body(pain: str, account_id: str) -> dict[str, Any]:
+    return {
+        "pain": pain,
+        "severity": "high",
+        "account_id": account_id,
+        "submitter_email": "seller@gtm.example",
+    }
+
+
+def account_id(settings: Settings) -> str:
+    with session_scope(settings.app_database_url) as session:
+        found = session.scalars(select(Feedback.account_id).limit(1)).first()
+        assert found is not None
+        return found
+
+
+def finished(client: TestClient, run_id: str, timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run: dict[str, Any] = client.get(f"/api/runs/{run_id}").json()
+        if run.get("status") in {"SUCCESS", "ERROR"}:
+            return run
+        time.sleep(0.1)
+    raise AssertionError(f"run {run_id} did not finish")
+
+
+def outbox(settings: Settings, key_prefix: str) -> list[OutboxMessage]:
+    with session_scope(settings.app_database_url) as session:
+        query = select(OutboxMessage).where(OutboxMessage.key.like(f"{key_prefix}%"))
+        return list(session.scalars(query))
+
+
+def submit(client: TestClient, settings: Settings, pain: str, **headers: str) -> dict[str, Any]:
+    payload = body(pain, account_id(settings))
+    answer = client.post("/api/feedback", json=payload, headers=headers)
+    assert answer.status_code == 202, answer.text
+    started: dict[str, Any] = answer.json()
+    return started
+
+
+def test_a_restatement_is_attached_automatically(client: TestClient, settings: Settings) -> None:
+    with session_scope(settings.app_database_url) as session:
+        request = session.scalars(select(FeatureRequest).where(FeatureRequest.slug == SSO)).one()
+        pain = session.scalars(
+            select(Feedback.description).where(Feedback.request_id == request.id).limit(1)
+        ).one()
+    started = submit(client, settings, pain)
+    run = finished(client, started["run_id"])
+    result = run["result"]
+    assert (result["tier"], result["outcome"], result["request_id"]) == (
+        "auto",
+        "attached",
+        request.id,
+    )
+    assert result["confidence"] >= 0.99
+    assert result["candidates"][0]["request_id"] == request.id
+    with session_scope(settings.app_database_url) as session:
+        stored = session.get(Feedback, result["feedback_id"])
+        assert stored is not None
+        assert stored.match_tier is MatchTier.AUTO
+        assert stored.embedding is not None
+        followers = session.execute(
+            select(func.count()).where(request_followers.c.request_id == request.id)
+        ).scalar_one()
+        assert followers >= 1
+    messages = outbox(settings, f"confirm:{result['feedback_id']}")
+    assert [m.kind for m in messages if m.channel is None] == ["match_confirmation"]
+    assert [m.channel for m in messages if m.channel] == ["#firehose-security"]
+
+
+def test_a_new_pain_creates_a_request_and_the_follow_up_fires(
+    client: TestClient, settings: Settings
+) -> None:
+    started = submit(
+        client, settings, "The invoice PDF shows the wrong VAT rate for German customers."
+    )
+    result = finished(client, started["run_id"])["result"]
+    assert (result["tier"], result["outcome"]) == ("create", "created")
+    with session_scope(settings.app_database_url) as session:
+        created = session.get(FeatureRequest, result["request_id"])
+        assert created is not None
+        assert 10 <= len(created.title) <= 200
+        assert created.areas
+        assert created.embedding is not None
+    assert [
+        m.kind for m in outbox(settings, f"created:{result['request_id']}") if not m.channel
+    ] == ["created"]
+    follow_up = finished(client, f"followup-{result['request_id']}", timeout=30)
+    assert follow_up["result"] is True
+    assert [m.kind for m in outbox(settings, f"followup:{result['request_id']}")] == ["follow_up"]
+
+
+@pytest.mark.parametrize(
+    ("pain", "approved", "outcome"),
+    [
+        ("Our reps need the mobile app to work without signal.", True, "attached"),
+        ("Could we get a Python client library?", False, "created"),
+    ],
+)
+def test_an_unsure_match_waits_for_a_person(
+    client: TestClient, settings: Settings, pain: str, approved: bool, outcome: str
+) -> None:
+    started = submit(client, settings, pain)
+    run_id = started["run_id"]
+    token = None
+    for _ in range(300):
+        waiting = [a for a in client.get("/api/approvals").json() if a["workflow_id"] == run_id]
+        if waiting:
+            token = waiting[0]["token"]
+            break
+        time.sleep(0.1)
+    assert token is not None, "no approval was requested"
+    assert client.get(f"/api/runs/{run_id}").json()["status"] == "PENDING"
+    decided = client.post(f"/api/approvals/{token}", json={"approved": approved, "user": "pm@x"})
+    assert decided.status_code == 200
+    result = finished(client, run_id)["result"]
+    assert (result["tier"], result["outcome"]) == ("approval", outcome)
+    with session_scope(settings.app_database_url) as session:
+        stored = session.get(Feedback, result["feedback_id"])
+        assert stored is not None
+        assert stored.match_tier is (MatchTier.APPROVED if approved else MatchTier.CREATED)
+
+
+def test_same_idempotency_key_gives_one_run_and_one_feedback(
+    client: TestClient, settings: Settings
+) -> None:
+    pain = "We need a bulk user import from CSV for onboarding."
+    first = submit(client, settings, pain, **{"Idempotency-Key": "crm-123"})
+    again = submit(client, settings, pain, **{"Idempotency-Key": "crm-123"})
+    assert first == again
+    result = finished(client, first["run_id"])["result"]
+    with session_scope(settings.app_database_url) as session:
+        count = session.execute(
+            select(func.count()).select_from(Feedback).where(Feedback.id == result["feedback_id"])
+        ).scalar_one()
+    assert count == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"pain": ""}, "pain"),
+        ({"pain": "x" * 1_000_000}, "pain"),
+        ({"severity": "catastrophic"}, "severity"),
+        ({"account_id": "no-such-account"}, "account_id"),
+        ({"links": "not a list"}, "links"),
+        ({"submitter_email": "nobody"}, "submitter_email"),
+        ({"opportunity_id": "opp-unknown"}, "opportunity_id"),
+    ],
+)
+def test_bad_input_is_refused_field_by_field_and_nothing_is_written(
+    client: TestClient, settings: Settings, change: dict[str, Any], field: str
+) -> None:
+    with session_scope(settings.app_database_url) as session:
+        before = session.execute(select(func.count()).select_from(Feedback)).scalar_one()
+    payload = {**body("Valid pain", account_id(settings)), **change}
+    answer = client.post("/api/feedback", json=payload)
+    assert answer.status_code == 422
+    assert ("body", field) in {tuple(e["loc"][:2]) for e in answer.json()["detail"]}
+    with session_scope(settings.app_database_url) as session:
+        after = session.execute(select(func.count()).select_from(Feedback)).scalar_one()
+    assert after == before
