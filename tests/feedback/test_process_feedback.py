@@ -148,15 +148,12 @@ def test_an_unsure_match_waits_for_a_person(
     client: TestClient, settings: Settings, pain: str, approved: bool, outcome: str
 ) -> None:
     started = submit(client, settings, pain)
-    run_id = started["run_id"]
-    token = None
-    for _ in range(300):
-        waiting = [a for a in client.get("/api/approvals").json() if a["workflow_id"] == run_id]
-        if waiting:
-            token = waiting[0]["token"]
-            break
-        time.sleep(0.1)
-    assert token is not None, "no approval was requested"
+    first = finished(client, started["run_id"])["result"]
+    assert (first["tier"], first["outcome"]) == ("approval", "waiting")
+    run_id = first["decision_run_id"]
+    waiting = [a for a in client.get("/api/approvals").json() if a["workflow_id"] == run_id]
+    assert len(waiting) == 1
+    token = waiting[0]["token"]
     assert client.get(f"/api/runs/{run_id}").json()["status"] == "PENDING"
     decided = client.post(f"/api/approvals/{token}", json={"approved": approved, "user": "pm@x"})
     assert decided.status_code == 200

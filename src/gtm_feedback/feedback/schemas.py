@@ -65,8 +65,9 @@ class ProcessFeedbackResult(BaseModel):
 
     submission_id: str
     tier: str
-    outcome: str  # attached | created | waiting
+    outcome: str  # attached | created | waiting (for a person)
     request_id: str | None
     feedback_id: str | None
     confidence: float | None
     candidates: list[dict[str, Any]]
+    decision_run_id: str | None = None  # the run that waits for a person (approval tier)

@@ -103,9 +103,8 @@ def attach_step(
 
 
 @DBOS.step()
-def ask_step(data: ProcessFeedbackInput, match: MatchOutcome) -> str:
-    """Record the approval (once per run) and return its token."""
-    workflow_id = DBOS.workflow_id or ""
+def ask_step(data: ProcessFeedbackInput, match: MatchOutcome, workflow_id: str) -> str:
+    """Record the approval (once) for the workflow that will wait on it; return its token."""
     with session_scope(_url(), write=True) as session:
         existing = session.scalars(
             select(Approval).where(Approval.workflow_id == workflow_id)

@@ -78,12 +78,17 @@ def _create(data: ProcessFeedbackInput, match: steps.MatchOutcome) -> ProcessFee
 
 @DBOS.workflow()
 def process_feedback_workflow(data: ProcessFeedbackInput) -> ProcessFeedbackResult:
-    """Match the pain; attach (auto), ask and wait (approval), or create a request."""
+    """Match the pain; attach (auto), hand over to a person (approval), or create a request.
+
+    The wait for a person runs in its own child workflow (not on the feedback queue), so days
+    of waiting never hold one of the queue's worker slots.
+    """
     match = steps.match_step(data.submission.pain)
     if match.tier == "auto":
         return _attach(data, match, MatchTier.AUTO)
     if match.tier == "approval":
-        token = steps.ask_step(data, match)
+        decision_run = f"{DBOS.workflow_id}-decision"
+        token = steps.ask_step(data, match, decision_run)
         assert match.request_id is not None
         notify_step(
             kind=MessageKind.APPROVAL_REQUEST,
@@ -94,13 +99,29 @@ def process_feedback_workflow(data: ProcessFeedbackInput) -> ProcessFeedbackResu
             pain=data.submission.pain,
             confidence=match.confidence,
         )
-        timeout = adapters.current().settings.approval_timeout
-        message = DBOS.recv(topic(token), timeout_seconds=timeout)
-        approved = message["approved"] if message else steps.approval_state_step(token)
-        if approved is None:
-            return _result(data, match, "waiting", match.request_id)
-        if approved:
-            return _attach(data, match, MatchTier.APPROVED)
+        with SetWorkflowID(decision_run):
+            DBOS.start_workflow(approval_decision_workflow, data, match, token)
+        waiting = _result(data, match, "waiting", match.request_id)
+        return waiting.model_copy(update={"decision_run_id": decision_run})
+    return _create(data, match)
+
+
+@DBOS.workflow()
+def approval_decision_workflow(
+    data: ProcessFeedbackInput, match: steps.MatchOutcome, token: str
+) -> ProcessFeedbackResult:
+    """Wait durably for the person's decision, then attach (approved) or create (declined).
+
+    On timeout the stored decision is read again (a decision whose message was lost still
+    counts); if there is none, the approval stays pending and visible for manual review.
+    """
+    timeout = adapters.current().settings.approval_timeout
+    message = DBOS.recv(topic(token), timeout_seconds=timeout)
+    approved = message["approved"] if message else steps.approval_state_step(token)
+    if approved is None:
+        return _result(data, match, "waiting", match.request_id)
+    if approved:
+        return _attach(data, match, MatchTier.APPROVED)
     return _create(data, match)
 
 

@@ -1,0 +1,129 @@
+"""Crash: a real server killed with SIGKILL while processing 50 submissions, then restarted.
+
+Every submission must end with exactly one outcome, no feedback row twice, no message twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+from sqlalchemy import func, select
+
+from gtm_feedback.db.session import session_scope
+from gtm_feedback.feedback.models import Feedback
+from gtm_feedback.outbox.models import OutboxMessage
+
+CLI = Path(sys.executable).with_name("gtm-feedback")  # the venv's installed entry point
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as handle:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen([str(CLI), "serve"], env=env, stdout=handle, stderr=handle)
+
+
+def _wait_ready(base: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("server never became ready")
+
+
+def _status(base: str, run_id: str) -> dict[str, Any]:
+    answer: dict[str, Any] = httpx.get(f"{base}/api/runs/{run_id}", timeout=10).json()
+    return answer
+
+
+def test_killed_server_finishes_every_submission_exactly_once(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GTMFB_")}
+    env |= {
+        "GTMFB_DATA_DIR": str(tmp_path / "data"),
+        "GTMFB_PORT": str(port),
+        "GTMFB_FOLLOWUP_DELAY": "1h",
+        "GTMFB_LOG_LEVEL": "WARNING",
+    }
+    subprocess.run([str(CLI), "init"], env=env, check=True, capture_output=True)
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    server = _start(env, log)
+    _wait_ready(base)
+    with (tmp_path / "data" / "sample" / "incoming.csv").open(encoding="utf-8") as handle:
+        incoming = list(csv.DictReader(handle))[:50]
+    runs = []
+    for n, row in enumerate(incoming):
+        body = {
+            "pain": row["text"],
+            "severity": row["severity"],
+            "account_id": row["account_id"],
+            "submitter_email": row["submitter_email"],
+        }
+        answer = httpx.post(f"{base}/api/feedback", json=body, headers={"Idempotency-Key": f"k{n}"})
+        assert answer.status_code == 202, answer.text
+        runs.append(answer.json()["run_id"])
+    time.sleep(1.0)  # let part of the work happen, then pull the plug
+    server.send_signal(signal.SIGKILL)
+    server.wait(timeout=30)
+    with sqlite3.connect(tmp_path / "data" / "dbos_system.sqlite") as system:
+        finished = system.execute(
+            "SELECT count(*) FROM workflow_status WHERE status = 'SUCCESS' "
+            "AND workflow_uuid LIKE 'feedback-sub_%' AND workflow_uuid NOT LIKE '%-decision'"
+        ).fetchone()[0]
+    assert finished < len(runs)  # the kill interrupted the work
+
+    server = _start(env, log)
+    try:
+        _wait_ready(base)
+        deadline = time.monotonic() + 180
+        states: dict[str, dict[str, Any]] = {}
+        while time.monotonic() < deadline:
+            states = {run: _status(base, run) for run in runs}
+            settled = [s for s in states.values() if s["status"] == "SUCCESS"]
+            if len(settled) == len(runs):
+                break
+            time.sleep(0.5)
+        failed = {r: s["error"] for r, s in states.items() if s["status"] == "ERROR"}
+        assert failed == {}
+        unsettled = [r for r, s in states.items() if s["status"] != "SUCCESS"]
+        assert unsettled == [], log.read_text()[-3000:]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+    url = f"sqlite:///{tmp_path / 'data' / 'gtm_feedback.sqlite'}"
+    with session_scope(url) as session:
+        results = [r["result"] for r in states.values()]
+        created = {r["feedback_id"] for r in results if r["feedback_id"] is not None}
+        # Every run has one outcome: attached / created, or waiting for a person.
+        assert {r["outcome"] for r in results} <= {"attached", "created", "waiting"}
+        assert len(created) + sum(r["outcome"] == "waiting" for r in results) == len(runs)
+        stored = (
+            session.execute(select(Feedback.id).where(Feedback.id.in_(created))).scalars().all()
+        )
+        assert sorted(stored) == sorted(created)  # each outcome's feedback exists, once (PK)
+        keys = session.execute(select(OutboxMessage.key)).scalars().all()
+        assert len(keys) == len(set(keys))
+        per_submission = session.execute(
+            select(func.count()).select_from(Feedback).where(Feedback.id.like("fb_sub_%"))
+        ).scalar_one()
+        assert per_submission == len(created)
