@@ -8,7 +8,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from gtm_feedback.feature_request.workflows import MarkShippedInput, mark_shipped_workflow
+from gtm_feedback.feature_request.workflows import (
+    MarkShippedInput,
+    SyncEmbeddingsInput,
+    mark_shipped_workflow,
+    sync_embeddings_workflow,
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,12 @@ WORKFLOWS: dict[str, Startable] = {
             MarkShippedInput,
             mark_shipped_workflow,
             "Mark a request shipped and notify every follower once.",
+        ),
+        Startable(
+            "sync-embeddings",
+            SyncEmbeddingsInput,
+            sync_embeddings_workflow,
+            "Embed requests and feedback whose vector is missing or stale, in batches.",
         ),
     )
 }

@@ -82,3 +82,19 @@ def test_unknown_workflow_bad_body_unknown_run(client: TestClient) -> None:
     }
     assert client.post("/api/workflows/mark-shipped", json=[1]).status_code == 422
     assert client.get("/api/runs/no-such-run").status_code == 404
+
+
+def test_sync_embeddings_in_batches_with_progress(client: TestClient) -> None:
+    started = client.post("/api/workflows/sync-embeddings", json={"batch_size": 100})
+    run = _finished(client, started.json()["run_id"])
+    assert run["status"] == "SUCCESS"
+    assert run["result"] == {"requests": 41, "feedback": 163, "batches": 3}
+    assert run["progress"] == {"done": 204, "total": 204}
+    batches = [s for s in run["steps"] if s["name"].endswith("embed_batch_step")]
+    assert [s["output"] for s in batches] == [41, 100, 63]
+    again = _finished(
+        client, client.post("/api/workflows/sync-embeddings", json={}).json()["run_id"]
+    )
+    assert again["result"] == {"requests": 0, "feedback": 0, "batches": 0}
+    bad = client.post("/api/workflows/sync-embeddings", json={"batch_size": 0})
+    assert bad.status_code == 422

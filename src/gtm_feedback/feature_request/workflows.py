@@ -1,4 +1,4 @@
-"""Durable workflows about requests: mark shipped (notify every follower once)."""
+"""Durable workflows about requests: mark shipped, sync embeddings."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from gtm_feedback import adapters
 from gtm_feedback.db.base import utcnow
 from gtm_feedback.db.session import session_scope
-from gtm_feedback.feature_request import service
+from gtm_feedback.feature_request import embeddings, service
 from gtm_feedback.feature_request.models import RequestStatus
 from gtm_feedback.integrations.ai.agents.slack_writer import COMPOSE
 from gtm_feedback.integrations.ai.schemas import ComposeInput, MessageKind
+from gtm_feedback.integrations.embeddings import get_embedder
 from gtm_feedback.workflow_support import PermanentError, retry_unless_permanent
 
 
@@ -102,4 +103,64 @@ def mark_shipped_workflow(data: MarkShippedInput) -> MarkShippedResult:
         already_shipped=shipped.already_shipped,
         followers=len(shipped.follower_ids),
         notified=notified,
+    )
+
+
+class SyncEmbeddingsInput(BaseModel):
+    """How many rows each durable step embeds and commits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    batch_size: int = Field(default=256, ge=1, le=5000)
+
+
+class SyncEmbeddingsResult(BaseModel):
+    """How many rows were (re-)embedded, in how many batches."""
+
+    requests: int
+    feedback: int
+    batches: int
+
+
+class _Pending(BaseModel):
+    requests: list[str]
+    feedback: list[str]
+
+
+@DBOS.step()
+def pending_embeddings_step() -> _Pending:
+    """Rows whose vector is missing, stale, or of another model."""
+    settings = adapters.current().settings
+    model_id = get_embedder(settings).model_id
+    with session_scope(settings.app_database_url) as session:
+        todo = embeddings.pending(session=session, model_id=model_id)
+    return _Pending(requests=todo.requests, feedback=todo.feedback)
+
+
+@DBOS.step(retries_allowed=True, max_attempts=3, should_retry=retry_unless_permanent)
+def embed_batch_step(kind: str, ids: list[str]) -> int:
+    """Embed one batch and commit it (a resumed run skips finished batches)."""
+    settings = adapters.current().settings
+    store = embeddings.embed_requests if kind == "requests" else embeddings.embed_feedback
+    with session_scope(settings.app_database_url, write=True) as session:
+        return store(session=session, embedder=get_embedder(settings), ids=ids)
+
+
+@DBOS.workflow()
+def sync_embeddings_workflow(data: SyncEmbeddingsInput) -> SyncEmbeddingsResult:
+    """Back-fill or refresh vectors in batches; progress is published as the event "progress".
+
+    Vectors live on their rows, so a deleted request or feedback item takes its vector with it
+    (and bumps the index version); there is nothing separate to remove.
+    """
+    todo = pending_embeddings_step()
+    total, done, batches = len(todo.requests) + len(todo.feedback), 0, 0
+    DBOS.set_event("progress", {"done": 0, "total": total})
+    for kind, ids in (("requests", todo.requests), ("feedback", todo.feedback)):
+        for start in range(0, len(ids), data.batch_size):
+            done += embed_batch_step(kind, ids[start : start + data.batch_size])
+            batches += 1
+            DBOS.set_event("progress", {"done": done, "total": total})
+    return SyncEmbeddingsResult(
+        requests=len(todo.requests), feedback=len(todo.feedback), batches=batches
     )

@@ -33,6 +33,7 @@ class RunOut(BaseModel):
     duration_ms: int | None
     result: Any
     error: str | None
+    progress: Any = None
     steps: list[StepOut]
 
 
@@ -89,5 +90,6 @@ def run_details(run_id: str) -> RunOut | None:
         duration_ms=_span(status.created_at, status.updated_at) if finished else None,
         result=jsonable(status.output),
         error=_error(status.error),
+        progress=jsonable(DBOS.get_event(run_id, "progress", timeout_seconds=0)),
         steps=steps,
     )
