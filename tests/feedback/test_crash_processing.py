@@ -54,17 +54,83 @@ def _status(base: str, run_id: str) -> dict[str, Any]:
     return answer
 
 
-def test_killed_server_finishes_every_submission_exactly_once(tmp_path: Path) -> None:
+def _server_env(tmp_path: Path, followup_delay: str) -> tuple[dict[str, str], str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GTMFB_")}
     env |= {
         "GTMFB_DATA_DIR": str(tmp_path / "data"),
         "GTMFB_PORT": str(port),
-        "GTMFB_FOLLOWUP_DELAY": "1h",
+        "GTMFB_FOLLOWUP_DELAY": followup_delay,
         "GTMFB_LOG_LEVEL": "WARNING",
     }
     subprocess.run([str(CLI), "init"], env=env, check=True, capture_output=True)
-    base = f"http://127.0.0.1:{port}"
+    return env, f"http://127.0.0.1:{port}"
+
+
+def _finished(base: str, run_id: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = _status(base, run_id)
+        if state.get("status") in {"SUCCESS", "ERROR"}:
+            return state
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} did not finish")
+
+
+def _first_incoming(tmp_path: Path) -> dict[str, str]:
+    with (tmp_path / "data" / "sample" / "incoming.csv").open(encoding="utf-8") as handle:
+        return next(csv.DictReader(handle))
+
+
+def test_sleep_and_approval_wait_survive_a_restart(tmp_path: Path) -> None:
+    env, base = _server_env(tmp_path, "10s")
+    log = tmp_path / "server.log"
+    row = _first_incoming(tmp_path)
+    server = _start(env, log)
+    _wait_ready(base)
+
+    def submit(pain: str) -> str:
+        body = {
+            "pain": pain,
+            "severity": "medium",
+            "account_id": row["account_id"],
+            "submitter_email": row["submitter_email"],
+        }
+        answer = httpx.post(f"{base}/api/feedback", json=body, timeout=10)
+        assert answer.status_code == 202, answer.text
+        return str(answer.json()["run_id"])
+
+    created = _finished(base, submit("The invoice PDF shows the wrong VAT rate for Germany."))
+    request_id = created["result"]["request_id"]
+    asked = _finished(base, submit("Our reps need the mobile app to work without signal."))
+    decision_run = asked["result"]["decision_run_id"]
+    server.send_signal(signal.SIGKILL)
+    server.wait(timeout=30)
+    time.sleep(6.0)  # down for most of the 10 s sleep
+
+    server = _start(env, log)
+    try:
+        _wait_ready(base)
+        followup = _finished(base, f"followup-{request_id}", timeout=60)
+        assert followup["result"] is True
+        # Woke at the original time (10 s after it started), not 10 s after the restart
+        # (which would be at least 16 s).
+        assert 10_000 <= followup["duration_ms"] < 15_000, followup["duration_ms"]
+        inbox = httpx.get(f"{base}/api/approvals", timeout=10).json()
+        token = next(a["token"] for a in inbox if a["workflow_id"] == decision_run)
+        decided = httpx.post(
+            f"{base}/api/approvals/{token}", json={"approved": True, "user": "pm@x"}, timeout=10
+        )
+        assert decided.status_code == 200
+        outcome = _finished(base, decision_run)["result"]
+        assert (outcome["tier"], outcome["outcome"]) == ("approval", "attached")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def test_killed_server_finishes_every_submission_exactly_once(tmp_path: Path) -> None:
+    env, base = _server_env(tmp_path, "1h")
     log = tmp_path / "server.log"
     server = _start(env, log)
     _wait_ready(base)
