@@ -172,12 +172,23 @@ def create_request_step(data: ProcessFeedbackInput) -> str:
 
 
 def _link_related(session: Session, row: FeatureRequest) -> None:
-    others = session.execute(
-        select(FeatureRequest.id, FeatureRequest.title, FeatureRequest.description)
-        .where(FeatureRequest.id != row.id)
-        .limit(500)
+    # Only the request's nearest neighbours are offered: the agent compares meanings, and
+    # the stored index finds the neighbours without embedding every request again.
+    settings = adapters.current().settings
+    embedder = get_embedder(settings)
+    neighbours = search.find_candidates(
+        session=session,
+        embedder=embedder,
+        pain=f"{row.title}. {row.description}",
+        config=search.match_config(settings, embedder.model_id),
     )
-    candidates = [RequestOption(id=o.id, title=o.title, description=o.description) for o in others]
+    ids = [c.request_id for c in neighbours.candidates if c.request_id != row.id]
+    texts = search.request_texts(session=session, ids=ids)
+    candidates = [
+        RequestOption(id=i, title=texts[i].title, description=texts[i].description)
+        for i in ids
+        if i in texts
+    ]
     answer = (
         adapters.current()
         .agents.run(
