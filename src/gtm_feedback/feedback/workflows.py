@@ -38,19 +38,37 @@ def _result(
     )
 
 
+def _tell_submitter(
+    data: ProcessFeedbackInput,
+    kind: MessageKind,
+    key: str,
+    request_id: str,
+    confidence: float | None = None,
+    firehose: bool = False,
+) -> None:
+    notify_step(
+        kind=kind,
+        key=key,
+        request_id=request_id,
+        submitter_email=data.submission.submitter_email,
+        account_id=data.submission.account_id,
+        pain=data.submission.pain,
+        confidence=confidence,
+        firehose=firehose,
+    )
+
+
 def _attach(
     data: ProcessFeedbackInput, match: steps.MatchOutcome, tier: MatchTier
 ) -> ProcessFeedbackResult:
     assert match.request_id is not None
     feedback_id = steps.attach_step(data, match.request_id, tier, match)
-    notify_step(
-        kind=MessageKind.MATCH_CONFIRMATION,
-        key=f"confirm:{feedback_id}",
-        request_id=match.request_id,
-        submitter_email=data.submission.submitter_email,
-        account_id=data.submission.account_id,
-        pain=data.submission.pain,
-        confidence=match.confidence,
+    _tell_submitter(
+        data,
+        MessageKind.MATCH_CONFIRMATION,
+        f"confirm:{feedback_id}",
+        match.request_id,
+        match.confidence,
         firehose=True,
     )
     return _result(data, match, "attached", match.request_id, feedback_id)
@@ -59,15 +77,7 @@ def _attach(
 def _create(data: ProcessFeedbackInput, match: steps.MatchOutcome) -> ProcessFeedbackResult:
     request_id = steps.create_request_step(data)
     feedback_id = steps.attach_step(data, request_id, MatchTier.CREATED, match)
-    notify_step(
-        kind=MessageKind.CREATED,
-        key=f"created:{request_id}",
-        request_id=request_id,
-        submitter_email=data.submission.submitter_email,
-        account_id=data.submission.account_id,
-        pain=data.submission.pain,
-        firehose=True,
-    )
+    _tell_submitter(data, MessageKind.CREATED, f"created:{request_id}", request_id, firehose=True)
     delay = adapters.current().settings.followup_delay
     with SetWorkflowID(f"followup-{request_id}"):
         DBOS.start_workflow(
@@ -90,14 +100,12 @@ def process_feedback_workflow(data: ProcessFeedbackInput) -> ProcessFeedbackResu
         decision_run = f"{DBOS.workflow_id}-decision"
         token = steps.ask_step(data, match, decision_run)
         assert match.request_id is not None
-        notify_step(
-            kind=MessageKind.APPROVAL_REQUEST,
-            key=f"approval:{token}",
-            request_id=match.request_id,
-            submitter_email=data.submission.submitter_email,
-            account_id=data.submission.account_id,
-            pain=data.submission.pain,
-            confidence=match.confidence,
+        _tell_submitter(
+            data,
+            MessageKind.APPROVAL_REQUEST,
+            f"approval:{token}",
+            match.request_id,
+            match.confidence,
         )
         with SetWorkflowID(decision_run):
             DBOS.start_workflow(approval_decision_workflow, data, match, token)
