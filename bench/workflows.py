@@ -1,6 +1,7 @@
-"""Workflows on SQLite: process-feedback throughput, and a durable step against an INSERT.
+"""Workflows on SQLite: process-feedback throughput, a durable step against an INSERT, and
+the CSV import as a workflow (transactional batch steps) against the plain importer.
 
-``python -m bench.workflows [--items 1000]``. Both figures come from one run on one fresh
+``python -m bench.workflows [--items 1000]``. All figures come from one run on one fresh
 embedded database; DBOS keeps its tables in the same SQLite file as the app, so the step and
 the INSERT pay for the same disk.
 """
@@ -28,12 +29,18 @@ from gtm_feedback.db.session import session_scope
 from gtm_feedback.feature_request import embeddings
 from gtm_feedback.feedback.schemas import FeedbackSubmission, ProcessFeedbackInput
 from gtm_feedback.feedback.workflows import process_feedback_workflow
+from gtm_feedback.importing.reader import read_csv_bytes
+from gtm_feedback.importing.schemas import ImportInput
+from gtm_feedback.importing.service import import_rows
+from gtm_feedback.importing.workflows import import_workflow
 from gtm_feedback.integrations.embeddings import get_embedder
 from gtm_feedback.monitoring.logging import configure_logging
+from gtm_feedback.monitoring.runs import own_work_ms, percentile
 from gtm_feedback.runtime import dbos_runtime
 from gtm_feedback.sample.loader import seed
 
 STEPS = 200
+IMPORT_ROWS = 5000
 
 
 @DBOS.step()
@@ -68,6 +75,30 @@ def step_vs_insert(url: str) -> tuple[float, float]:
     return statistics.median(step_ms), statistics.median(insert_ms)
 
 
+def _accounts_csv(prefix: str, count: int) -> bytes:
+    rows = [f"{prefix}{n},Company {n},{1000 + n},EMEA" for n in range(count)]
+    return "\n".join(["id,name,arr,region", *rows]).encode()
+
+
+def import_plain_vs_workflow(url: str, rows: int = IMPORT_ROWS) -> tuple[float, float]:
+    """Median rows/s of the plain importer and of the import workflow, alternating runs."""
+    plain, durable = [], []
+    for run in range(3):
+        data = _accounts_csv(f"P{run}-", rows)
+        start = time.perf_counter()
+        header, raw = read_csv_bytes(data)
+        report = import_rows(url, "accounts", header, raw, batch_size=200)
+        plain.append(rows / (time.perf_counter() - start))
+        assert report.created == rows
+        spec = ImportInput(kind="accounts", csv=_accounts_csv(f"W{run}-", rows), batch_size=200)
+        start = time.perf_counter()
+        with SetWorkflowID(f"bench-import-{run}"):
+            result = DBOS.start_workflow(import_workflow, spec).get_result()
+        durable.append(rows / (time.perf_counter() - start))
+        assert result.created == rows
+    return statistics.median(plain), statistics.median(durable)
+
+
 def submissions(folder: Path, count: int) -> list[FeedbackSubmission]:
     """The sample's incoming items, cycled to ``count``, each a distinct pain."""
     with (folder / "sample" / "incoming.csv").open(encoding="utf-8") as handle:
@@ -98,14 +129,8 @@ def process_all(items: Sequence[FeedbackSubmission]) -> tuple[float, list[float]
         result = handle.get_result()
         tiers[result.tier] = tiers.get(result.tier, 0) + 1
     wall = time.perf_counter() - start
-    latencies = []
-    for handle in handles:  # first step start to last step end: the run's own work
-        steps = DBOS.list_workflow_steps(handle.get_workflow_id(), load_output=False)
-        starts = [s["started_at_epoch_ms"] for s in steps if s["started_at_epoch_ms"]]
-        ends = [s["completed_at_epoch_ms"] for s in steps if s["completed_at_epoch_ms"]]
-        if starts and ends:
-            latencies.append(float(max(ends) - min(starts)))
-    return wall, latencies, tiers
+    works = (own_work_ms(handle.get_workflow_id()) for handle in handles)
+    return wall, [ms for ms in works if ms is not None], tiers
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -136,9 +161,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"durable no-op step: {step:.2f} ms median; committed single-row INSERT: "
             f"{insert:.2f} ms median; ratio {step / insert:.1f}x"
         )
+        plain, durable = import_plain_vs_workflow(app_db)
+        print(
+            f"CSV import of {IMPORT_ROWS} accounts, batches of 200: plain importer "
+            f"{plain:,.0f} rows/s, import workflow {durable:,.0f} rows/s median; "
+            f"the workflow costs {plain / durable:.2f}x"
+        )
         wall, latencies, tiers = process_all(submissions(folder, args.items))
-    latencies.sort()
-    p95 = latencies[int(0.95 * (len(latencies) - 1))]
+    p95 = percentile(latencies, 0.95)
     print(
         f"process feedback: {args.items} items in {wall:.1f} s = {args.items / wall:.1f} runs/s; "
         f"one run's work (first step start to last step end) median "

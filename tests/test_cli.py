@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import os
+import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,7 @@ from typer.testing import CliRunner
 
 from gtm_feedback import __version__
 from gtm_feedback.cli import app
+from gtm_feedback.cli_import import abandoned
 from gtm_feedback.config import get_settings
 
 runner = CliRunner()
@@ -85,3 +89,14 @@ def test_import_unknown_kind_is_a_usage_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["import", "widgets", str(source)])
     assert result.exit_code == 2
     assert "widgets" in result.output
+
+
+def test_only_a_dead_command_lines_import_counts_as_abandoned() -> None:
+    host = socket.gethostname()
+    dead = subprocess.Popen(["true"])  # a pid that has exited and been reaped
+    dead.wait()
+    assert abandoned(f"{host}-cli-{dead.pid}")
+    assert not abandoned(f"{host}-cli-{os.getpid()}")  # still running
+    assert not abandoned(f"{host}-8000")  # a server recovers its own runs
+    assert not abandoned(f"other-host-cli-{dead.pid}")  # cannot tell from here
+    assert not abandoned(None)

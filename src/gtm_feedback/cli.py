@@ -2,40 +2,26 @@
 
 from __future__ import annotations
 
-import csv
-from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from gtm_feedback import __version__, cli_agents, cli_matching, cli_workflows
-from gtm_feedback.cli_support import cli_settings, console, errors, progress_bar
-from gtm_feedback.config import Settings
+from gtm_feedback import (
+    __version__,
+    cli_agents,
+    cli_demo,
+    cli_import,
+    cli_matching,
+    cli_workflows,
+)
+from gtm_feedback.cli_support import cli_settings, console
 from gtm_feedback.db import migrate
-from gtm_feedback.importing.reader import CsvFormatError, read_csv
-from gtm_feedback.importing.service import HeaderError, ImportReport, import_rows
 from gtm_feedback.monitoring.logging import configure_logging
 from gtm_feedback.sample import loader
 
 app = typer.Typer(help="GTM Feedback: customer feedback to ARR-weighted feature requests.")
 db_app = typer.Typer(help="Database schema migrations.")
 app.add_typer(db_app, name="db")
-
-
-class ImportKind(StrEnum):
-    """Kinds of CSV file the importer reads."""
-
-    accounts = "accounts"
-    opportunities = "opportunities"
-    areas = "areas"
-    requests = "requests"
-    feedback = "feedback"
-
-
-def _settings() -> Settings:
-    return cli_settings()
 
 
 def _print_version(value: bool) -> None:
@@ -59,7 +45,7 @@ def main(
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Apply migrations up to REVISION (default: the newest)."""
-    settings = _settings()
+    settings = cli_settings()
     migrate.upgrade(settings.app_database_url, revision)
     console.print(
         f"Database at revision [bold]{migrate.current_revision(settings.app_database_url)}[/]"
@@ -69,7 +55,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 @db_app.command("current")
 def db_current() -> None:
     """Show the database's revision and the newest one this version ships."""
-    settings = _settings()
+    settings = cli_settings()
     current = migrate.current_revision(settings.app_database_url) or "none (empty database)"
     console.print(f"current: {current}\nhead:    {migrate.head_revision()}")
 
@@ -77,7 +63,7 @@ def db_current() -> None:
 @app.command()
 def seed() -> None:
     """Load the sample dataset (safe to re-run: rows are upserted by id)."""
-    settings = _settings()
+    settings = cli_settings()
     migrate.upgrade(settings.app_database_url)
     _print_seed(
         loader.seed(settings.app_database_url, settings.data_dir, seed_value=settings.sample_seed)
@@ -87,7 +73,7 @@ def seed() -> None:
 @app.command()
 def init() -> None:
     """Migrate the database and load the sample data if it is empty (first run)."""
-    settings = _settings()
+    settings = cli_settings()
     migrate.upgrade(settings.app_database_url)
     if loader.is_empty(settings.app_database_url):
         console.print("First run: loading the sample dataset…")
@@ -101,9 +87,12 @@ def init() -> None:
     cli_matching.sync_with_progress(settings)
 
 
+app.command("demo")(cli_demo.demo)
+
+
 def _print_seed(result: loader.SeedResult) -> None:
     for report in result.reports.values():
-        _print_report(report)
+        cli_import.print_report(report)
     console.print(
         f"{result.incoming} incoming feedback items to try matching on: "
         f"{result.csv_dir / 'incoming.csv'}"
@@ -121,66 +110,12 @@ def serve(
     from gtm_feedback.main import create_app
 
     overrides = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
-    settings = _settings().model_copy(update=overrides)
+    settings = cli_settings().model_copy(update=overrides)
     configure_logging(settings.log_level, settings.log_format)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
 
 
-@app.command("import")
-def import_csv(
-    kind: Annotated[ImportKind, typer.Argument(help="What the file holds.")],
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per transaction.")] = 200,
-    rejects: Annotated[
-        Path | None, typer.Option(help="Write the rejected lines and reasons to this CSV.")
-    ] = None,
-) -> None:
-    """Import a CSV file: every row validated, bad rows reported by line, good rows upserted."""
-    settings = _settings()
-    with progress_bar() as progress:
-        task = progress.add_task(f"Importing {kind.value}", total=None)
-        try:
-            header, rows = read_csv(file)
-            report = import_rows(
-                settings.app_database_url,
-                kind.value,
-                header,
-                rows,
-                batch_size=batch_size,
-                on_validated=lambda total: progress.update(task, total=total),
-                on_row=lambda: progress.advance(task),
-            )
-        except (CsvFormatError, HeaderError) as exc:
-            progress.stop()
-            errors.print(f"[red]Cannot import {file}:[/] {exc}")
-            raise typer.Exit(2) from exc
-    _print_report(report)
-    if rejects is not None and report.errors:
-        _write_rejects(rejects, report)
-    if report.errors:
-        raise typer.Exit(1)
-
-
-def _print_report(report: ImportReport) -> None:
-    console.print(
-        f"[bold]{report.kind}[/]: {report.total} rows, {report.created} created, "
-        f"{report.updated} updated, {len(report.errors)} rejected"
-    )
-    if report.ignored_columns:
-        console.print(f"  ignored unknown column(s): {', '.join(report.ignored_columns)}")
-    if report.errors:
-        table = Table("line", "reason", title="Rejected rows", title_justify="left")
-        for error in report.errors:
-            table.add_row(str(error.line), error.reason)
-        errors.print(table)
-
-
-def _write_rejects(path: Path, report: ImportReport) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["line", "reason"])
-        writer.writerows([error.line, error.reason] for error in report.errors)
-    console.print(f"Rejected lines written to {path}")
+app.command("import")(cli_import.import_csv)
 
 
 @app.command()
@@ -190,7 +125,7 @@ def status() -> None:
 
     from gtm_feedback.runtime import dbos_runtime
 
-    settings = _settings()
+    settings = cli_settings()
     console.print(f"database: {settings.app_database_url}")
     console.print(f"schema:   {migrate.current_revision(settings.app_database_url) or 'empty'}")
     with dbos_runtime(settings, "cli"):

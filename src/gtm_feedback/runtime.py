@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from sqlalchemy.engine import make_url
 
 from gtm_feedback import adapters
 from gtm_feedback.config import Settings
+from gtm_feedback.db import transactional
 from gtm_feedback.monitoring.logging import get_logger
 
 log = get_logger(__name__)
@@ -24,6 +26,7 @@ Role = Literal["server", "cli", "worker", "test"]
 WORKFLOW_MODULES = (
     "gtm_feedback.feature_request.workflows",
     "gtm_feedback.feedback.workflows",
+    "gtm_feedback.importing.workflows",
 )
 
 
@@ -47,6 +50,18 @@ QUEUES = (
 )
 
 
+def route_dbos_logs() -> None:
+    """Send DBOS's log records through our handlers (JSON lines) instead of its own console.
+
+    DBOS attaches a stream handler bound to whatever ``sys.stderr`` was when it first ran;
+    ours is configured per process and follows our format. The null handler stops DBOS from
+    adding its own back on the next launch.
+    """
+    dbos_log = logging.getLogger("dbos")
+    dbos_log.handlers = [logging.NullHandler()]
+    dbos_log.propagate = True
+
+
 def dbos_config(settings: Settings, role: Role) -> DBOSConfig:
     """DBOS's configuration from our settings (pinned version, per-process executor id)."""
     return {
@@ -56,7 +71,8 @@ def dbos_config(settings: Settings, role: Role) -> DBOSConfig:
         # restart after a code edit still resumes what was running.
         "application_version": settings.app_version,
         "executor_id": settings.resolved_executor_id(role),
-        "log_level": settings.log_level.upper(),
+        # A command's progress bars should not be interleaved with DBOS's start-up chatter.
+        "log_level": "WARNING" if role == "cli" else settings.log_level.upper(),
         "sys_db_pool_size": 10,
         "notification_listener_polling_interval_sec": 0.1,
     }
@@ -81,7 +97,10 @@ def launch(settings: Settings, role: Role) -> DBOS:
     for module in WORKFLOW_MODULES:
         importlib.import_module(module)
     adapters.install(adapters.build(settings))
+    route_dbos_logs()
     dbos = DBOS(config=dbos_config(settings, role))
+    # Datasources (transactional steps) are accepted between DBOS() and DBOS.launch() only.
+    transactional.datasource(settings.app_database_url)
     if role == "cli":
         # A short-lived command must not dequeue the server's background work and then exit
         # with it half done; it may still enqueue, and the server's workers pick it up.
@@ -93,13 +112,15 @@ def launch(settings: Settings, role: Role) -> DBOS:
             worker_concurrency=spec.worker_concurrency,
             polling_interval_sec=spec.polling_interval_sec,
         )
-    log.info("dbos.launched", role=role, executor_id=settings.resolved_executor_id(role))
+    announce = log.debug if role == "cli" else log.info  # a command's output is for its user
+    announce("dbos.launched", role=role, executor_id=settings.resolved_executor_id(role))
     return dbos
 
 
 def shutdown(timeout_sec: int = 5) -> None:
     """Stop DBOS, letting running workflows finish for up to ``timeout_sec`` seconds."""
     DBOS.destroy(workflow_completion_timeout_sec=timeout_sec)
+    transactional.dispose()
 
 
 @contextmanager

@@ -14,6 +14,8 @@ from gtm_feedback.feature_request.workflows import (
     mark_shipped_workflow,
     sync_embeddings_workflow,
 )
+from gtm_feedback.importing.schemas import ImportInput
+from gtm_feedback.importing.workflows import import_workflow
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,12 @@ WORKFLOWS: dict[str, Startable] = {
             SyncEmbeddingsInput,
             sync_embeddings_workflow,
             "Embed requests and feedback whose vector is missing or stale, in batches.",
+        ),
+        Startable(
+            "import",
+            ImportInput,
+            import_workflow,
+            "Import a CSV file's rows in batches (exactly once each), then embed them.",
         ),
     )
 }

@@ -1,6 +1,17 @@
-"""What every workflow shares: the permanent-error rule for step retries."""
+"""What every workflow shares: the permanent-error rule for step retries, and fan-out."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from dbos import DBOS, SetWorkflowID
+
+T = TypeVar("T")
+
+#: How many child runs a fan-out keeps in flight at once.
+FANOUT_WAVE = 16
 
 
 class PermanentError(RuntimeError):
@@ -10,3 +21,40 @@ class PermanentError(RuntimeError):
 def retry_unless_permanent(error: BaseException) -> bool:
     """``should_retry`` for steps: retry transient failures, never permanent ones."""
     return not isinstance(error, PermanentError)
+
+
+@dataclass(frozen=True)
+class Branch(Generic[T]):
+    """One child run of a fan-out: its id, and its result or its error."""
+
+    run_id: str
+    result: T | None
+    error: str | None
+
+
+def fan_out(
+    workflow: Callable[..., T],
+    calls: Sequence[tuple[str, tuple[Any, ...]]],
+    *,
+    wave: int = FANOUT_WAVE,
+) -> list[Branch[T]]:
+    """Run ``workflow`` once per ``(run_id, args)`` as child runs, ``wave`` at a time.
+
+    Call it from a workflow body. Each child is a durable workflow of its own (its steps
+    retried, recovered with its parent), unlike a thread, whose steps DBOS would not record.
+    Children are started without a queue so the fan-out works in any process, including a
+    CLI one that listens to no queue; waves bound how many run at once. A failed branch is
+    reported in its :class:`Branch`, never raised, so it does not lose the others.
+    """
+    branches: list[Branch[T]] = []
+    for first in range(0, len(calls), wave):
+        started = []
+        for run_id, args in calls[first : first + wave]:
+            with SetWorkflowID(run_id):
+                started.append((run_id, DBOS.start_workflow(workflow, *args)))
+        for run_id, handle in started:
+            try:
+                branches.append(Branch(run_id, handle.get_result(), None))
+            except Exception as exc:  # recorded by DBOS, so a replay takes the same branch
+                branches.append(Branch(run_id, None, f"{type(exc).__name__}: {exc}"))
+    return branches

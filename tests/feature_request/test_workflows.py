@@ -24,7 +24,7 @@ from gtm_feedback.integrations.messaging.base import Delivery, Messenger
 from gtm_feedback.outbox.models import OutboxMessage
 from gtm_feedback.runtime import dbos_runtime
 from gtm_feedback.user.models import User
-from gtm_feedback.workflow_support import PermanentError
+from gtm_feedback.workflow_support import FANOUT_WAVE, PermanentError
 from tests import factories
 
 
@@ -113,7 +113,31 @@ def test_a_permanent_failure_is_not_retried_and_other_runs_continue(settings: Se
     normal = adapters.current()
     flaky = FlakyMessenger(normal.messenger, 1, PermanentError("user has no channel"))
     with adapters.use(replace(normal, messenger=flaky)):
-        with pytest.raises(PermanentError, match="user has no channel"):
-            _run(MarkShippedInput(request=broken))
-        assert flaky.attempts == 1
+        run_id = f"ship-{uuid.uuid4().hex}"
+        with SetWorkflowID(run_id):
+            result = DBOS.start_workflow(mark_shipped_workflow, MarkShippedInput(request=broken))
+        failed = result.get_result()
+        assert flaky.attempts == 1  # a permanent error is not retried
         assert _run(MarkShippedInput(request=fine)).notified == 2
+    (follower,) = failed.failed
+    assert (failed.followers, failed.notified) == (1, 0)
+    branch = DBOS.get_workflow_status(f"{run_id}-notify-{follower}")
+    assert branch is not None
+    assert branch.status == "ERROR"
+    assert "user has no channel" in str(branch.error)
+
+
+def test_followers_are_notified_by_child_runs_in_waves(settings: Settings) -> None:
+    url = settings.app_database_url
+    request_id = _request_with_followers(url, 2 * FANOUT_WAVE + 3)
+    run_id = f"ship-{uuid.uuid4().hex}"
+    with SetWorkflowID(run_id):
+        result = DBOS.start_workflow(
+            mark_shipped_workflow, MarkShippedInput(request=request_id)
+        ).get_result()
+    assert (result.followers, result.notified, result.failed) == (35, 35, [])
+    assert len(_messages(url, request_id)) == 35
+    children = DBOS.list_workflows(workflow_id_prefix=f"{run_id}-notify-")
+    assert len(children) == 35
+    assert {child.status for child in children} == {"SUCCESS"}
+    assert {child.parent_workflow_id for child in children} == {run_id}

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,7 +10,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from gtm_feedback.config import Settings
-from gtm_feedback.db.migrate import upgrade
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.feature_request import embeddings
 from gtm_feedback.feature_request.models import FeatureRequest, request_followers
@@ -20,17 +17,16 @@ from gtm_feedback.feedback.models import Feedback, MatchTier
 from gtm_feedback.integrations.embeddings import get_embedder
 from gtm_feedback.main import create_app
 from gtm_feedback.outbox.models import OutboxMessage
-from gtm_feedback.sample.loader import seed
+from tests.runs import finished, seeded_settings
 
 SSO = "saml-single-sign-on-with-okta-and-azure-ad"
 
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    data_dir = tmp_path_factory.mktemp("process-feedback")
-    found = Settings(data_dir=data_dir, port=8116, followup_delay=1.0, approval_timeout=60.0)
-    upgrade(found.app_database_url)
-    seed(found.app_database_url, data_dir, seed_value=7, now=datetime(2026, 11, 1, tzinfo=UTC))
+    found = seeded_settings(
+        tmp_path_factory, "process-feedback", port=8116, followup_delay=1.0, approval_timeout=60.0
+    )
     embedder = get_embedder(found)
     with session_scope(found.app_database_url) as session:
         todo = embeddings.pending(session=session, model_id=embedder.model_id)
@@ -59,16 +55,6 @@ def account_id(settings: Settings) -> str:
         found = session.scalars(select(Feedback.account_id).limit(1)).first()
         assert found is not None
         return found
-
-
-def finished(client: TestClient, run_id: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run: dict[str, Any] = client.get(f"/api/runs/{run_id}").json()
-        if run.get("status") in {"SUCCESS", "ERROR"}:
-            return run
-        time.sleep(0.1)
-    raise AssertionError(f"run {run_id} did not finish")
 
 
 def outbox(settings: Settings, key_prefix: str) -> list[OutboxMessage]:

@@ -2,51 +2,38 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from gtm_feedback.config import Settings
-from gtm_feedback.db.migrate import upgrade
 from gtm_feedback.main import create_app
-from gtm_feedback.sample.loader import seed
+from tests.runs import finished, seeded_settings
 
 SLUG = "offline-mode-in-the-mobile-app"
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    data_dir = tmp_path_factory.mktemp("workflow-api")
-    settings = Settings(data_dir=data_dir, port=8115)
-    upgrade(settings.app_database_url)
-    seed(settings.app_database_url, data_dir, seed_value=7, now=datetime(2026, 11, 1, tzinfo=UTC))
+    settings = seeded_settings(tmp_path_factory, "workflow-api", port=8115)
     with TestClient(create_app(settings)) as test_client:
         yield test_client
-
-
-def _finished(client: TestClient, run_id: str) -> dict[str, Any]:
-    for _ in range(200):
-        run: dict[str, Any] = client.get(f"/api/runs/{run_id}").json()
-        if run["status"] in {"SUCCESS", "ERROR"}:
-            return run
-        time.sleep(0.05)
-    raise AssertionError(f"run {run_id} did not finish")
 
 
 def test_start_by_name_then_inspect_the_run(client: TestClient) -> None:
     started = client.post("/api/workflows/mark-shipped", json={"request": SLUG})
     assert started.status_code == 202, started.text
     run_id = started.json()["run_id"]
-    run = _finished(client, run_id)
+    run = finished(client, run_id)
     assert run["status"] == "SUCCESS"
     assert run["workflow"].endswith("mark_shipped_workflow")
     assert run["result"]["notified"] == run["result"]["followers"] == 3
     names = [step["name"].rsplit(".", 1)[-1] for step in run["steps"]]
-    assert names == ["ship_step"] + ["notify_follower_step"] * 3
+    # Fan-out: one child run per follower, then the fan-in waits for each result.
+    assert names == ["ship_step"] + ["notify_follower_workflow"] * 3 + ["getResult"] * 3
+    children = [step["child_run_id"] for step in run["steps"][1:4]]
+    assert all(child.startswith(f"{run_id}-notify-") for child in children)
+    assert [finished(client, child)["result"] for child in children] == [True] * 3
     assert all(
         step["duration_ms"] is not None and step["duration_ms"] >= 0 for step in run["steps"]
     )
@@ -59,12 +46,12 @@ def test_idempotency_key_returns_the_same_run(client: TestClient) -> None:
     first = client.post("/api/workflows/mark-shipped", json={"request": SLUG}, headers=headers)
     again = client.post("/api/workflows/mark-shipped", json={"request": SLUG}, headers=headers)
     assert first.json()["run_id"] == again.json()["run_id"] == "mark-shipped-ship-mobile-sso-1"
-    assert _finished(client, first.json()["run_id"])["status"] == "SUCCESS"
+    assert finished(client, first.json()["run_id"])["status"] == "SUCCESS"
 
 
 def test_a_failed_run_shows_its_error(client: TestClient) -> None:
     run_id = client.post("/api/workflows/mark-shipped", json={"request": "nope"}).json()["run_id"]
-    run = _finished(client, run_id)
+    run = finished(client, run_id)
     assert run["status"] == "ERROR"
     assert run["error"] == "PermanentError: no request with id or slug 'nope'"
     assert run["steps"][0]["error"] == run["error"]
@@ -73,7 +60,7 @@ def test_a_failed_run_shows_its_error(client: TestClient) -> None:
 def test_unknown_workflow_bad_body_unknown_run(client: TestClient) -> None:
     missing = client.post("/api/workflows/nope", json={})
     assert missing.status_code == 404
-    assert "known: mark-shipped" in missing.json()["detail"]
+    assert "known: import, mark-shipped, sync-embeddings" in missing.json()["detail"]
     bad = client.post("/api/workflows/mark-shipped", json={"request": 3, "extra": True})
     assert bad.status_code == 422
     assert {tuple(e["loc"]) for e in bad.json()["detail"]} == {
@@ -86,13 +73,13 @@ def test_unknown_workflow_bad_body_unknown_run(client: TestClient) -> None:
 
 def test_sync_embeddings_in_batches_with_progress(client: TestClient) -> None:
     started = client.post("/api/workflows/sync-embeddings", json={"batch_size": 100})
-    run = _finished(client, started.json()["run_id"])
+    run = finished(client, started.json()["run_id"])
     assert run["status"] == "SUCCESS"
     assert run["result"] == {"requests": 41, "feedback": 163, "batches": 3}
     assert run["progress"] == {"done": 204, "total": 204}
     batches = [s for s in run["steps"] if s["name"].endswith("embed_batch_step")]
     assert [s["output"] for s in batches] == [41, 100, 63]
-    again = _finished(
+    again = finished(
         client, client.post("/api/workflows/sync-embeddings", json={}).json()["run_id"]
     )
     assert again["result"] == {"requests": 0, "feedback": 0, "batches": 0}

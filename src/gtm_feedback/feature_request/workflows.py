@@ -1,4 +1,4 @@
-"""Durable workflows about requests: mark shipped, sync embeddings."""
+"""Durable workflows about requests: mark shipped (fanned out per follower), sync embeddings."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from gtm_feedback.feature_request.models import RequestStatus
 from gtm_feedback.integrations.ai.agents.slack_writer import COMPOSE
 from gtm_feedback.integrations.ai.schemas import ComposeInput, MessageKind
 from gtm_feedback.integrations.embeddings import get_embedder
-from gtm_feedback.workflow_support import PermanentError, retry_unless_permanent
+from gtm_feedback.workflow_support import PermanentError, fan_out, retry_unless_permanent
 
 
 class MarkShippedInput(BaseModel):
@@ -33,6 +33,9 @@ class MarkShippedResult(BaseModel):
     already_shipped: bool
     followers: int
     notified: int
+    failed: list[str] = Field(
+        default_factory=list, description="Followers whose notification failed for good."
+    )
 
 
 class _Shipped(BaseModel):
@@ -90,19 +93,26 @@ def notify_follower_step(shipped: _Shipped, user_id: str) -> bool:
 
 
 @DBOS.workflow()
+def notify_follower_workflow(shipped: _Shipped, user_id: str) -> bool:
+    """One branch of the mark-shipped fan-out: tell one follower."""
+    return notify_follower_step(shipped, user_id)
+
+
+@DBOS.workflow()
 def mark_shipped_workflow(data: MarkShippedInput) -> MarkShippedResult:
-    """Mark a request shipped and notify each follower (each notification its own step)."""
+    """Mark a request shipped, then fan out one child run per follower to notify them."""
     shipped = ship_step(data.request)
-    notified = 0
-    if not shipped.already_shipped:
-        for user_id in shipped.follower_ids:
-            notified += notify_follower_step(shipped, user_id)
+    to_tell = [] if shipped.already_shipped else shipped.follower_ids
+    calls = [(f"{DBOS.workflow_id}-notify-{uid}", (shipped, uid)) for uid in to_tell]
+    branches = fan_out(notify_follower_workflow, calls)
+    failed = [uid for uid, branch in zip(to_tell, branches, strict=True) if branch.error]
     return MarkShippedResult(
         request_id=shipped.request_id,
         slug=shipped.slug,
         already_shipped=shipped.already_shipped,
         followers=len(shipped.follower_ids),
-        notified=notified,
+        notified=sum(1 for branch in branches if branch.result),
+        failed=failed,
     )
 
 

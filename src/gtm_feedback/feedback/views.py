@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from typing import Annotated
 
-from dbos import DBOS, SetWorkflowID
 from fastapi import APIRouter, Header
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
 from gtm_feedback.account.models import Account, Opportunity
-from gtm_feedback.feedback.schemas import FeedbackSubmission, ProcessFeedbackInput
-from gtm_feedback.feedback.workflows import process_feedback_workflow
+from gtm_feedback.feedback import intake
+from gtm_feedback.feedback.schemas import FeedbackSubmission
 from gtm_feedback.web.deps import DbSession
 
 router = APIRouter(prefix="/api/feedback", tags=["feedback"])
@@ -24,13 +21,6 @@ class Submitted(BaseModel):
 
     submission_id: str
     run_id: str
-
-
-def submission_id_for(idempotency_key: str | None) -> str:
-    """A new id, or one derived from the key so a retried POST maps to the same run."""
-    if idempotency_key is None:
-        return f"sub_{uuid.uuid4().hex[:20]}"
-    return f"sub_{hashlib.sha256(idempotency_key.encode()).hexdigest()[:20]}"
 
 
 def _check_references(session: DbSession, body: FeedbackSubmission) -> None:
@@ -57,13 +47,5 @@ def submit(
 ) -> Submitted:
     """Accept feedback; matching, approvals and notifications continue in the background."""
     _check_references(session, body)
-    submission_id = submission_id_for(idempotency_key)
-    run_id = f"feedback-{submission_id}"
-    queue = DBOS.retrieve_queue("feedback")
-    assert queue is not None, "the feedback queue is registered at launch"
-    with SetWorkflowID(run_id):  # same id twice: DBOS keeps the first run
-        queue.enqueue(
-            process_feedback_workflow,
-            ProcessFeedbackInput(submission_id=submission_id, submission=body),
-        )
-    return Submitted(submission_id=submission_id, run_id=run_id)
+    started = intake.start_processing(body, idempotency_key)
+    return Submitted(submission_id=started.submission_id, run_id=started.run_id)

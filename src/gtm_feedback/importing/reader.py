@@ -32,13 +32,22 @@ def read_csv(path: Path) -> tuple[list[str], Iterator[RawRow]]:
 
 def read_csv_bytes(data: bytes) -> tuple[list[str], Iterator[RawRow]]:
     """The header and the rows of CSV ``data``; bad bytes spoil only the rows they are in."""
+    return read_csv_text(decode_csv(data))
+
+
+def decode_csv(data: bytes) -> str:
+    """CSV bytes as text; undecodable bytes are kept (as lone surrogates) for rows to report."""
     if b"\x00" in data[:4096]:
         raise CsvFormatError("the file is binary, not CSV text")
     # surrogateescape keeps undecodable bytes as lone surrogates so each row can be judged
     # on its own instead of the whole file failing to decode.
-    text = data.decode("utf-8-sig", errors="surrogateescape")
+    return data.decode("utf-8-sig", errors="surrogateescape")
+
+
+def read_csv_text(text: str) -> tuple[list[str], Iterator[RawRow]]:
+    """The header and the rows of CSV ``text`` (from :func:`decode_csv`, or typed in)."""
     csv.field_size_limit(_MAX_FIELD)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     try:
         header = [name.strip().lower() for name in next(reader)]
     except StopIteration:

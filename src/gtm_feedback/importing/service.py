@@ -130,13 +130,25 @@ def write(
     on_row: Callable[[], None] | None = None,
 ) -> None:
     """Write validated rows, one transaction per batch and a savepoint per row."""
-    spec = KINDS[kind]
     for start in range(0, len(rows), batch_size):
         with session_scope(url) as session:
-            for line, row in rows[start : start + batch_size]:
-                _write_one(session, spec, line, row, report)
-                if on_row is not None:
-                    on_row()
+            write_batch(session, kind, rows[start : start + batch_size], report, on_row=on_row)
+
+
+def write_batch(
+    session: Session,
+    kind: str,
+    rows: list[tuple[int, Any]],
+    report: ImportReport,
+    *,
+    on_row: Callable[[], None] | None = None,
+) -> None:
+    """Write validated rows in the caller's transaction, each inside its own savepoint."""
+    spec = KINDS[kind]
+    for line, row in rows:
+        _write_one(session, spec, line, row, report)
+        if on_row is not None:
+            on_row()
 
 
 def _write_one(session: Session, spec: Kind, line: int, row: Any, report: ImportReport) -> None:

@@ -93,3 +93,19 @@ def run_details(run_id: str) -> RunOut | None:
         progress=jsonable(DBOS.get_event(run_id, "progress", timeout_seconds=0)),
         steps=steps,
     )
+
+
+def own_work_ms(run_id: str) -> float | None:
+    """A run's own work: first step start to last step end (no time spent waiting in a queue)."""
+    steps = DBOS.list_workflow_steps(run_id, load_output=False)
+    starts = [s["started_at_epoch_ms"] for s in steps if s["started_at_epoch_ms"]]
+    ends = [s["completed_at_epoch_ms"] for s in steps if s["completed_at_epoch_ms"]]
+    if not starts or not ends:
+        return None
+    return float(max(ends) - min(starts))
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile (``share`` in 0..1) of a non-empty list."""
+    ordered = sorted(values)
+    return ordered[int(share * (len(ordered) - 1))]

@@ -1,0 +1,77 @@
+"""CSV import as a durable workflow: a crash mid-import resumes after the last committed batch.
+
+The file's bytes are the workflow's input, so DBOS stores them with the run and a resumed run
+reads the same rows. Parsing and validation are pure functions of those bytes and run in the
+body; every batch is a transactional step, whose rows and checkpoint commit together, so a
+batch is written exactly once and the created / updated counts stay exact across a crash.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dbos import DBOS, SetWorkflowID
+
+from gtm_feedback import adapters
+from gtm_feedback.db import transactional
+from gtm_feedback.feature_request.workflows import SyncEmbeddingsInput, sync_embeddings_workflow
+from gtm_feedback.importing.reader import read_csv_bytes
+from gtm_feedback.importing.schemas import BatchOutcome, ImportInput, ImportResult, RowErrorOut
+from gtm_feedback.importing.service import ImportReport, check_header, validate, write_batch
+
+#: Kinds whose rows carry text that matching searches (and so need embedding).
+EMBEDDED_KINDS = frozenset({"requests", "feedback"})
+
+
+def _write_batch(url: str, kind: str, rows: list[tuple[int, Any]]) -> BatchOutcome:
+    report = ImportReport(kind=kind)
+    write_batch(transactional.session(url), kind, rows, report)
+    errors = [RowErrorOut(line=e.line, reason=e.reason) for e in report.errors]
+    return BatchOutcome(created=report.created, updated=report.updated, errors=errors)
+
+
+def _progress(done: int, total: int, created: int, rejected: int) -> None:
+    DBOS.set_event(
+        "progress", {"done": done, "total": total, "created": created, "rejected": rejected}
+    )
+
+
+def _embed(data: ImportInput, imported: int) -> str | None:
+    """Sequential follow-on: embed what was imported, as a child run; its id, if started."""
+    if not data.embed or data.kind not in EMBEDDED_KINDS or imported == 0:
+        return None
+    run_id = f"{DBOS.workflow_id}-embeddings"
+    with SetWorkflowID(run_id):
+        DBOS.start_workflow(sync_embeddings_workflow, SyncEmbeddingsInput()).get_result()
+    return run_id
+
+
+@DBOS.workflow()
+def import_workflow(data: ImportInput) -> ImportResult:
+    """Validate every row, write the good ones batch by batch, then embed them."""
+    url = adapters.current().settings.app_database_url
+    header, raw_rows = read_csv_bytes(data.csv)
+    report = ImportReport(kind=data.kind, ignored_columns=check_header(data.kind, header))
+    good = validate(data.kind, raw_rows, report)
+    errors = [RowErrorOut(line=e.line, reason=e.reason) for e in report.errors]
+    created = updated = batches = 0
+    _progress(0, len(good), created, len(errors))
+    for start in range(0, len(good), data.batch_size):
+        batch = good[start : start + data.batch_size]
+        done = transactional.run_step(url, "import_batch_step", _write_batch, url, data.kind, batch)
+        created, updated, batches = created + done.created, updated + done.updated, batches + 1
+        errors.extend(done.errors)
+        _progress(start + len(batch), len(good), created, len(errors))
+    errors.sort(key=lambda error: error.line)
+    return ImportResult(
+        kind=data.kind,
+        filename=data.filename,
+        total=report.total,
+        created=created,
+        updated=updated,
+        rejected=len(errors),
+        errors=errors,
+        ignored_columns=report.ignored_columns,
+        batches=batches,
+        embeddings_run_id=_embed(data, created + updated),
+    )
