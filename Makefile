@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck pytest bench format clean
+.PHONY: run demo test lint typecheck pytest bench format clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/gtm-feedback init
 	$(BIN)/gtm-feedback serve
+
+## demo: the whole system on a fresh temporary database, then a summary table
+demo: $(STAMP)
+	$(BIN)/gtm-feedback demo
 
 ## test: lint, typecheck and the whole test suite (SQLite and PostgreSQL)
 test: lint typecheck pytest

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import make_url
 
 from gtm_feedback.account.models import Account
-from gtm_feedback.db.session import session_scope
+from gtm_feedback.db.session import get_engine, session_scope
 from gtm_feedback.feature_request.models import FeatureRequest
 from gtm_feedback.feedback.models import Feedback, Severity
 from gtm_feedback.importing.reader import CsvFormatError, read_csv_bytes
@@ -140,3 +143,33 @@ def test_unreadable_files(data: bytes, message: str) -> None:
 def test_utf8_bom_and_unknown_columns(sqlite_url: str) -> None:
     report = run(sqlite_url, "accounts", "\ufeffid,name,colour\nA1,Zürich AG,blue\n".encode())
     assert (report.created, report.errors, report.ignored_columns) == (1, [], ["colour"])
+
+
+def test_a_batch_holds_the_write_lock_so_another_writer_cannot_break_it(sqlite_url: str) -> None:
+    # Another process commits at the very moment the importer is about to write. With a
+    # deferred transaction that commit wins and the batch fails at once ("database is
+    # locked"); a batch that took the write lock up front makes the intruder wait instead.
+    engine, path = get_engine(sqlite_url), make_url(sqlite_url).database
+    assert path is not None
+    intruder: list[str] = []
+
+    def write_from_elsewhere(*args: object) -> None:
+        if intruder or not str(args[2]).startswith("INSERT INTO accounts"):
+            return
+        other = sqlite3.connect(path, timeout=0.2)
+        try:
+            other.execute("CREATE TABLE IF NOT EXISTS intruder (x INTEGER)")
+            other.commit()
+            intruder.append("committed")
+        except sqlite3.OperationalError:
+            intruder.append("had to wait")
+        finally:
+            other.close()
+
+    event.listen(engine, "before_cursor_execute", write_from_elsewhere)
+    try:
+        report = run(sqlite_url, "accounts", b"id,name\nA1,Acme\n")
+    finally:
+        event.remove(engine, "before_cursor_execute", write_from_elsewhere)
+    assert (report.created, report.errors) == (1, [])
+    assert intruder == ["had to wait"]

@@ -161,7 +161,9 @@ def sync_embeddings_workflow(data: SyncEmbeddingsInput) -> SyncEmbeddingsResult:
     """Back-fill or refresh vectors in batches; progress is published as the event "progress".
 
     Vectors live on their rows, so a deleted request or feedback item takes its vector with it
-    (and bumps the index version); there is nothing separate to remove.
+    (and bumps the index version); there is nothing separate to remove. Batches run one after
+    another on purpose: the embedding model already uses every core, so fanning them out would
+    only add contention (and SQLite takes one writer at a time).
     """
     todo = pending_embeddings_step()
     total, done, batches = len(todo.requests) + len(todo.feedback), 0, 0

@@ -131,7 +131,9 @@ def write(
 ) -> None:
     """Write validated rows, one transaction per batch and a savepoint per row."""
     for start in range(0, len(rows), batch_size):
-        with session_scope(url) as session:
+        # A write transaction from the start: a batch reads then writes, and on SQLite a
+        # deferred one fails at once if another writer commits in between.
+        with session_scope(url, write=True) as session:
             write_batch(session, kind, rows[start : start + batch_size], report, on_row=on_row)
 
 

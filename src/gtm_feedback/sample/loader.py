@@ -65,7 +65,7 @@ def is_empty(url: str) -> bool:
 def seed(url: str, data_dir: Path, *, seed_value: int, now: datetime | None = None) -> SeedResult:
     """Load the sample dataset (idempotent: rows are upserted by id)."""
     data = generate(seed_value, now or datetime.now(UTC))
-    with session_scope(url) as session:
+    with session_scope(url, write=True) as session:
         for person in data.users:
             user = users.get_or_create(session, email=person["email"], name=person["name"])
             user.is_admin = person["role"] == "pm"
