@@ -8,12 +8,17 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from gtm_feedback import adapters
+from gtm_feedback.db.session import session_scope
 from gtm_feedback.feature_request.workflows import (
     MarkShippedInput,
     SyncEmbeddingsInput,
     mark_shipped_workflow,
     sync_embeddings_workflow,
 )
+from gtm_feedback.feedback import intake
+from gtm_feedback.feedback.schemas import CreateRequestInput, FeedbackSubmission
+from gtm_feedback.feedback.workflows import create_request_workflow, process_feedback_workflow
 from gtm_feedback.importing.schemas import ImportInput
 from gtm_feedback.importing.workflows import import_workflow
 
@@ -26,11 +31,33 @@ class Startable:
     input_type: type[BaseModel]
     workflow: Callable[[Any], Any]
     summary: str
+    #: Starts it another way than a plain start: (validated input, idempotency key) -> run id.
+    start: Callable[[Any, str | None], str] | None = None
+
+
+def _start_feedback(submission: FeedbackSubmission, idempotency_key: str | None) -> str:
+    # Through the intake, like POST /api/feedback: same checks, queue and idempotency.
+    with session_scope(adapters.current().settings.app_database_url) as session:
+        intake.check_references(session, submission)
+    return intake.start_processing(submission, idempotency_key).run_id
 
 
 WORKFLOWS: dict[str, Startable] = {
     item.name: item
     for item in (
+        Startable(
+            "process-feedback",
+            FeedbackSubmission,
+            process_feedback_workflow,
+            "Match a customer pain; attach it, ask a person, or write a new request.",
+            start=_start_feedback,
+        ),
+        Startable(
+            "create-request",
+            CreateRequestInput,
+            create_request_workflow,
+            "Write a new request from a customer pain (AI writer), then follow up after a delay.",
+        ),
         Startable(
             "mark-shipped",
             MarkShippedInput,

@@ -18,6 +18,14 @@ class PermanentError(RuntimeError):
     """A failure retrying cannot fix (unknown id, invalid input): the step stops retrying."""
 
 
+class InvalidInputError(ValueError):
+    """A start refused before any run: each (field, message) says what is wrong."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{name}: {message}" for name, message in errors))
+        self.errors = errors
+
+
 def retry_unless_permanent(error: BaseException) -> bool:
     """``should_retry`` for steps: retry transient failures, never permanent ones."""
     return not isinstance(error, PermanentError)

@@ -190,3 +190,44 @@ def test_bad_input_is_refused_field_by_field_and_nothing_is_written(
     with session_scope(settings.app_database_url) as session:
         after = session.execute(select(func.count()).select_from(Feedback)).scalar_one()
     assert after == before
+
+
+def test_a_person_asks_for_a_request_by_name(client: TestClient, settings: Settings) -> None:
+    body = {
+        "pain": "Finance wants every invoice exported to NetSuite the day it is issued.",
+        "creator_email": "ae@gtm.example",
+    }
+    started = client.post("/api/workflows/create-request", json=body)
+    assert started.status_code == 202, started.text
+    result = finished(client, started.json()["run_id"])["result"]
+    with session_scope(settings.app_database_url) as session:
+        row = session.get(FeatureRequest, result["request_id"])
+        assert row is not None
+        assert (row.slug, row.title) == (result["slug"], result["title"])
+        assert row.embedding is not None  # matching sees it at once
+        assert row.areas
+    # Created with no feedback: the follow-up asks the creator for some.
+    assert finished(client, result["followup_run_id"])["result"] is True
+    assert [m.kind for m in outbox(settings, f"followup:{result['request_id']}")] == ["follow_up"]
+    refused = client.post("/api/workflows/create-request", json={"pain": " ", "creator_email": "x"})
+    assert {tuple(e["loc"]) for e in refused.json()["detail"]} == {
+        ("body", "pain"),
+        ("body", "creator_email"),
+    }
+
+
+def test_process_feedback_by_name_goes_through_the_intake(
+    client: TestClient, settings: Settings
+) -> None:
+    pain = "Their finance team cannot reconcile usage charges against the invoice lines."
+    feedback = body(pain, account_id(settings))
+    headers = {"Idempotency-Key": "by-name-1"}
+    first = client.post("/api/workflows/process-feedback", json=feedback, headers=headers)
+    again = client.post("/api/workflows/process-feedback", json=feedback, headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert first.json()["run_id"] == again.json()["run_id"]
+    assert first.json()["run_id"].startswith("feedback-sub_")
+    assert finished(client, first.json()["run_id"])["status"] == "SUCCESS"
+    unknown = client.post("/api/workflows/process-feedback", json=body(pain, "no-such-account"))
+    assert unknown.status_code == 422
+    assert [tuple(e["loc"]) for e in unknown.json()["detail"]] == [("body", "account_id")]

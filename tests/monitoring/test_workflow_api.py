@@ -60,7 +60,10 @@ def test_a_failed_run_shows_its_error(client: TestClient) -> None:
 def test_unknown_workflow_bad_body_unknown_run(client: TestClient) -> None:
     missing = client.post("/api/workflows/nope", json={})
     assert missing.status_code == 404
-    assert "known: import, mark-shipped, sync-embeddings" in missing.json()["detail"]
+    assert (
+        "known: create-request, import, mark-shipped, process-feedback, sync-embeddings"
+        in missing.json()["detail"]
+    )
     bad = client.post("/api/workflows/mark-shipped", json={"request": 3, "extra": True})
     assert bad.status_code == 422
     assert {tuple(e["loc"]) for e in bad.json()["detail"]} == {

@@ -11,9 +11,12 @@ import uuid
 from dataclasses import dataclass
 
 from dbos import DBOS, SetWorkflowID
+from sqlalchemy.orm import Session
 
+from gtm_feedback.account.models import Account, Opportunity
 from gtm_feedback.feedback.schemas import FeedbackSubmission, ProcessFeedbackInput
 from gtm_feedback.feedback.workflows import process_feedback_workflow
+from gtm_feedback.workflow_support import InvalidInputError
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,19 @@ def submission_id_for(idempotency_key: str | None) -> str:
 def run_id_for(submission_id: str) -> str:
     """The id of the process-feedback run of a submission."""
     return f"feedback-{submission_id}"
+
+
+def check_references(session: Session, submission: FeedbackSubmission) -> None:
+    """Refuse an unknown account, or an opportunity that is not the account's."""
+    errors = []
+    if session.get(Account, submission.account_id) is None:
+        errors.append(("account_id", f"unknown account {submission.account_id!r}"))
+    wanted = submission.opportunity_id
+    opportunity = session.get(Opportunity, wanted) if wanted else None
+    if wanted and (opportunity is None or opportunity.account_id != submission.account_id):
+        errors.append(("opportunity_id", "unknown opportunity for this account"))
+    if errors:
+        raise InvalidInputError(errors)
 
 
 def start_processing(submission: FeedbackSubmission, idempotency_key: str | None) -> Started:

@@ -71,3 +71,24 @@ class ProcessFeedbackResult(BaseModel):
     confidence: float | None
     candidates: list[dict[str, Any]]
     decision_run_id: str | None = None  # the run that waits for a person (approval tier)
+
+
+class CreateRequestInput(BaseModel):
+    """A person asks for a new request: the AI writer drafts it from the customer pain."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    pain: str = Field(
+        min_length=1, max_length=10_000, description="The customer pain to write it from."
+    )
+    creator_email: EmailLike
+
+
+class CreateRequestResult(BaseModel):
+    """The request written, its related request, and the run that will follow up."""
+
+    request_id: str
+    slug: str
+    title: str
+    related_request_id: str | None
+    followup_run_id: str

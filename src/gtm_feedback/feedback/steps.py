@@ -138,37 +138,56 @@ def approval_state_step(token: str) -> bool | None:
         return row.status is ApprovalStatus.APPROVED
 
 
+class CreatedRequest(BaseModel):
+    """A request written by the create step."""
+
+    id: str
+    slug: str
+    title: str
+    related_request_id: str | None
+
+
 @DBOS.step()
-def create_request_step(data: ProcessFeedbackInput) -> str:
+def create_request_step(request_id: str, pain: str, creator_email: str) -> CreatedRequest:
     """Write a new request from the pain (once), embed it, and link a related request."""
-    request_id = f"fr_{data.submission_id}"
     found = adapters.current()
     with session_scope(_url(), write=True) as session:
-        if session.get(FeatureRequest, request_id) is not None:
-            return request_id
-        options = [
-            AreaOption(id=a.id, name=a.name, description=a.description or "")
-            for a in areas.list_areas(session)
-        ]
-        draft = found.agents.run(
-            request_writer.AGENT, RequestDraftInput(pain=data.submission.pain, areas=options)
-        ).output
-        user = users.get_or_create(session, email=data.submission.submitter_email)
-        row = FeatureRequest(
-            id=request_id,
-            slug=requests.free_slug(session, draft.title),
-            title=draft.title,
-            description=draft.description,
-            creator_id=user.id,
+        row = session.get(FeatureRequest, request_id)
+        if row is None:
+            row = _write_request(session, request_id, pain, creator_email)
+            embeddings.embed_requests(
+                session=session, embedder=get_embedder(found.settings), ids=[request_id]
+            )
+        return CreatedRequest(
+            id=row.id, slug=row.slug, title=row.title, related_request_id=row.related_request_id
         )
-        requests.set_areas(session, row, draft.area_ids)
-        session.add(row)
-        session.flush()
-        _link_related(session, row)
-        embeddings.embed_requests(
-            session=session, embedder=get_embedder(found.settings), ids=[request_id]
-        )
-    return request_id
+
+
+def _write_request(
+    session: Session, request_id: str, pain: str, creator_email: str
+) -> FeatureRequest:
+    options = [
+        AreaOption(id=a.id, name=a.name, description=a.description or "")
+        for a in areas.list_areas(session)
+    ]
+    draft = (
+        adapters.current()
+        .agents.run(request_writer.AGENT, RequestDraftInput(pain=pain, areas=options))
+        .output
+    )
+    user = users.get_or_create(session, email=creator_email)
+    row = FeatureRequest(
+        id=request_id,
+        slug=requests.free_slug(session, draft.title),
+        title=draft.title,
+        description=draft.description,
+        creator_id=user.id,
+    )
+    requests.set_areas(session, row, draft.area_ids)
+    session.add(row)
+    session.flush()
+    _link_related(session, row)
+    return row
 
 
 def _link_related(session: Session, row: FeatureRequest) -> None:

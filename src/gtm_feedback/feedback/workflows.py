@@ -7,6 +7,8 @@ approval stays pending and visible, and the result says ``waiting``).
 
 from __future__ import annotations
 
+import hashlib
+
 from dbos import DBOS, SetWorkflowID
 from sqlalchemy import func, select
 
@@ -16,7 +18,12 @@ from gtm_feedback.db.session import session_scope
 from gtm_feedback.feedback import steps
 from gtm_feedback.feedback.models import Feedback, MatchTier
 from gtm_feedback.feedback.notify import notify_step
-from gtm_feedback.feedback.schemas import ProcessFeedbackInput, ProcessFeedbackResult
+from gtm_feedback.feedback.schemas import (
+    CreateRequestInput,
+    CreateRequestResult,
+    ProcessFeedbackInput,
+    ProcessFeedbackResult,
+)
 from gtm_feedback.integrations.ai.schemas import MessageKind
 
 
@@ -75,15 +82,41 @@ def _attach(
 
 
 def _create(data: ProcessFeedbackInput, match: steps.MatchOutcome) -> ProcessFeedbackResult:
-    request_id = steps.create_request_step(data)
+    sub = data.submission
+    request_id = steps.create_request_step(
+        f"fr_{data.submission_id}", sub.pain, sub.submitter_email
+    ).id
     feedback_id = steps.attach_step(data, request_id, MatchTier.CREATED, match)
     _tell_submitter(data, MessageKind.CREATED, f"created:{request_id}", request_id, firehose=True)
-    delay = adapters.current().settings.followup_delay
-    with SetWorkflowID(f"followup-{request_id}"):
-        DBOS.start_workflow(
-            request_followup_workflow, request_id, data.submission.submitter_email, delay
-        )
+    _start_followup(request_id, sub.submitter_email, baseline=1)
     return _result(data, match, "created", request_id, feedback_id)
+
+
+def _start_followup(request_id: str, creator_email: str, baseline: int) -> str:
+    """Start the request's follow-up child run (it sleeps durably first); its id."""
+    run_id = f"followup-{request_id}"
+    delay = adapters.current().settings.followup_delay
+    with SetWorkflowID(run_id):
+        DBOS.start_workflow(request_followup_workflow, request_id, creator_email, delay, baseline)
+    return run_id
+
+
+@DBOS.workflow()
+def create_request_workflow(data: CreateRequestInput) -> CreateRequestResult:
+    """A person's new request: writer agent, unique slug, embedding, related request, follow-up.
+
+    Process feedback's create tier runs the same step and follow-up; the request id derives
+    from this run's id, so a resumed or repeated run finds the request it already wrote.
+    """
+    request_id = f"fr_{hashlib.sha256(str(DBOS.workflow_id).encode()).hexdigest()[:16]}"
+    created = steps.create_request_step(request_id, data.pain, data.creator_email)
+    return CreateRequestResult(
+        request_id=created.id,
+        slug=created.slug,
+        title=created.title,
+        related_request_id=created.related_request_id,
+        followup_run_id=_start_followup(created.id, data.creator_email, baseline=0),
+    )
 
 
 @DBOS.workflow()
@@ -143,10 +176,16 @@ def _feedback_count_step(request_id: str) -> int:
 
 
 @DBOS.workflow()
-def request_followup_workflow(request_id: str, creator_email: str, delay_seconds: float) -> bool:
-    """Sleep durably, then ask the creator for more feedback if none came; True if asked."""
+def request_followup_workflow(
+    request_id: str, creator_email: str, delay_seconds: float, baseline: int = 1
+) -> bool:
+    """Sleep durably, then ask the creator for more feedback if none came; True if asked.
+
+    ``baseline`` is the feedback the request started with (1 when written from a submission,
+    0 when a person asked for it); its default keeps runs recorded before it existed valid.
+    """
     DBOS.sleep(delay_seconds)
-    if _feedback_count_step(request_id) > 1:  # more than the feedback it was created from
+    if _feedback_count_step(request_id) > baseline:
         return False
     notify_step(
         kind=MessageKind.FOLLOW_UP,

@@ -11,7 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from gtm_feedback.monitoring.runs import RunOut, run_details
+from gtm_feedback.web.deps import field_errors
 from gtm_feedback.workflow_registry import WORKFLOWS
+from gtm_feedback.workflow_support import InvalidInputError
 
 router = APIRouter(prefix="/api", tags=["workflows"])
 
@@ -47,6 +49,11 @@ def start(
             for error in exc.errors(include_url=False, include_context=False)
         ]
         raise RequestValidationError(errors) from exc
+    if found.start is not None:
+        try:
+            return Started(workflow=name, run_id=found.start(data, idempotency_key))
+        except InvalidInputError as exc:
+            raise field_errors(exc.errors) from exc
     # Same key, same run: DBOS runs one workflow per id and returns its result to repeats.
     run_id = f"{name}-{idempotency_key or uuid.uuid4().hex}"
     with SetWorkflowID(run_id):

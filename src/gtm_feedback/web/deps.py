@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
 from gtm_feedback.config import Settings
@@ -26,3 +27,13 @@ def get_session(request: Request) -> Iterator[Session]:
 
 DbSession = Annotated[Session, Depends(get_session)]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
+
+
+def field_errors(errors: list[tuple[str, str]]) -> RequestValidationError:
+    """A 422 answer naming each bad body field, shaped like FastAPI's own."""
+    return RequestValidationError(
+        [
+            {"type": "value_error", "loc": ("body", name), "msg": msg, "input": None}
+            for name, msg in errors
+        ]
+    )
