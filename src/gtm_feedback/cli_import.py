@@ -32,8 +32,7 @@ from gtm_feedback.cli_support import (
 )
 from gtm_feedback.importing.reader import CsvFormatError
 from gtm_feedback.importing.schemas import ImportInput, ImportResult
-
-_FINISHED = {"SUCCESS", "ERROR", "CANCELLED"}
+from gtm_feedback.monitoring.runs import FINISHED
 
 
 class ImportKind(StrEnum):
@@ -114,7 +113,7 @@ def claim_run(data: ImportInput) -> tuple[WorkflowHandle[ImportResult], str | No
     base = run_id_base(data)
     earlier = DBOS.list_workflows(workflow_id_prefix=f"{base}-")
     for run in earlier:
-        if run.status in _FINISHED:
+        if run.status in FINISHED:
             continue
         if abandoned(run.executor_id):
             DBOS.resume_workflow(run.workflow_id)
@@ -155,7 +154,7 @@ def _follow(handle: WorkflowHandle[ImportResult], kind: str) -> ImportResult:
     with progress_bar() as progress:
         task = progress.add_task(f"Importing {kind}", total=None)
         try:
-            while handle.get_status().status not in _FINISHED:
+            while handle.get_status().status not in FINISHED:
                 _show(progress, task, run_id)
                 time.sleep(0.1)
         except KeyboardInterrupt:

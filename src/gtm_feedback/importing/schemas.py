@@ -76,8 +76,3 @@ class ImportResult(BaseModel):
     ignored_columns: list[str]
     batches: int
     embeddings_run_id: str | None = None
-
-    @property
-    def imported(self) -> int:
-        """Rows written (created or updated)."""
-        return self.created + self.updated

@@ -8,6 +8,9 @@ from typing import Any
 from dbos import DBOS
 from pydantic import BaseModel
 
+#: Run statuses that will not change any more.
+FINISHED = frozenset({"SUCCESS", "ERROR", "CANCELLED"})
+
 
 class StepOut(BaseModel):
     """One step of a run."""
@@ -80,7 +83,7 @@ def run_details(run_id: str) -> RunOut | None:
         )
         for step in DBOS.list_workflow_steps(run_id)
     ]
-    finished = status.status in {"SUCCESS", "ERROR", "CANCELLED"}
+    finished = status.status in FINISHED
     return RunOut(
         run_id=run_id,
         workflow=status.name,
