@@ -22,3 +22,20 @@ def test_ship_command(tmp_path_factory: pytest.TempPathFactory) -> None:
         assert unknown.exit_code == 2
         assert "no request with id or slug 'nope'" in " ".join(unknown.output.split())
     get_settings.cache_clear()
+
+
+def test_insights_command(tmp_path_factory: pytest.TempPathFactory) -> None:
+    runner = CliRunner()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GTMFB_DATA_DIR", str(tmp_path_factory.mktemp("insights-cli")))
+        get_settings.cache_clear()
+        assert runner.invoke(app, ["seed"]).exit_code == 0
+        done = runner.invoke(app, ["insights", "--area", "mobile", "-a", "integrations"])
+        assert done.exit_code == 0, done.output
+        output = " ".join(done.output.split())
+        assert "2 reports stored, 0 failed." in output
+        assert "mobile │ ok │ dealbreakers, execution, segments" in output
+        unknown = runner.invoke(app, ["insights", "--area", "nope"])
+        assert unknown.exit_code == 2
+        assert "no product area with slug nope" in " ".join(unknown.output.split())
+    get_settings.cache_clear()

@@ -47,6 +47,10 @@ def test_demo_runs_everything_and_reports_consistent_figures(tmp_path: Path) -> 
     assert sent == due  # nobody added feedback to the brand-new requests within the delay
     messages = _numbers(_figure(out, "messages sent (outbox)"))
     assert messages[0] == sum(messages[1:]) > 0
+    # Every one of the sample's 8 areas gets its insight report at the end.
+    reports = _numbers(_figure(out, "area insight reports"))
+    assert reports[:2] == [8, 8]
+    assert reports[2] > 0  # the sample has enterprise dealbreakers
     timing = re.fullmatch(r"median (\d+) ms, p95 (\d+) ms", _figure(out, "(own work)"))
     assert timing is not None
     assert 0 < int(timing.group(1)) <= int(timing.group(2))

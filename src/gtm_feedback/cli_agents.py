@@ -15,6 +15,8 @@ from gtm_feedback.cli_support import cli_settings, console, errors, require_curr
 from gtm_feedback.config import Settings
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.feature_request.models import FeatureRequest
+from gtm_feedback.insight import report as insight_report
+from gtm_feedback.insight import workflows as insight_workflows
 from gtm_feedback.integrations.ai import schemas
 from gtm_feedback.integrations.ai.registry import AGENTS, build_runner
 from gtm_feedback.product_area import service as areas
@@ -31,7 +33,7 @@ class AgentName(StrEnum):
     slack_extract = "slack-extract"
     slack_compose = "slack-compose"
     identity = "identity"
-    insights_narrative = "insights-narrative"
+    insights = "insights"
 
 
 Builder = Callable[[Session, Settings, str, schemas.MessageKind], BaseModel]
@@ -82,18 +84,12 @@ def _identity(session: Session, _s: Settings, text: str, _k: Any) -> BaseModel:
     return schemas.IdentityInput(email=text, users=users)
 
 
-def _narrative(session: Session, _s: Settings, text: str, _k: Any) -> BaseModel:
+def _insights(session: Session, settings: Settings, text: str, _k: Any) -> BaseModel:
     area = areas.get_by_slug(session, text.strip())
     if area is None:
         raise typer.BadParameter(f"no product area with slug {text!r}")
-    counts = areas.status_counts(session, area_id=area.id)
-    figures: dict[str, float | int | str] = {
-        "open": counts.open,
-        "shipped": counts.shipped,
-        "deprioritized": counts.deprioritized,
-        "ship_rate": counts.ship_rate,
-    }
-    return schemas.NarrativeInput(area=area.name, section="execution", figures=figures)
+    prepared = insight_workflows.prepare(session, settings, area)
+    return insight_report.brief(prepared.figures, insight_workflows.themes_of(prepared))
 
 
 BUILDERS: dict[AgentName, Builder] = {
@@ -102,12 +98,12 @@ BUILDERS: dict[AgentName, Builder] = {
     AgentName.slack_extract: _extract,
     AgentName.slack_compose: _compose,
     AgentName.identity: _identity,
-    AgentName.insights_narrative: _narrative,
+    AgentName.insights: _insights,
 }
 _TEXT_HELP = (
     "request-writer: a customer pain · related: a new request's title · slack-extract: a "
     "message (a line '---' separates thread messages) · slack-compose: the pain to quote · "
-    "identity: an email · insights-narrative: an area slug"
+    "identity: an email · insights: an area slug"
 )
 
 

@@ -16,6 +16,7 @@ from gtm_feedback.cli_support import cli_settings, console, progress_bar
 from gtm_feedback.config import Settings, parse_duration
 from gtm_feedback.db import migrate
 from gtm_feedback.demo import DemoReport, Incoming, load_incoming, run_demo
+from gtm_feedback.insight.schemas import AreaInsightsResult
 from gtm_feedback.monitoring.logging import configure_logging
 from gtm_feedback.sample import loader
 
@@ -113,9 +114,21 @@ def print_summary(report: DemoReport, seconds: float) -> None:
     table.add_row("follow-ups", f"{report.followups_sent} sent of {report.followups} due")
     messages = ", ".join(f"{n} {kind}" for kind, n in sorted(report.messages.items()))
     table.add_row("messages sent (outbox)", f"{sum(report.messages.values())}: {messages}")
+    if report.insights is not None:
+        table.add_row("area insight reports", _insights_line(report.insights))
     table.add_row(
         "process-feedback run (own work)",
         f"median {report.median_ms:.0f} ms, p95 {report.p95_ms:.0f} ms",
     )
     table.add_row("demo took", f"{seconds:.1f} s")
     console.print(table)
+
+
+def _insights_line(result: AreaInsightsResult) -> str:
+    def having(kind: str) -> int:
+        return sum(kind in outcome.sections for outcome in result.areas)
+
+    return (
+        f"{result.succeeded} of {len(result.areas)} areas; dealbreakers in "
+        f"{having('dealbreakers')}, themes in {having('themes')}"
+    )

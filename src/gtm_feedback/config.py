@@ -8,8 +8,10 @@ import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, SecretStr
+from croniter import croniter
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gtm_feedback import __version__
@@ -44,6 +46,31 @@ def parse_triple(value: object) -> object:
 Triple = Annotated[tuple[float, float, float], BeforeValidator(parse_triple)]
 
 
+def check_timezone(value: str) -> str:
+    """An IANA time zone name such as ``Europe/Paris`` (``UTC`` by default)."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown time zone {value!r} (use an IANA name, e.g. Europe/Paris)"
+        ) from exc
+    return value
+
+
+def check_cron(value: str) -> str:
+    """A cron expression of 5 fields (or 6, seconds first), or ``off`` for no schedule."""
+    value = " ".join(value.split())
+    if value.lower() == "off":
+        return "off"
+    if not croniter.is_valid(value, second_at_beginning=True):
+        raise ValueError(f"not a cron expression: {value!r} (e.g. '0 8 * * *' for 08:00 daily)")
+    return value
+
+
+TimeZone = Annotated[str, AfterValidator(check_timezone)]
+Cron = Annotated[str, AfterValidator(check_cron)]
+
+
 class Settings(BaseSettings):
     """Every setting of the application; see ``.env.example`` for the documentation."""
 
@@ -60,7 +87,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_url: str | None = None
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
     followup_delay: Duration = 3600.0
     approval_timeout: Duration = 7 * 86400.0
     match_auto_threshold: float = Field(default=0.99, ge=0, le=1)
@@ -82,6 +109,9 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(default=3, ge=0, le=10)
     llm_answer_retries: int = Field(default=2, ge=0, le=5)
     system_user_email: str = "gtm-feedback-bot@example.com"
+    insights_cron: Cron = "0 8 * * *"
+    insights_concurrency: int = Field(default=4, ge=1, le=32)
+    insights_theme_similarity: float = Field(default=0.6, ge=0, le=1)
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
     sample_seed: int = 7

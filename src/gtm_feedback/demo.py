@@ -4,7 +4,8 @@ Every incoming sample item goes through the same intake as ``POST /api/feedback`
 real workflows; a scripted reviewer decides the pending approvals through the approvals
 service (as the web inbox and Slack buttons do), approving a proposed match when it is the
 request the sample says is right and declining it otherwise; the follow-ups sleep durably
-for a short demo delay and fire. The report says what happened.
+for a short demo delay and fire; then every area's insight report is generated. The report
+says what happened.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dbos import DBOS
+from dbos import DBOS, SetWorkflowID
 from sqlalchemy import func, select
 
 from gtm_feedback.approval import service as approvals
@@ -27,6 +28,8 @@ from gtm_feedback.db.session import session_scope
 from gtm_feedback.feedback import intake
 from gtm_feedback.feedback.models import FeedbackSource
 from gtm_feedback.feedback.schemas import FeedbackSubmission, ProcessFeedbackResult
+from gtm_feedback.insight.schemas import AreaInsightsInput, AreaInsightsResult
+from gtm_feedback.insight.workflows import area_insights_workflow
 from gtm_feedback.monitoring.runs import own_work_ms, percentile
 from gtm_feedback.outbox.models import OutboxMessage
 
@@ -59,6 +62,7 @@ class DemoReport:
     followups: int = 0
     messages: dict[str, int] = field(default_factory=dict)
     work_ms: list[float] = field(default_factory=list)
+    insights: AreaInsightsResult | None = None
 
     @property
     def median_ms(self) -> float:
@@ -109,6 +113,9 @@ def run_demo(settings: Settings, items: list[Incoming], progress: Progress) -> D
     sent = _wait_all("Follow-ups (durable sleep)", followups, progress)
     report.followups, report.followups_sent = len(sent), sum(map(bool, sent))
     report.messages = _messages(settings.app_database_url)
+    with SetWorkflowID("demo-area-insights"):
+        DBOS.start_workflow(area_insights_workflow, AreaInsightsInput())
+    report.insights = _wait_all("Area insights", ["demo-area-insights"], progress)[0]
     return report
 
 

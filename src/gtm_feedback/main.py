@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from gtm_feedback import __version__, runtime
 from gtm_feedback.account.views import router as accounts_router
@@ -16,11 +17,14 @@ from gtm_feedback.config import Settings, get_settings
 from gtm_feedback.db.session import dispose_engines
 from gtm_feedback.feature_request.views import router as requests_router
 from gtm_feedback.feedback.views import router as feedback_router
+from gtm_feedback.insight.pages import router as insight_pages
+from gtm_feedback.insight.views import router as insights_router
 from gtm_feedback.monitoring.health import router as health_router
 from gtm_feedback.monitoring.logging import get_logger
 from gtm_feedback.monitoring.views import router as workflows_router
 from gtm_feedback.outbox.views import router as outbox_router
 from gtm_feedback.product_area.views import router as areas_router
+from gtm_feedback.web.templating import STATIC_DIR
 
 log = get_logger(__name__)
 
@@ -53,15 +57,18 @@ def create_app(settings: Settings | None = None, *, launch_dbos: bool = True) ->
     routers = (
         health_router,
         areas_router,
+        insights_router,
         accounts_router,
         requests_router,
         approvals_router,
         outbox_router,
         workflows_router,
         feedback_router,
+        insight_pages,
     )
     for router in routers:
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(Exception, _unhandled)
 
     @app.get("/", include_in_schema=False)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import importlib
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal, cast
 
 from dbos import DBOS, DBOSConfig
 from sqlalchemy.engine import make_url
@@ -16,17 +17,20 @@ from sqlalchemy.engine import make_url
 from gtm_feedback import adapters
 from gtm_feedback.config import Settings
 from gtm_feedback.db import transactional
+from gtm_feedback.insight.workflows import SCHEDULE_NAME, scheduled_area_insights_workflow
 from gtm_feedback.monitoring.logging import get_logger
 
 log = get_logger(__name__)
 
 Role = Literal["server", "cli", "worker", "test"]
+ScheduledWorkflow = Callable[[datetime, Any], None]
 
 #: Modules whose workflows must be registered before DBOS launches (recovery needs them).
 WORKFLOW_MODULES = (
     "gtm_feedback.feature_request.workflows",
     "gtm_feedback.feedback.workflows",
     "gtm_feedback.importing.workflows",
+    "gtm_feedback.insight.workflows",
 )
 
 
@@ -112,9 +116,35 @@ def launch(settings: Settings, role: Role) -> DBOS:
             worker_concurrency=spec.worker_concurrency,
             polling_interval_sec=spec.polling_interval_sec,
         )
+    if role in ("server", "worker"):
+        apply_schedules(settings)
     announce = log.debug if role == "cli" else log.info  # a command's output is for its user
     announce("dbos.launched", role=role, executor_id=settings.resolved_executor_id(role))
     return dbos
+
+
+def apply_schedules(settings: Settings) -> None:
+    """Create or update the daily insights schedule (or remove it when set to ``off``).
+
+    Every server and worker calls this at start: DBOS upserts schedules by name, so however
+    many processes start there is one schedule, and each firing time runs once (its run id
+    is derived from the schedule name and the time).
+    """
+    if settings.insights_cron == "off":
+        DBOS.delete_schedule(SCHEDULE_NAME)
+        return
+    DBOS.apply_schedules(
+        [
+            {
+                "schedule_name": SCHEDULE_NAME,
+                # DBOS records what it returns (the per-area outcomes); its hint says None.
+                "workflow_fn": cast(ScheduledWorkflow, scheduled_area_insights_workflow),
+                "schedule": settings.insights_cron,
+                "cron_timezone": settings.timezone,
+                "queue_name": "insights",
+            }
+        ]
+    )
 
 
 def shutdown(timeout_sec: int = 5) -> None:

@@ -21,6 +21,10 @@ from gtm_feedback.feedback.schemas import CreateRequestInput, FeedbackSubmission
 from gtm_feedback.feedback.workflows import create_request_workflow, process_feedback_workflow
 from gtm_feedback.importing.schemas import ImportInput
 from gtm_feedback.importing.workflows import import_workflow
+from gtm_feedback.insight.schemas import AreaInsightsInput
+from gtm_feedback.insight.triggers import WORKFLOW_NAME as INSIGHTS
+from gtm_feedback.insight.triggers import start_insights
+from gtm_feedback.insight.workflows import area_insights_workflow
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,13 @@ WORKFLOWS: dict[str, Startable] = {
             ImportInput,
             import_workflow,
             "Import a CSV file's rows in batches (exactly once each), then embed them.",
+        ),
+        Startable(
+            INSIGHTS,
+            AreaInsightsInput,
+            area_insights_workflow,
+            "Insight reports for the named areas (all when none), one child run per area.",
+            start=start_insights,
         ),
     )
 }

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from dbos import DBOS, SetWorkflowID
+from dbos import DBOS, SetWorkflowID, WorkflowHandle
 
 T = TypeVar("T")
 
-#: How many child runs a fan-out keeps in flight at once.
-FANOUT_WAVE = 16
+#: How many child runs a fan-out keeps in flight at once, by default.
+FANOUT_LIMIT = 16
 
 
 class PermanentError(RuntimeError):
@@ -44,25 +45,31 @@ def fan_out(
     workflow: Callable[..., T],
     calls: Sequence[tuple[str, tuple[Any, ...]]],
     *,
-    wave: int = FANOUT_WAVE,
+    limit: int = FANOUT_LIMIT,
 ) -> list[Branch[T]]:
-    """Run ``workflow`` once per ``(run_id, args)`` as child runs, ``wave`` at a time.
+    """Run ``workflow`` once per ``(run_id, args)`` as child runs, at most ``limit`` at once.
 
     Call it from a workflow body. Each child is a durable workflow of its own (its steps
     retried, recovered with its parent), unlike a thread, whose steps DBOS would not record.
     Children are started without a queue so the fan-out works in any process, including a
-    CLI one that listens to no queue; waves bound how many run at once. A failed branch is
+    CLI one that listens to no queue. A sliding window bounds how many run at once: the next
+    child starts as soon as the oldest one in flight has finished. Results are awaited in
+    call order, so a replay makes the same calls in the same order. A failed branch is
     reported in its :class:`Branch`, never raised, so it does not lose the others.
     """
     branches: list[Branch[T]] = []
-    for first in range(0, len(calls), wave):
-        started = []
-        for run_id, args in calls[first : first + wave]:
-            with SetWorkflowID(run_id):
-                started.append((run_id, DBOS.start_workflow(workflow, *args)))
-        for run_id, handle in started:
-            try:
-                branches.append(Branch(run_id, handle.get_result(), None))
-            except Exception as exc:  # recorded by DBOS, so a replay takes the same branch
-                branches.append(Branch(run_id, None, f"{type(exc).__name__}: {exc}"))
+    in_flight: deque[tuple[str, WorkflowHandle[T]]] = deque()
+    for run_id, args in calls:
+        if len(in_flight) >= limit:
+            branches.append(_collect(*in_flight.popleft()))
+        with SetWorkflowID(run_id):
+            in_flight.append((run_id, DBOS.start_workflow(workflow, *args)))
+    branches.extend(_collect(run_id, handle) for run_id, handle in in_flight)
     return branches
+
+
+def _collect(run_id: str, handle: WorkflowHandle[T]) -> Branch[T]:
+    try:
+        return Branch(run_id, handle.get_result(), None)
+    except Exception as exc:  # recorded by DBOS, so a replay takes the same branch
+        return Branch(run_id, None, f"{type(exc).__name__}: {exc}")

@@ -54,7 +54,7 @@ def test_request_writer_offline_on_the_sample(
         ("slack-extract", "Hi!\nAcme cannot export CSV\n---\n+1", "pain"),
         ("slack-compose", "They need SSO", "text"),
         ("identity", "nobody@example.com", "user_id"),
-        ("insights-narrative", "mobile", "summary"),
+        ("insights", "mobile", "summaries"),
     ],
 )
 def test_every_agent_can_be_tried(
@@ -65,18 +65,24 @@ def test_every_agent_can_be_tried(
 
 
 def test_try_uses_the_configured_llm(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    answer = json.dumps({"summary": "Mobile ships slowly."})
-    with serve(FakeLLM([Reply(answer)])) as fake:
+    offline, _ = run(sample, monkeypatch, "insights", "mobile")
+    # The same sections and theme groups, worded by the model.
+    answer = {
+        "summaries": dict.fromkeys(offline["summaries"], "Mobile ships slowly."),
+        "themes": [{"group": t["group"], "name": "Mobile things"} for t in offline["themes"]],
+    }
+    with serve(FakeLLM([Reply(json.dumps(answer))])) as fake:
         monkeypatch.setenv("GTMFB_LLM_BASE_URL", fake.base_url)
-        output, tail = run(sample, monkeypatch, "insights-narrative", "mobile")
-    assert output == {"summary": "Mobile ships slowly."}
-    assert "engine: llm (insights-narrative/1), attempts: 1, tokens: 100 in / 20 out" in tail
+        output, tail = run(sample, monkeypatch, "insights", "mobile")
+    assert output["summaries"] == answer["summaries"]
+    assert [t["name"] for t in output["themes"]] == ["Mobile things"] * len(offline["themes"])
+    assert "engine: llm (insights/1), attempts: 1, tokens: 100 in / 20 out" in tail
 
 
 def test_unknown_area_is_a_clear_error(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GTMFB_DATA_DIR", str(sample))
     get_settings.cache_clear()
-    result = runner.invoke(app, ["agents", "try", "insights-narrative", "nope"])
+    result = runner.invoke(app, ["agents", "try", "insights", "nope"])
     assert result.exit_code == 2
     assert "no product area with slug 'nope'" in " ".join(result.output.split())
     listed = runner.invoke(app, ["agents", "list"])

@@ -17,11 +17,13 @@ from gtm_feedback.integrations.ai.schemas import (
     ComposeInput,
     ExtractInput,
     IdentityInput,
+    InsightsBrief,
     MessageKind,
-    NarrativeInput,
     RelatedInput,
     RequestDraftInput,
     RequestOption,
+    SectionFigures,
+    ThemeDraft,
     UserOption,
 )
 from gtm_feedback.integrations.ai.spec import Tools
@@ -165,9 +167,16 @@ EVERY_AGENT = [
     ),
     ("identity", WHO, {"user_id": "jane", "reason": "Initials."}),
     (
-        "insights-narrative",
-        NarrativeInput(area="Mobile", section="execution", figures={"open": 3}),
-        {"summary": "Mobile has three open requests."},
+        "insights",
+        InsightsBrief(
+            area="Mobile",
+            sections=[SectionFigures(kind="execution", figures={"open": 3})],
+            themes=[ThemeDraft(group=0, titles=["Offline mode", "Offline sync"], slugs=["a", "b"])],
+        ),
+        {
+            "summaries": {"execution": "Mobile has three open requests."},
+            "themes": [{"group": 0, "name": "Offline use", "examples": ["a"]}],
+        },
     ),
 ]
 

@@ -6,7 +6,7 @@ import pytest
 
 from gtm_feedback.integrations.ai.agents import (
     identity,
-    narrative,
+    insights,
     related,
     request_writer,
     slack_writer,
@@ -16,12 +16,14 @@ from gtm_feedback.integrations.ai.schemas import (
     ComposeInput,
     ExtractInput,
     IdentityInput,
+    InsightsBrief,
     MessageKind,
-    NarrativeInput,
     RelatedInput,
     RequestDraft,
     RequestDraftInput,
     RequestOption,
+    SectionFigures,
+    ThemeDraft,
     UserOption,
 )
 from gtm_feedback.integrations.ai.spec import Tools
@@ -209,26 +211,48 @@ def test_compose_links_the_request_and_escapes_user_text(kind: MessageKind) -> N
         slack_writer.check_compose(data, slack_writer.Composed(text="Hello"))
 
 
-def test_narrative_from_figures() -> None:
-    execution = narrative.offline(
-        NarrativeInput(
-            area="Mobile",
-            section="execution",
-            figures={"open": 4, "shipped": 1, "deprioritized": 0, "ship_rate": 20},
-        ),
-        None,  # type: ignore[arg-type]
+def test_insights_words_each_section_and_names_each_theme() -> None:
+    brief = InsightsBrief(
+        area="Security",
+        sections=[
+            SectionFigures(
+                kind="execution",
+                figures={"open": 4, "shipped": 1, "deprioritized": 0, "ship_rate": 20},
+            ),
+            SectionFigures(
+                kind="dealbreakers",
+                figures={"count": 3, "accounts": 2, "arr": 1_250_000, "top_title": "SAML SSO. Now"},
+            ),
+            SectionFigures(kind="custom", figures={}),
+        ],
+        themes=[
+            ThemeDraft(
+                group=0,
+                titles=["SAML SSO for admins", "SSO with Okta via SAML", "SAML metadata upload"],
+                slugs=["saml-sso", "okta-sso", "saml-metadata"],
+            ),
+            ThemeDraft(group=1, titles=["Dark mode", "Export to PDF"], slugs=["dark", "pdf"]),
+        ],
     )
-    assert execution.summary.startswith("Mobile has 4 open, 1 shipped")
-    assert "below the 30 % mark" in execution.summary
-    deals = narrative.offline(
-        NarrativeInput(
-            area="Security",
-            section="dealbreakers",
-            figures={"count": 3, "arr": 1_250_000, "top_title": "SAML SSO"},
-        ),
-        None,  # type: ignore[arg-type]
+    text = insights.offline(brief, None)  # type: ignore[arg-type]
+    insights.check(brief, text)
+    assert text.summaries["execution"].startswith("Security has 4 open, 1 shipped")
+    assert "below the 30 % mark" in text.summaries["execution"]
+    # A title with a full stop of its own still leaves a two-sentence summary.
+    assert "$1.2M" in text.summaries["dealbreakers"] or "$1.3M" in text.summaries["dealbreakers"]
+    assert "no figures yet" in text.summaries["custom"]
+    assert [(t.group, t.name) for t in text.themes] == [(0, "SAML & SSO"), (1, "Dark mode")]
+    assert text.themes[0].examples == ["saml-sso", "okta-sso", "saml-metadata"]
+    with pytest.raises(ValueError, match="summaries must be exactly"):
+        insights.check(brief, text.model_copy(update={"summaries": {"execution": "x."}}))
+    with pytest.raises(ValueError, match="name each theme group"):
+        insights.check(brief, text.model_copy(update={"themes": text.themes[:1]}))
+
+
+def test_execution_without_open_or_shipped_work_is_not_a_warning() -> None:
+    figures = {"open": 0, "shipped": 0, "deprioritized": 3, "ship_rate": 0}
+    brief = InsightsBrief(
+        area="Legacy", sections=[SectionFigures(kind="execution", figures=figures)]
     )
-    assert "$1.2M" in deals.summary or "$1.3M" in deals.summary
-    assert "“SAML SSO”" in deals.summary
-    empty = narrative.offline(NarrativeInput(area="X", section="themes", figures={}), None)  # type: ignore[arg-type]
-    assert "no figures yet" in empty.summary
+    text = insights.offline(brief, None)  # type: ignore[arg-type]
+    assert "below the 30 %" not in text.summaries["execution"]

@@ -24,7 +24,7 @@ from gtm_feedback.integrations.messaging.base import Delivery, Messenger
 from gtm_feedback.outbox.models import OutboxMessage
 from gtm_feedback.runtime import dbos_runtime
 from gtm_feedback.user.models import User
-from gtm_feedback.workflow_support import FANOUT_WAVE, PermanentError
+from gtm_feedback.workflow_support import FANOUT_LIMIT, PermanentError
 from tests import factories
 
 
@@ -127,9 +127,9 @@ def test_a_permanent_failure_is_not_retried_and_other_runs_continue(settings: Se
     assert "user has no channel" in str(branch.error)
 
 
-def test_followers_are_notified_by_child_runs_in_waves(settings: Settings) -> None:
+def test_followers_are_notified_by_child_runs_beyond_the_limit(settings: Settings) -> None:
     url = settings.app_database_url
-    request_id = _request_with_followers(url, 2 * FANOUT_WAVE + 3)
+    request_id = _request_with_followers(url, 2 * FANOUT_LIMIT + 3)
     run_id = f"ship-{uuid.uuid4().hex}"
     with SetWorkflowID(run_id):
         result = DBOS.start_workflow(

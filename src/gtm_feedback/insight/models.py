@@ -23,4 +23,8 @@ class InsightReport(Base):
     )
     generated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     sections: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Headline tiles and top requests: the rest of the typed report (insight.schemas.Report).
+    overview: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     run_id: Mapped[str | None] = mapped_column(String(200))
+    generated_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    engine: Mapped[str | None] = mapped_column(String(20))

@@ -8,7 +8,7 @@ from typing import Any
 from gtm_feedback.config import Settings
 from gtm_feedback.integrations.ai.agents import (
     identity,
-    narrative,
+    insights,
     related,
     request_writer,
     slack_writer,
@@ -25,7 +25,7 @@ AGENTS: dict[str, AgentSpec[Any, Any]] = {
         slack_writer.EXTRACT,
         slack_writer.COMPOSE,
         identity.AGENT,
-        narrative.AGENT,
+        insights.AGENT,
     )
 }
 

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
+SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
+
+
+def at_most_two_sentences(value: str, what: str) -> str:
+    """``value`` unchanged if it has at most two sentences; else a ValueError naming ``what``."""
+    if len(SENTENCE_END.findall(value.strip())) > 2:
+        raise ValueError(f"{what} must be at most two sentences")
+    return value
 
 
 class _Model(BaseModel):
@@ -39,9 +47,7 @@ class RequestDraft(_Model):
     @field_validator("description")
     @classmethod
     def _two_sentences(cls, value: str) -> str:
-        if len(_SENTENCE_END.findall(value.strip())) > 2:
-            raise ValueError("the description must be at most two sentences")
-        return value
+        return at_most_two_sentences(value, "the description")
 
 
 class RequestOption(_Model):
@@ -133,22 +139,49 @@ class IdentityMatch(_Model):
     reason: str
 
 
-class NarrativeInput(_Model):
+Figures = dict[str, float | int | str]
+
+
+class SectionFigures(_Model):
     """One report section's computed figures."""
 
+    kind: str
+    figures: Figures
+
+
+class ThemeDraft(_Model):
+    """A group of related requests (by embedding similarity), highest ARR first."""
+
+    group: int
+    titles: list[str] = Field(min_length=1)
+    slugs: list[str] = Field(min_length=1)
+
+
+class InsightsBrief(_Model):
+    """An area's prepared figures: what the insights agent turns into words."""
+
     area: str
-    section: str
-    figures: dict[str, float | int | str]
+    sections: list[SectionFigures]
+    themes: list[ThemeDraft] = Field(default_factory=list)
 
 
-class Narrative(_Model):
-    """One or two sentences summarising the figures."""
+class ThemeName(_Model):
+    """A name for one theme group and up to three example requests (slugs) from it."""
 
-    summary: str = Field(min_length=1, max_length=400)
+    group: int
+    name: str = Field(min_length=3, max_length=60)
+    examples: list[str] = Field(default_factory=list, max_length=3)
 
-    @field_validator("summary")
+
+class InsightsText(_Model):
+    """A one or two sentence summary per section, and a name per theme."""
+
+    summaries: dict[str, Annotated[str, Field(min_length=1, max_length=400)]]
+    themes: list[ThemeName] = Field(default_factory=list)
+
+    @field_validator("summaries")
     @classmethod
-    def _short(cls, value: str) -> str:
-        if len(_SENTENCE_END.findall(value.strip())) > 2:
-            raise ValueError("the summary must be one or two sentences")
+    def _short(cls, value: dict[str, str]) -> dict[str, str]:
+        for text in value.values():
+            at_most_two_sentences(text, "a summary")
         return value

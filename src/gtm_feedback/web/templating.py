@@ -1,0 +1,39 @@
+"""Jinja2 templates shared by every page, with the number formats people read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.templating import Jinja2Templates
+
+WEB_DIR = Path(__file__).parent
+STATIC_DIR = WEB_DIR / "static"
+
+
+def money(value: float | int) -> str:
+    """$1.2M, $350k, $900: ARR as a PM reads it at a glance."""
+    amount = float(value)
+    if abs(amount) >= 1_000_000:
+        return f"${amount / 1_000_000:.1f}M"
+    if abs(amount) >= 1_000:
+        return f"${amount / 1_000:.0f}k"
+    return f"${amount:.0f}"
+
+
+def figure(value: float | int, unit: str) -> str:
+    """A metric in its unit: money, a percentage or a count."""
+    if unit == "usd":
+        return money(value)
+    if unit == "percent":
+        return f"{value:.0f} %"
+    return f"{value:,.0f}"
+
+
+def when(value: object) -> str:
+    """A timestamp to the minute, in UTC."""
+    strftime = getattr(value, "strftime", None)
+    return strftime("%Y-%m-%d %H:%M UTC") if strftime else ""
+
+
+templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+templates.env.filters.update(money=money, figure=figure, when=when)
