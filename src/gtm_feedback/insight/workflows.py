@@ -53,6 +53,7 @@ class Plan(_Model):
 
     user_id: str
     areas: list[tuple[str, str]]  # (id, slug), by name
+    limit: int  # children in flight: recorded, so a recovery replays the same order of starts
 
 
 class Prepared(_Model):
@@ -89,8 +90,8 @@ def _ms(started: float) -> float:
 
 
 @DBOS.step(retries_allowed=True, max_attempts=3, should_retry=retry_unless_permanent)
-def plan_step(slugs: list[str]) -> Plan:
-    """Resolve the areas (all when none are named) and the system user."""
+def plan_step(slugs: list[str], concurrency: int | None) -> Plan:
+    """Resolve the areas (all when none are named), the system user and the fan-out limit."""
     settings = adapters.current().settings
     with session_scope(settings.app_database_url, write=True) as session:
         user = users.get_or_create(session, email=settings.system_user_email, name="GTM Feedback")
@@ -99,7 +100,11 @@ def plan_step(slugs: list[str]) -> Plan:
         missing = sorted(set(slugs) - {area.slug for area in chosen})
         if missing:
             raise PermanentError(f"no product area with slug {', '.join(missing)}")
-        return Plan(user_id=user.id, areas=[(area.id, area.slug) for area in chosen])
+        return Plan(
+            user_id=user.id,
+            areas=[(area.id, area.slug) for area in chosen],
+            limit=concurrency or settings.insights_concurrency,
+        )
 
 
 def prepare(session: Session, settings: Settings, area: ProductArea) -> Prepared:
@@ -186,13 +191,12 @@ def area_report_workflow(data: AreaReportInput) -> AreaOutcome:
 
 def generate(data: AreaInsightsInput, run_id: str) -> AreaInsightsResult:
     """The body shared by the triggered and the scheduled workflow."""
-    plan = plan_step(data.areas)
-    limit = data.concurrency or adapters.current().settings.insights_concurrency
+    plan = plan_step(data.areas, data.concurrency)
     calls = [
         (f"{run_id}-{slug}", (AreaReportInput(area_id=aid, area_slug=slug, user_id=plan.user_id),))
         for aid, slug in plan.areas
     ]
-    branches = fan_out(area_report_workflow, calls, limit=limit)
+    branches = fan_out(area_report_workflow, calls, limit=plan.limit)
     outcomes = [
         branch.result
         if branch.result is not None
