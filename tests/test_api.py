@@ -31,7 +31,7 @@ def test_health_and_readiness(client: TestClient) -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {
-        "database": {"ok": True, "revision": "0004"},
+        "database": {"ok": True, "revision": "0005"},
         "dbos": {"ok": True},
     }
 

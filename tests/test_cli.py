@@ -37,10 +37,10 @@ def test_version() -> None:
 def test_db_upgrade_then_current(data_dir: Path) -> None:
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "revision 0004" in result.output
+    assert "revision 0005" in result.output
     assert (data_dir / "gtm_feedback.sqlite").exists()
     current = runner.invoke(app, ["db", "current"])
-    assert "current: 0004" in current.output
+    assert "current: 0005" in current.output
 
 
 def test_init_seeds_only_the_first_time(data_dir: Path) -> None:

@@ -11,11 +11,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from slack_sdk import WebClient
+
 from gtm_feedback.config import Settings
 from gtm_feedback.integrations.ai.registry import build_runner
 from gtm_feedback.integrations.ai.runner import AgentRunner
 from gtm_feedback.integrations.messaging.base import Messenger
 from gtm_feedback.integrations.messaging.outbox import OutboxMessenger
+from gtm_feedback.integrations.slack.client import build_client
+from gtm_feedback.integrations.slack.messenger import SlackMessenger
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,8 @@ class Adapters:
     settings: Settings
     messenger: Messenger
     agents: AgentRunner
+    #: The Slack Web API client; None when no bot token is configured (messages: the outbox).
+    slack: WebClient | None = None
 
 
 _lock = threading.Lock()
@@ -32,11 +38,18 @@ _current: Adapters | None = None
 
 
 def build(settings: Settings) -> Adapters:
-    """The default adapters: the outbox (Slack comes with its issue) and the agent runner."""
+    """Slack when a bot token is configured (else the outbox), and the agent runner."""
+    client = build_client(settings)
+    messenger: Messenger = (
+        OutboxMessenger(settings.app_database_url)
+        if client is None
+        else SlackMessenger(settings.app_database_url, client)
+    )
     return Adapters(
         settings=settings,
-        messenger=OutboxMessenger(settings.app_database_url),
+        messenger=messenger,
         agents=build_runner(settings),
+        slack=client,
     )
 
 

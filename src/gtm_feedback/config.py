@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     llm_timeout: Duration = 30.0
     llm_max_retries: int = Field(default=3, ge=0, le=10)
     llm_answer_retries: int = Field(default=2, ge=0, le=5)
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_feedback_reaction: str = "gtm-feedback"
     system_user_email: str = "gtm-feedback-bot@example.com"
     insights_cron: Cron = "0 8 * * *"
     insights_concurrency: int = Field(default=4, ge=1, le=32)
@@ -131,6 +135,11 @@ class Settings(BaseSettings):
         if is_postgres(self.app_database_url):
             return self.app_database_url
         return f"sqlite:///{(self.data_dir / 'dbos_system.sqlite').resolve()}"
+
+    @property
+    def slack_api_base(self) -> str:
+        """The Slack Web API base URL, ending with a slash as ``WebClient`` expects."""
+        return self.slack_api_url.rstrip("/") + "/"
 
     @property
     def base_url(self) -> str:

@@ -24,6 +24,8 @@ from gtm_feedback.monitoring.logging import get_logger
 from gtm_feedback.monitoring.views import router as workflows_router
 from gtm_feedback.outbox.views import router as outbox_router
 from gtm_feedback.product_area.views import router as areas_router
+from gtm_feedback.web.slack import build_bolt
+from gtm_feedback.web.slack import router as slack_router
 from gtm_feedback.web.templating import STATIC_DIR
 
 log = get_logger(__name__)
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None, *, launch_dbos: bool = True) ->
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.bolt = build_bolt(settings)
     routers = (
         health_router,
         areas_router,
@@ -65,6 +68,7 @@ def create_app(settings: Settings | None = None, *, launch_dbos: bool = True) ->
         workflows_router,
         feedback_router,
         insight_pages,
+        slack_router,
     )
     for router in routers:
         app.include_router(router)

@@ -31,6 +31,8 @@ WORKFLOW_MODULES = (
     "gtm_feedback.feedback.workflows",
     "gtm_feedback.importing.workflows",
     "gtm_feedback.insight.workflows",
+    "gtm_feedback.feedback.slack_workflows",
+    "gtm_feedback.feature_request.slack_workflows",
 )
 
 
@@ -51,6 +53,7 @@ QUEUES = (
     QueueSpec("embeddings", worker_concurrency=1),
     QueueSpec("insights", worker_concurrency=2),
     QueueSpec("imports", worker_concurrency=1),
+    QueueSpec("slack", worker_concurrency=4),
 )
 
 

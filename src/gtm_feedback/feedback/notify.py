@@ -6,6 +6,7 @@ from dbos import DBOS
 
 from gtm_feedback import adapters
 from gtm_feedback.account.models import Account
+from gtm_feedback.approval.messaging import approval_blocks
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.feature_request.models import FeatureRequest
 from gtm_feedback.integrations.ai.agents.slack_writer import COMPOSE
@@ -34,8 +35,12 @@ def notify_step(
     pain: str = "",
     confidence: float | None = None,
     firehose: bool = False,
+    approval_token: str | None = None,
 ) -> int:
-    """DM the submitter (and post to the request's area firehoses); returns messages sent."""
+    """DM the submitter (and post to the request's area firehoses); returns messages sent.
+
+    With ``approval_token`` the DM carries Approve / Decline buttons (in Slack).
+    """
     found = adapters.current()
     with session_scope(found.settings.app_database_url, write=True) as session:
         request = session.get(FeatureRequest, request_id)
@@ -55,7 +60,10 @@ def notify_step(
         confidence=confidence,
     )
     text = found.agents.run(COMPOSE, compose).output.text
-    sent = found.messenger.send(key=key, kind=kind.value, text=text, recipient_user_id=user_id)
+    blocks = approval_blocks(text, approval_token) if approval_token else None
+    sent = found.messenger.send(
+        key=key, kind=kind.value, text=text, recipient_user_id=user_id, blocks=blocks
+    )
     count = int(sent.sent_now)
     if firehose:
         post = firehose_text(compose)

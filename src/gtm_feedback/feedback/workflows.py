@@ -52,6 +52,7 @@ def _tell_submitter(
     request_id: str,
     confidence: float | None = None,
     firehose: bool = False,
+    approval_token: str | None = None,
 ) -> None:
     notify_step(
         kind=kind,
@@ -62,6 +63,7 @@ def _tell_submitter(
         pain=data.submission.pain,
         confidence=confidence,
         firehose=firehose,
+        approval_token=approval_token,
     )
 
 
@@ -139,6 +141,7 @@ def process_feedback_workflow(data: ProcessFeedbackInput) -> ProcessFeedbackResu
             f"approval:{token}",
             match.request_id,
             match.confidence,
+            approval_token=token,
         )
         with SetWorkflowID(decision_run):
             DBOS.start_workflow(approval_decision_workflow, data, match, token)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gtm_feedback.outbox.models import OutboxMessage
+from gtm_feedback.outbox.models import OutboxMessage, SlackDelivery
 
 
 class RecipientError(ValueError):
@@ -20,6 +20,7 @@ def record(
     text: str,
     recipient_user_id: str | None = None,
     channel: str | None = None,
+    reason: str | None = None,
 ) -> tuple[OutboxMessage, bool]:
     """Store the message unless ``key`` was stored before; returns it and whether it is new."""
     if (recipient_user_id is None) == (channel is None):
@@ -28,7 +29,12 @@ def record(
     if existing is not None:
         return existing, False
     message = OutboxMessage(
-        key=key, kind=kind, text=text, recipient_user_id=recipient_user_id, channel=channel
+        key=key,
+        kind=kind,
+        text=text,
+        recipient_user_id=recipient_user_id,
+        channel=channel,
+        reason=reason,
     )
     session.add(message)
     session.flush()
@@ -44,3 +50,8 @@ def recent(*, session: Session, limit: int = 50, offset: int = 0) -> list[Outbox
     """The newest messages first."""
     query = select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id)
     return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def delivery_by_key(*, session: Session, key: str) -> SlackDelivery | None:
+    """The Slack delivery recorded under ``key``, if any."""
+    return session.scalars(select(SlackDelivery).where(SlackDelivery.key == key)).first()

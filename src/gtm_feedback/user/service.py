@@ -28,3 +28,26 @@ def get_or_create(session: Session, *, email: str, name: str | None = None) -> U
         session.add(user)
         session.flush()
     return user
+
+
+def by_slack_id(session: Session, slack_user_id: str) -> User | None:
+    """The user linked to this Slack user id, if any."""
+    return session.scalar(select(User).where(User.slack_user_id == slack_user_id))
+
+
+def link_slack(
+    session: Session, *, slack_user_id: str, user_id: str | None, email: str, name: str
+) -> User:
+    """Link the Slack id to ``user_id`` (a known user), or to a user created from the email."""
+    user = session.get(User, user_id) if user_id else None
+    if user is None:
+        user = get_or_create(session, email=email, name=name or None)
+    user.slack_user_id = slack_user_id
+    session.flush()
+    return user
+
+
+def display_name(session: Session, slack_user_id: str) -> str:
+    """Who a Slack user is in the app: the linked user's email, else ``slack:<id>``."""
+    user = by_slack_id(session, slack_user_id)
+    return user.email if user else f"slack:{slack_user_id}"

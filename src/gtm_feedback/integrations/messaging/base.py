@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
+
+Blocks = list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,11 @@ class Messenger(Protocol):
         text: str,
         recipient_user_id: str | None = None,
         channel: str | None = None,
+        blocks: Blocks | None = None,
     ) -> Delivery:
-        """Deliver, or return the earlier delivery of the same ``key``."""
+        """Deliver, or return the earlier delivery of the same ``key``.
+
+        ``blocks`` (Slack Block Kit: buttons) are used where the medium shows them; ``text``
+        always says the same on its own (notifications, the outbox).
+        """
         ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 
 from gtm_feedback.db.session import session_scope
-from gtm_feedback.integrations.messaging.base import Delivery
+from gtm_feedback.integrations.messaging.base import Blocks, Delivery
 from gtm_feedback.outbox import service
 
 
@@ -23,8 +23,13 @@ class OutboxMessenger:
         text: str,
         recipient_user_id: str | None = None,
         channel: str | None = None,
+        blocks: Blocks | None = None,
+        reason: str | None = None,
     ) -> Delivery:
-        """Record the message in its own transaction (committed before returning)."""
+        """Record the message in its own transaction (committed before returning).
+
+        The web app has its own buttons (the approvals inbox), so ``blocks`` are not kept.
+        """
         try:
             with session_scope(self._url, write=True) as session:
                 message, created = service.record(
@@ -34,6 +39,7 @@ class OutboxMessenger:
                     text=text,
                     recipient_user_id=recipient_user_id,
                     channel=channel,
+                    reason=reason,
                 )
                 return Delivery(via="outbox", message_id=message.id, sent_now=created)
         except IntegrityError:

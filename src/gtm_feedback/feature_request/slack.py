@@ -1,0 +1,64 @@
+"""Slack handlers about requests: ``/shipped <request url>`` and link previews."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlparse
+
+from slack_bolt import Ack
+
+from gtm_feedback import adapters
+from gtm_feedback.db.session import session_scope
+from gtm_feedback.feature_request import service
+from gtm_feedback.feature_request.slack_workflows import (
+    ShippedInput,
+    UnfurlInput,
+    slack_shipped_workflow,
+    slack_unfurl_workflow,
+)
+from gtm_feedback.feedback.slack import enqueue
+
+USAGE = "Usage: `/shipped <request link>`, e.g. `/shipped {base}/requests/saml-sso`"
+_REQUEST_PATH = re.compile(r"/requests/([^/?#\s]+)/?$")
+
+
+def request_slug(text: str) -> str | None:
+    """The slug in a request link (Slack may wrap it as ``<url>`` or ``<url|label>``)."""
+    link = text.strip().strip("<>").split("|", 1)[0].strip()
+    match = _REQUEST_PATH.search(urlparse(link).path)
+    return match.group(1) if match else None
+
+
+def on_shipped(ack: Ack, command: dict[str, Any]) -> None:
+    """``/shipped``: usage on empty text, an error for a link that is not a request, else go."""
+    settings = adapters.current().settings
+    text = (command.get("text") or "").strip()
+    if not text:
+        ack(USAGE.format(base=settings.base_url))
+        return
+    slug = request_slug(text)
+    if slug is None:
+        ack(f"That is not a link to a request: {text}\n" + USAGE.format(base=settings.base_url))
+        return
+    with session_scope(settings.app_database_url) as session:
+        found = service.get_by_slug(session, slug)
+        title = found.title if found else None
+    if title is None:
+        ack(f"There is no request at {text}.")
+        return
+    ack(f"Marking “{title}” shipped and telling its followers…")
+    data = ShippedInput(
+        request=slug, slack_user_id=command["user_id"], response_url=command["response_url"]
+    )
+    enqueue(f"slack-shipped-{command['trigger_id']}", slack_shipped_workflow, data)
+
+
+def on_link_shared(ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> None:
+    """Links to the app's pages were posted: preview them (once per Slack event id)."""
+    ack()
+    links = [str(link.get("url", "")) for link in event.get("links", []) if link.get("url")]
+    if not links or not event.get("message_ts"):
+        return
+    data = UnfurlInput(channel=event["channel"], message_ts=event["message_ts"], links=links)
+    enqueue(f"slack-{body['event_id']}", slack_unfurl_workflow, data)

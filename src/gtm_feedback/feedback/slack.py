@@ -1,0 +1,128 @@
+"""Slack intake: the Add Feedback shortcut and modal, reactions, and a proposal's Approve.
+
+Handlers acknowledge at once and enqueue a workflow whose run id derives from Slack's id,
+so Slack's retries start nothing twice. Only opening a modal happens in the handler: its
+trigger id is valid for three seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from dbos import DBOS, SetWorkflowID
+from pydantic import ValidationError
+from slack_bolt import Ack
+
+from gtm_feedback import adapters
+from gtm_feedback.approval.models import Approval, ApprovalStatus
+from gtm_feedback.approval.slack import tell
+from gtm_feedback.db.session import session_scope
+from gtm_feedback.feedback import intake
+from gtm_feedback.feedback.messaging import FIELDS, feedback_modal, modal_values
+from gtm_feedback.feedback.schemas import FeedbackSubmission
+from gtm_feedback.feedback.slack_workflows import (
+    ReactionInput,
+    SlackFeedbackInput,
+    slack_feedback_workflow,
+    slack_reaction_workflow,
+)
+from gtm_feedback.monitoring.logging import get_logger
+from gtm_feedback.workflow_support import InvalidInputError
+
+log = get_logger(__name__)
+
+#: The queue Slack-triggered runs wait on (registered at launch).
+QUEUE = "slack"
+
+
+def enqueue(run_id: str, workflow: Any, data: Any) -> None:
+    """Start ``workflow`` on the Slack queue once per run id (a retried delivery is a no-op)."""
+    queue = DBOS.retrieve_queue(QUEUE)
+    assert queue is not None, "the slack queue is registered at launch"
+    with SetWorkflowID(run_id):
+        queue.enqueue(workflow, data)
+
+
+def _open(trigger_id: str, view: dict[str, Any]) -> None:
+    client = adapters.current().slack
+    if client is None:
+        log.warning("slack.modal_not_opened", reason="no GTMFB_SLACK_BOT_TOKEN")
+        return
+    client.views_open(trigger_id=trigger_id, view=view)
+
+
+def open_modal(ack: Ack, body: dict[str, Any]) -> None:
+    """The global shortcut: open the empty modal."""
+    ack()
+    _open(body["trigger_id"], feedback_modal())
+
+
+def open_modal_from_proposal(ack: Ack, body: dict[str, Any]) -> None:
+    """A proposal's Approve: the modal, prefilled with the pain found in the thread."""
+    ack()
+    token = body["actions"][0]["value"]
+    with session_scope(adapters.current().settings.app_database_url) as session:
+        proposal = session.get(Approval, token)
+        if proposal is None or proposal.status is not ApprovalStatus.PENDING:
+            by = f" by {proposal.decided_by}" if proposal and proposal.decided_by else ""
+            tell(body, f"Nothing changed: this proposal was already decided{by}.")
+            return
+        pain = str(proposal.payload.get("pain", ""))
+    _open(body["trigger_id"], feedback_modal(pain=pain, metadata={"proposal": token}))
+
+
+def _check(values: dict[str, str]) -> dict[str, str]:
+    """Errors by block id; empty when the submission is valid and its references exist."""
+    links = [line.strip() for line in values["links"].splitlines() if line.strip()]
+    fields = {**values, "links": links, "opportunity_id": values["opportunity_id"] or None}
+    try:
+        submission = FeedbackSubmission.model_validate(
+            {**fields, "submitter_email": "check@example.com", "source": "slack"}
+        )
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for error in exc.errors(include_url=False):
+            field = str(error["loc"][0])
+            if field in FIELDS:
+                errors.setdefault(field, error["msg"])
+        return errors
+    try:
+        with session_scope(adapters.current().settings.app_database_url) as session:
+            intake.check_references(session, submission)
+    except InvalidInputError as exc:
+        return {name: message for name, message in exc.errors if name in FIELDS}
+    return {}
+
+
+def on_modal_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    """Validate the modal; errors are shown next to the fields, else the work is enqueued."""
+    values = modal_values(view.get("state", {}))
+    errors = _check(values)
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    ack()
+    metadata = json.loads(view.get("private_metadata") or "{}")
+    data = SlackFeedbackInput(
+        view_id=view["id"],
+        slack_user_id=body["user"]["id"],
+        severity=values["severity"],
+        account_id=values["account_id"],
+        opportunity_id=values["opportunity_id"] or None,
+        pain=values["pain"],
+        links=[line.strip() for line in values["links"].splitlines() if line.strip()],
+        proposal_token=metadata.get("proposal"),
+    )
+    enqueue(f"slack-view-{view['id']}", slack_feedback_workflow, data)
+
+
+def on_reaction(ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> None:
+    """The feedback reaction on a message: look at it (once per Slack event id)."""
+    ack()
+    wanted = adapters.current().settings.slack_feedback_reaction.strip(":")
+    item = event.get("item", {})
+    if event.get("reaction") != wanted or item.get("type") != "message":
+        return
+    data = ReactionInput(channel=item["channel"], ts=item["ts"], reactor=event["user"])
+    enqueue(f"slack-{body['event_id']}", slack_reaction_workflow, data)

@@ -1,0 +1,1 @@
+"""Slack: the Web API client (outbound) and the messenger that posts through it."""
