@@ -41,7 +41,7 @@ def build(settings: Settings) -> Adapters:
     """Slack when a bot token is configured (else the outbox), and the agent runner."""
     client = build_client(settings)
     messenger: Messenger = (
-        OutboxMessenger(settings.app_database_url)
+        OutboxMessenger(settings.app_database_url, "Slack is not configured")
         if client is None
         else SlackMessenger(settings.app_database_url, client)
     )

@@ -32,6 +32,16 @@ def retry_unless_permanent(error: BaseException) -> bool:
     return not isinstance(error, PermanentError)
 
 
+#: Options of steps that call the outside (Slack, webhooks): 5 attempts, 1 s doubling.
+OUTBOUND_RETRY: dict[str, Any] = {
+    "retries_allowed": True,
+    "max_attempts": 5,
+    "interval_seconds": 1.0,
+    "backoff_rate": 2.0,
+    "should_retry": retry_unless_permanent,
+}
+
+
 @dataclass(frozen=True)
 class Branch(Generic[T]):
     """One child run of a fan-out: its id, and its result or its error."""

@@ -60,10 +60,11 @@ def test_a_message_needs_one_recipient(db_url: str) -> None:
 def test_outbox_api_lists_newest_first(tmp_path_factory: pytest.TempPathFactory) -> None:
     settings = Settings(data_dir=tmp_path_factory.mktemp("outbox"), port=8113)
     upgrade(settings.app_database_url)
-    messenger = OutboxMessenger(settings.app_database_url)
+    messenger = OutboxMessenger(settings.app_database_url, "Slack is not configured")
     for n in range(3):
         messenger.send(key=f"k{n}", kind="created", text=f"message {n}", channel="#firehose")
     with TestClient(create_app(settings, launch_dbos=False)) as client:
         listed = client.get("/api/outbox", params={"limit": 2}).json()
         assert [m["text"] for m in listed] == ["message 2", "message 1"]
+        assert {m["reason"] for m in listed} == {"Slack is not configured"}
         assert client.get("/api/outbox", params={"limit": 0}).status_code == 422

@@ -47,8 +47,10 @@ def settings(tmp_path_factory: pytest.TempPathFactory, slack: FakeSlack) -> Sett
         slack_bot_token="xoxb-test",
         slack_signing_secret=SECRET,
         slack_api_url=slack.api_url,
-        approval_timeout=60.0,
-        followup_delay=3600.0,
+        # Short waits: a sleeping or waiting run holds a DBOS worker thread, and the test
+        # process cannot exit before it ends.
+        approval_timeout=20.0,
+        followup_delay=1.0,
     )
     embedder = get_embedder(found)
     with session_scope(found.app_database_url) as session:

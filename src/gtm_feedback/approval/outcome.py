@@ -6,7 +6,10 @@ from gtm_feedback import adapters
 from gtm_feedback.approval.messaging import decided_blocks
 from gtm_feedback.approval.models import Approval
 from gtm_feedback.db.session import session_scope
+from gtm_feedback.monitoring.logging import get_logger
 from gtm_feedback.outbox import service as outbox
+
+log = get_logger(__name__)
 
 
 def rewrite_decided(
@@ -40,3 +43,12 @@ def _position(approval: Approval, text: str) -> tuple[tuple[str, str] | None, st
     with session_scope(adapters.current().settings.app_database_url) as session:
         sent = outbox.delivery_by_key(session=session, key=f"approval:{approval.token}")
         return ((sent.channel, sent.ts), text or sent.text) if sent else (None, text)
+
+
+def show_outcome(approval: Approval, outcome: str) -> None:
+    """:func:`rewrite_decided` for a decision made outside Slack; a failure is only logged
+    (the decision itself is recorded and the workflow resumed already)."""
+    try:
+        rewrite_decided(approval, outcome, None)
+    except Exception:
+        log.exception("slack.rewrite_failed", token=approval.token[:8])

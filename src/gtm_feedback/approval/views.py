@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, BackgroundTasks, HTTPException
 
 from gtm_feedback.approval import service
+from gtm_feedback.approval.outcome import show_outcome
 from gtm_feedback.approval.schemas import ApprovalOut, DecisionIn
 from gtm_feedback.web.deps import AppSettings, DbSession
 
@@ -22,8 +23,13 @@ def list_pending(session: DbSession) -> list[ApprovalOut]:
     response_model=ApprovalOut,
     responses={404: {"description": "Unknown token"}, 409: {"description": "Already decided"}},
 )
-def decide(token: str, body: DecisionIn, settings: AppSettings) -> ApprovalOut:
-    """Approve or decline; the waiting workflow resumes at once."""
+def decide(
+    token: str, body: DecisionIn, settings: AppSettings, background: BackgroundTasks
+) -> ApprovalOut:
+    """Approve or decline; the waiting workflow resumes at once.
+
+    The Slack message that asked (if any) is rewritten to show the outcome after the answer.
+    """
     try:
         approval = service.decide_and_resume(
             settings.app_database_url, token=token, approved=body.approved, user=body.user
@@ -32,4 +38,6 @@ def decide(token: str, body: DecisionIn, settings: AppSettings) -> ApprovalOut:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
     except service.AlreadyDecidedError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
+    outcome = "Approved" if body.approved else "Declined"
+    background.add_task(show_outcome, approval, outcome)
     return ApprovalOut.model_validate(approval)

@@ -12,15 +12,7 @@ from gtm_feedback.feature_request import unfurl
 from gtm_feedback.feature_request.workflows import MarkShippedInput, mark_shipped_workflow
 from gtm_feedback.integrations.slack.client import RETRY_HANDLERS, call_api
 from gtm_feedback.user.workflows import resolve_slack_user_step
-from gtm_feedback.workflow_support import PermanentError, retry_unless_permanent
-
-_RETRY = {
-    "retries_allowed": True,
-    "max_attempts": 4,
-    "interval_seconds": 1.0,
-    "backoff_rate": 2.0,
-    "should_retry": retry_unless_permanent,
-}
+from gtm_feedback.workflow_support import OUTBOUND_RETRY, PermanentError
 
 
 class _Model(BaseModel):
@@ -63,7 +55,7 @@ def slack_shipped_workflow(data: ShippedInput) -> str:
     return text
 
 
-@DBOS.step(**_RETRY)  # type: ignore[arg-type]
+@DBOS.step(**OUTBOUND_RETRY)
 def respond_step(response_url: str, text: str) -> None:
     """Answer a slash command through its response URL (valid for 30 minutes)."""
     client = WebhookClient(response_url, timeout=15, retry_handlers=list(RETRY_HANDLERS))
@@ -88,7 +80,7 @@ def _client_call(method: str, **kwargs: object) -> dict[str, object]:
     return call_api(adapters.current().slack, method, **kwargs)
 
 
-@DBOS.step(**_RETRY)  # type: ignore[arg-type]
+@DBOS.step(**OUTBOUND_RETRY)
 def shared_externally_step(channel: str) -> bool:
     """True when the channel is shared with another organisation (Slack Connect)."""
     info = _client_call("conversations_info", channel=channel).get("channel")
@@ -110,7 +102,7 @@ def previews_step(links: list[str], restricted: bool) -> dict[str, dict[str, obj
     return found
 
 
-@DBOS.step(**_RETRY)  # type: ignore[arg-type]
+@DBOS.step(**OUTBOUND_RETRY)
 def unfurl_step(channel: str, ts: str, previews: dict[str, dict[str, object]]) -> None:
     """Attach the previews to the message."""
     _client_call("chat_unfurl", channel=channel, ts=ts, unfurls=previews)

@@ -13,7 +13,12 @@ from gtm_feedback.feature_request.models import RequestStatus
 from gtm_feedback.integrations.ai.agents.slack_writer import COMPOSE
 from gtm_feedback.integrations.ai.schemas import ComposeInput, MessageKind
 from gtm_feedback.integrations.embeddings import get_embedder
-from gtm_feedback.workflow_support import PermanentError, fan_out, retry_unless_permanent
+from gtm_feedback.workflow_support import (
+    OUTBOUND_RETRY,
+    PermanentError,
+    fan_out,
+    retry_unless_permanent,
+)
 
 
 class MarkShippedInput(BaseModel):
@@ -68,13 +73,7 @@ def ship_step(request: str) -> _Shipped:
         )
 
 
-@DBOS.step(
-    retries_allowed=True,
-    max_attempts=5,
-    interval_seconds=1.0,
-    backoff_rate=2.0,
-    should_retry=retry_unless_permanent,
-)
+@DBOS.step(**OUTBOUND_RETRY)
 def notify_follower_step(shipped: _Shipped, user_id: str) -> bool:
     """Tell one follower; the message key makes a retried or resumed send a no-op."""
     found = adapters.current()

@@ -13,18 +13,10 @@ from gtm_feedback.integrations.ai.agents.slack_writer import COMPOSE
 from gtm_feedback.integrations.ai.schemas import ComposeInput, MessageKind
 from gtm_feedback.integrations.ai.text import clip, mrkdwn_escape
 from gtm_feedback.user import service as users
-from gtm_feedback.workflow_support import retry_unless_permanent
-
-_RETRY = {
-    "retries_allowed": True,
-    "max_attempts": 5,
-    "interval_seconds": 1.0,
-    "backoff_rate": 2.0,
-    "should_retry": retry_unless_permanent,
-}
+from gtm_feedback.workflow_support import OUTBOUND_RETRY
 
 
-@DBOS.step(**_RETRY)  # type: ignore[arg-type]
+@DBOS.step(**OUTBOUND_RETRY)
 def notify_step(
     *,
     kind: MessageKind,

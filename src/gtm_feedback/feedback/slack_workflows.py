@@ -26,15 +26,7 @@ from gtm_feedback.integrations.ai.schemas import ExtractInput
 from gtm_feedback.integrations.ai.text import mrkdwn_escape
 from gtm_feedback.integrations.slack.client import call_api
 from gtm_feedback.user.workflows import resolve_slack_user_step
-from gtm_feedback.workflow_support import PermanentError, retry_unless_permanent
-
-_RETRY = {
-    "retries_allowed": True,
-    "max_attempts": 4,
-    "interval_seconds": 1.0,
-    "backoff_rate": 2.0,
-    "should_retry": retry_unless_permanent,
-}
+from gtm_feedback.workflow_support import OUTBOUND_RETRY, PermanentError
 
 
 class _Model(BaseModel):
@@ -97,7 +89,7 @@ def slack_feedback_workflow(data: SlackFeedbackInput) -> str:
     return run_id
 
 
-@DBOS.step(**_RETRY)  # type: ignore[arg-type]
+@DBOS.step(**OUTBOUND_RETRY)
 def close_proposal_step(token: str, slack_user_id: str, email: str) -> bool:
     """Decide the proposal (added as feedback) and rewrite its message; False if decided."""
     url = adapters.current().settings.app_database_url
@@ -127,13 +119,13 @@ def slack_reaction_workflow(data: ReactionInput) -> str:
     return "proposed"
 
 
-@DBOS.step(**_RETRY)  # type: ignore[arg-type]
+@DBOS.step(**OUTBOUND_RETRY)
 def ephemeral_step(channel: str, user: str, text: str) -> None:
     """A message only ``user`` sees, in the channel."""
     _call("chat_postEphemeral", channel=channel, user=user, text=text)
 
 
-@DBOS.step(**_RETRY)  # type: ignore[arg-type]
+@DBOS.step(**OUTBOUND_RETRY)
 def read_thread_step(channel: str, ts: str) -> Thread:
     """The reacted message's whole thread, root first (a reply leads to its root)."""
     messages = _replies(channel, ts)
@@ -164,7 +156,7 @@ def extract_step(texts: list[str]) -> str:
     return output.pain.strip()
 
 
-@DBOS.step(**_RETRY)  # type: ignore[arg-type]
+@DBOS.step(**OUTBOUND_RETRY)
 def propose_step(data: ReactionInput, root_ts: str, pain: str, workflow_id: str) -> str:
     """Record the proposal (once) and post it in the thread with its buttons; its token."""
     url = adapters.current().settings.app_database_url

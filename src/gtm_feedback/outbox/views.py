@@ -1,4 +1,4 @@
-"""JSON API of the outbox: messages that would have gone to Slack."""
+"""JSON API of the outbox: messages that did not go to Slack, each with the reason."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class OutboxMessageOut(BaseModel):
     recipient_user_id: str | None
     channel: str | None
     text: str
+    reason: str | None = None
     created_at: datetime
 
 

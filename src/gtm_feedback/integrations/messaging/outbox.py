@@ -12,8 +12,9 @@ from gtm_feedback.outbox import service
 class OutboxMessenger:
     """Writes messages to ``outbox_messages``, one row per idempotency key."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, default_reason: str | None = None) -> None:
         self._url = database_url
+        self._reason = default_reason
 
     def send(
         self,
@@ -39,7 +40,7 @@ class OutboxMessenger:
                     text=text,
                     recipient_user_id=recipient_user_id,
                     channel=channel,
-                    reason=reason,
+                    reason=reason or self._reason,
                 )
                 return Delivery(via="outbox", message_id=message.id, sent_now=created)
         except IntegrityError:
