@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run demo test lint typecheck pytest bench format clean
+.PHONY: run demo test lint typecheck pytest screenshots bench format clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,13 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	scripts/ensure-postgres
+	scripts/ensure-chromium
 	$(BIN)/pytest
+
+## screenshots: the page tests, saving a screenshot of each page to docs/screenshots/
+screenshots: $(STAMP)
+	scripts/ensure-chromium
+	GTMFB_SAVE_SCREENSHOTS=1 $(BIN)/pytest tests/web
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -12,10 +12,13 @@ from fastapi.staticfiles import StaticFiles
 
 from gtm_feedback import __version__, runtime
 from gtm_feedback.account.views import router as accounts_router
+from gtm_feedback.approval.pages import router as approval_pages
 from gtm_feedback.approval.views import router as approvals_router
 from gtm_feedback.config import Settings, get_settings
 from gtm_feedback.db.session import dispose_engines
+from gtm_feedback.feature_request.pages import router as request_pages
 from gtm_feedback.feature_request.views import router as requests_router
+from gtm_feedback.feedback.pages import router as feedback_pages
 from gtm_feedback.feedback.views import router as feedback_router
 from gtm_feedback.insight.pages import router as insight_pages
 from gtm_feedback.insight.views import router as insights_router
@@ -68,6 +71,9 @@ def create_app(settings: Settings | None = None, *, launch_dbos: bool = True) ->
         workflows_router,
         feedback_router,
         insight_pages,
+        request_pages,
+        feedback_pages,
+        approval_pages,
         slack_router,
     )
     for router in routers:
@@ -77,7 +83,7 @@ def create_app(settings: Settings | None = None, *, launch_dbos: bool = True) ->
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
-        return RedirectResponse("/api/requests")
+        return RedirectResponse("/requests")
 
     return app
 

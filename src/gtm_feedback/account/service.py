@@ -26,3 +26,19 @@ def feedback_of(session: Session, account_id: str) -> list[Feedback]:
             .order_by(Feedback.created_at.desc(), Feedback.id)
         )
     )
+
+
+def search(session: Session, text: str, *, limit: int = 8) -> list[Account]:
+    """Accounts whose name or id contains ``text`` (search as you type), largest ARR first."""
+    text = text.strip()
+    if not text:
+        return []
+    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return list(
+        session.scalars(
+            select(Account)
+            .where(Account.name.ilike(like, escape="\\") | Account.id.ilike(like, escape="\\"))
+            .order_by(Account.arr.desc(), Account.name)
+            .limit(limit)
+        )
+    )

@@ -106,3 +106,9 @@ def pending(*, session: Session, limit: int = 100) -> list[Approval]:
     """Undecided approvals, oldest first (the inbox)."""
     query = select(Approval).where(Approval.status == ApprovalStatus.PENDING)
     return list(session.scalars(query.order_by(Approval.created_at).limit(limit)))
+
+
+def decided(*, session: Session, limit: int = 30) -> list[Approval]:
+    """Decided approvals, most recent decision first (the inbox's history)."""
+    query = select(Approval).where(Approval.status != ApprovalStatus.PENDING)
+    return list(session.scalars(query.order_by(Approval.decided_at.desc()).limit(limit)))

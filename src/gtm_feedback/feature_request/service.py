@@ -151,6 +151,9 @@ class RequestQuery:
 
     area_slug: str | None = None
     status: RequestStatus | None = None
+    severity: Severity | None = None  # has feedback of this severity
+    enterprise_only: bool = False  # has feedback from an enterprise account
+    text: str = ""  # in the title or description
     sort: RequestSort = RequestSort.ARR
     limit: int = 50
     offset: int = 0
@@ -169,6 +172,7 @@ def list_requests(session: Session, query: RequestQuery) -> tuple[list[RequestRo
         )
     if query.status is not None:
         stmt = stmt.where(FeatureRequest.status == query.status)
+    stmt = _filter_feedback(stmt, query)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     order = {
         RequestSort.ARR: [stmt.selected_columns.arr.desc()],
@@ -189,6 +193,27 @@ def list_requests(session: Session, query: RequestQuery) -> tuple[list[RequestRo
         for row in rows
     ]
     return page, int(total)
+
+
+def _filter_feedback(stmt: Select[Any], query: RequestQuery) -> Select[Any]:
+    if query.severity is not None:
+        having = select(Feedback.request_id).where(Feedback.severity == query.severity)
+        stmt = stmt.where(FeatureRequest.id.in_(having))
+    if query.enterprise_only:
+        enterprise = (
+            select(Feedback.request_id)
+            .join(Account, Account.id == Feedback.account_id)
+            .where(Account.is_enterprise.is_(True))
+        )
+        stmt = stmt.where(FeatureRequest.id.in_(enterprise))
+    text = query.text.strip()
+    if text:
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            FeatureRequest.title.ilike(like, escape="\\")
+            | FeatureRequest.description.ilike(like, escape="\\")
+        )
+    return stmt
 
 
 def areas_by_request(session: Session, request_ids: Sequence[str]) -> dict[str, list[ProductArea]]:

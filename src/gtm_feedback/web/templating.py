@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
@@ -35,5 +36,21 @@ def when(value: object) -> str:
     return strftime("%Y-%m-%d %H:%M UTC") if strftime else ""
 
 
+def epoch(value: int | None) -> str:
+    """A DBOS epoch-milliseconds timestamp to the second, in UTC."""
+    if value is None:
+        return ""
+    return datetime.fromtimestamp(value / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def ms(value: float | int) -> str:
+    """A duration: 850 ms, 3.2 s, 4 min."""
+    if value < 1000:
+        return f"{value:.0f} ms"
+    if value < 60_000:
+        return f"{value / 1000:.1f} s"
+    return f"{value / 60_000:.0f} min"
+
+
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
-templates.env.filters.update(money=money, figure=figure, when=when)
+templates.env.filters.update(money=money, figure=figure, when=when, epoch=epoch, ms=ms)

@@ -1,0 +1,22 @@
+"""The account page: ARR, enterprise flag, opportunities, and all its feedback with requests."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+
+from gtm_feedback.account import service
+from gtm_feedback.web.deps import DbSession
+from gtm_feedback.web.templating import templates
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/accounts/{account_id}", response_class=HTMLResponse)
+def account_page(request: Request, account_id: str, session: DbSession) -> Response:
+    """One account and what it asked for."""
+    account = service.get_account(session, account_id)
+    if account is None:
+        raise HTTPException(status_code=404, detail=f"no account with id {account_id!r}")
+    context = {"account": account, "feedback": service.feedback_of(session, account.id)}
+    return templates.TemplateResponse(request, "account.html", context)

@@ -1,0 +1,53 @@
+"""The approvals inbox: pending decisions with the pain and the proposed request, and history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from gtm_feedback.approval import service
+from gtm_feedback.approval.outcome import show_outcome
+from gtm_feedback.feature_request.models import FeatureRequest
+from gtm_feedback.web.deps import AppSettings, DbSession
+from gtm_feedback.web.templating import templates
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/approvals", response_class=HTMLResponse)
+def inbox(request: Request, session: DbSession, notice: str = "") -> Response:
+    """Pending approvals, oldest first, then the latest decisions."""
+    pending = service.pending(session=session)
+    ids = {str(a.payload.get("request_id")) for a in pending if a.payload.get("request_id")}
+    found = session.scalars(select(FeatureRequest).where(FeatureRequest.id.in_(ids)))
+    requests = {r.id: r for r in found}
+    context = {
+        "pending": pending,
+        "requests": requests,
+        "decided": service.decided(session=session, limit=20),
+        "notice": notice[:300],
+    }
+    return templates.TemplateResponse(request, "approvals.html", context)
+
+
+@router.post("/approvals/{token}")
+def decide(
+    token: str,
+    settings: AppSettings,
+    background: BackgroundTasks,
+    approved: Annotated[bool, Form()],
+    user: Annotated[str, Form(min_length=1, max_length=320)] = "web inbox",
+) -> RedirectResponse:
+    """Approve or decline from the inbox; the waiting workflow resumes at once."""
+    try:
+        approval = service.decide_and_resume(
+            settings.app_database_url, token=token, approved=approved, user=user
+        )
+    except (service.ApprovalNotFoundError, service.AlreadyDecidedError) as exc:
+        return RedirectResponse(f"/approvals?notice=Nothing changed: {exc}", status_code=303)
+    outcome = "Approved" if approved else "Declined"
+    background.add_task(show_outcome, approval, outcome)
+    return RedirectResponse(f"/approvals?notice={outcome}.", status_code=303)

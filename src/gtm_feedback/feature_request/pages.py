@@ -1,0 +1,176 @@
+"""HTML pages of requests: the ranked list with filters, and one request with its actions."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from dbos import DBOS, SetWorkflowID
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from gtm_feedback.feature_request import service
+from gtm_feedback.feature_request.models import RequestStatus
+from gtm_feedback.feature_request.service import RequestQuery, RequestSort
+from gtm_feedback.feature_request.workflows import MarkShippedInput, mark_shipped_workflow
+from gtm_feedback.feedback.models import Severity
+from gtm_feedback.monitoring.runs import FINISHED
+from gtm_feedback.product_area import service as areas
+from gtm_feedback.user import service as users
+from gtm_feedback.web.deps import DbSession
+from gtm_feedback.web.templating import templates
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 25
+
+
+def _blank(value: str | None) -> str | None:
+    return value or None
+
+
+@router.get("/requests", response_class=HTMLResponse)
+def requests_page(
+    request: Request,
+    session: DbSession,
+    area: Annotated[str | None, Query()] = None,
+    status: Annotated[str | None, Query()] = None,
+    severity: Annotated[str | None, Query()] = None,
+    enterprise: Annotated[bool, Query()] = False,
+    q: Annotated[str, Query(max_length=200)] = "",
+    sort: Annotated[str, Query()] = RequestSort.ARR.value,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> Response:
+    """Requests ranked by ARR (or feedback, or recency), filtered; the filters live in the URL."""
+    query = RequestQuery(
+        area_slug=_blank(area),
+        status=RequestStatus(status) if status in set(RequestStatus) else None,
+        severity=Severity(severity) if severity in set(Severity) else None,
+        enterprise_only=enterprise,
+        text=q,
+        sort=RequestSort(sort) if sort in set(RequestSort) else RequestSort.ARR,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    rows, total = service.list_requests(session, query)
+    filters = {
+        "area": query.area_slug or "",
+        "status": query.status.value if query.status else "",
+        "severity": query.severity.value if query.severity else "",
+        "enterprise": "true" if enterprise else "",
+        "q": q,
+        "sort": query.sort.value,
+    }
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    context = {
+        "rows": rows,
+        "total": total,
+        "filters": filters,
+        "areas": areas.list_areas(session),
+        "statuses": list(RequestStatus),
+        "severities": list(Severity),
+        "sorts": [("arr", "ARR"), ("feedback", "Feedback count"), ("recent", "Recent activity")],
+        "page": page,
+        "pages": pages,
+        "page_url": lambda n: "/requests?" + urlencode({**_kept(filters), "page": n}),
+    }
+    return templates.TemplateResponse(request, "requests.html", context)
+
+
+def _kept(filters: dict[str, str]) -> dict[str, str]:
+    return {key: value for key, value in filters.items() if value}
+
+
+def _ship_banner(run_id: str) -> dict[str, Any] | None:
+    status = DBOS.get_workflow_status(run_id)
+    if status is None:
+        return None
+    if status.status not in FINISHED:
+        return {"id": run_id, "tone": "info", "running": True, "message": "Marking shipped…"}
+    result = status.output
+    if status.status == "SUCCESS" and result is not None:
+        message = (
+            "It had already shipped: nobody was notified again."
+            if result.already_shipped
+            else f"Shipped: notified {result.notified} of {result.followers} followers."
+        )
+        return {"id": run_id, "tone": "ok", "running": False, "message": message}
+    return {"id": run_id, "tone": "error", "running": False, "message": f"{status.status}."}
+
+
+@router.get("/requests/{slug}", response_class=HTMLResponse)
+def request_page(
+    request: Request,
+    slug: str,
+    session: DbSession,
+    eid: Annotated[str | None, Query(max_length=60)] = None,
+    run: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """One request: figures, status, areas, feedback (``?eid=`` highlights one), followers."""
+    found = service.get_by_slug(session, slug)
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"no feature request with slug {slug!r}")
+    banner = _ship_banner(run) if run else None
+    context = {
+        "item": found,
+        "figures": service.figures(session, found.id),
+        "feedback": service.feedback_of(session, found.id),
+        "highlight": eid,
+        "statuses": list(RequestStatus),
+        "all_areas": areas.list_areas(session),
+        "banner": banner,
+        "refresh": bool(banner and banner["running"]),
+    }
+    return templates.TemplateResponse(request, "request.html", context)
+
+
+@router.post("/requests/{slug}/status")
+def change_status(
+    slug: str, session: DbSession, status: Annotated[RequestStatus, Form()]
+) -> RedirectResponse:
+    """Set the status; *shipped* runs the mark-shipped workflow, which tells every follower."""
+    found = service.get_by_slug(session, slug)
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"no feature request with slug {slug!r}")
+    if status is RequestStatus.SHIPPED:
+        run_id = f"mark-shipped-{uuid.uuid4().hex}"
+        with SetWorkflowID(run_id):
+            DBOS.start_workflow(mark_shipped_workflow, MarkShippedInput(request=found.id))
+        return RedirectResponse(f"/requests/{slug}?run={run_id}", status_code=303)
+    found.status = status
+    return RedirectResponse(f"/requests/{slug}", status_code=303)
+
+
+@router.post("/requests/{slug}/areas")
+def change_areas(
+    slug: str, session: DbSession, area_ids: Annotated[list[str], Form()]
+) -> RedirectResponse:
+    """Replace the request's areas (at least one)."""
+    found = service.get_by_slug(session, slug)
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"no feature request with slug {slug!r}")
+    try:
+        service.set_areas(session, found, area_ids)
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    return RedirectResponse(f"/requests/{slug}", status_code=303)
+
+
+@router.post("/requests/{slug}/followers")
+def follow(
+    slug: str,
+    session: DbSession,
+    email: Annotated[str, Form(min_length=3, max_length=320)],
+    action: Annotated[str, Form()] = "follow",
+) -> RedirectResponse:
+    """Follow (or unfollow) the request by email."""
+    found = service.get_by_slug(session, slug)
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"no feature request with slug {slug!r}")
+    user = users.get_or_create(session, email=email)
+    if action == "unfollow":
+        found.followers = [f for f in found.followers if f.id != user.id]
+    else:
+        service.follow(session, request_id=found.id, user_id=user.id)
+    return RedirectResponse(f"/requests/{slug}", status_code=303)

@@ -1,0 +1,124 @@
+"""The submit-feedback page: a validated form, then the run's progress live (HTMX polling)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from dbos import DBOS
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from gtm_feedback.account import service as accounts
+from gtm_feedback.feature_request.models import FeatureRequest
+from gtm_feedback.feedback import intake
+from gtm_feedback.feedback.models import FeedbackSource, Severity
+from gtm_feedback.feedback.schemas import FeedbackSubmission
+from gtm_feedback.monitoring.runs import FINISHED
+from gtm_feedback.web.deps import DbSession
+from gtm_feedback.web.templating import templates
+from gtm_feedback.workflow_support import InvalidInputError
+
+router = APIRouter(include_in_schema=False)
+FIELDS = ("severity", "account_id", "opportunity_id", "pain", "links", "submitter_email")
+
+
+def _form(
+    request: Request, values: dict[str, str], errors: dict[str, str], status: int = 200
+) -> Response:
+    context = {"values": values, "errors": errors, "severities": list(Severity)}
+    return templates.TemplateResponse(request, "feedback_form.html", context, status_code=status)
+
+
+@router.get("/feedback/new", response_class=HTMLResponse)
+def new_feedback(request: Request) -> Response:
+    """The empty form."""
+    return _form(request, dict.fromkeys(FIELDS, ""), {})
+
+
+def _errors(
+    session: Any, values: dict[str, str]
+) -> tuple[FeedbackSubmission | None, dict[str, str]]:
+    links = [line.strip() for line in values["links"].split() if line.strip()]
+    data = {**values, "links": links, "opportunity_id": values["opportunity_id"] or None}
+    try:
+        submission = FeedbackSubmission.model_validate({**data, "source": FeedbackSource.UI})
+    except ValidationError as exc:
+        found: dict[str, str] = {}
+        for error in exc.errors(include_url=False):
+            found.setdefault(str(error["loc"][0]), error["msg"])
+        return None, found
+    try:
+        intake.check_references(session, submission)
+    except InvalidInputError as exc:
+        return None, dict(exc.errors)
+    return submission, {}
+
+
+@router.post("/feedback/new", response_class=HTMLResponse)
+def submit_feedback(
+    request: Request,
+    session: DbSession,
+    severity: Annotated[str, Form()] = "",
+    account_id: Annotated[str, Form()] = "",
+    opportunity_id: Annotated[str, Form()] = "",
+    pain: Annotated[str, Form()] = "",
+    links: Annotated[str, Form()] = "",
+    submitter_email: Annotated[str, Form()] = "",
+) -> Response:
+    """Validate; errors are shown next to their fields (nothing started), else follow the run."""
+    values = {
+        "severity": severity,
+        "account_id": account_id.strip(),
+        "opportunity_id": opportunity_id.strip(),
+        "pain": pain,
+        "links": links,
+        "submitter_email": submitter_email.strip(),
+    }
+    submission, errors = _errors(session, values)
+    if submission is None:
+        return _form(request, values, errors, status=422)
+    started = intake.start_processing(submission, None)
+    return RedirectResponse(f"/feedback/runs/{started.run_id}", status_code=303)
+
+
+def _progress(session: Any, run_id: str) -> dict[str, Any]:
+    status = DBOS.get_workflow_status(run_id)
+    if status is None:
+        return {"state": "unknown", "run_id": run_id}
+    if status.status not in FINISHED:
+        steps = DBOS.list_workflow_steps(run_id) or []
+        return {
+            "state": "running",
+            "run_id": run_id,
+            "steps": [s["function_name"].rsplit(".", 1)[-1] for s in steps],
+        }
+    if status.status != "SUCCESS":
+        return {"state": "failed", "run_id": run_id, "error": str(status.error or status.status)}
+    result = status.output
+    request_id = getattr(result, "request_id", None)
+    request = session.get(FeatureRequest, request_id) if request_id else None
+    return {"state": "done", "run_id": run_id, "result": result, "request": request}
+
+
+@router.get("/feedback/runs/{run_id}", response_class=HTMLResponse)
+def run_page(request: Request, run_id: str, session: DbSession) -> Response:
+    """The submission's run: progress while it works, then the outcome with its request."""
+    context = {"progress": _progress(session, run_id)}
+    return templates.TemplateResponse(request, "feedback_run.html", context)
+
+
+@router.get("/feedback/runs/{run_id}/progress", response_class=HTMLResponse)
+def run_progress(request: Request, run_id: str, session: DbSession) -> Response:
+    """The progress fragment HTMX polls every second until the run is done."""
+    context = {"progress": _progress(session, run_id)}
+    return templates.TemplateResponse(request, "_feedback_progress.html", context)
+
+
+@router.get("/accounts/search", response_class=HTMLResponse)
+def account_options(
+    request: Request, session: DbSession, account_id: Annotated[str, Query(max_length=100)] = ""
+) -> Response:
+    """Datalist options for the account field (search as you type)."""
+    found = accounts.search(session, account_id)
+    return templates.TemplateResponse(request, "_account_options.html", {"accounts": found})

@@ -1,0 +1,90 @@
+"""Admin pages: product areas (create, edit: name, slug, description, firehose) and users."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gtm_feedback.product_area import service
+from gtm_feedback.product_area.models import ProductArea
+from gtm_feedback.user.models import User
+from gtm_feedback.web.deps import DbSession
+from gtm_feedback.web.templating import templates
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+
+def _areas_page(
+    request: Request, session: Session, form: dict[str, str], error: str = "", status: int = 200
+) -> Response:
+    context = {"areas": service.list_areas(session), "form": form, "error": error}
+    return templates.TemplateResponse(request, "admin_areas.html", context, status_code=status)
+
+
+@router.get("/areas", response_class=HTMLResponse)
+def areas(request: Request, session: DbSession, edit: str = "") -> Response:
+    """Every area, and the form to create one (or edit the one in ``?edit=``)."""
+    area = session.get(ProductArea, edit) if edit else None
+    form = {
+        "id": area.id if area else "",
+        "name": area.name if area else "",
+        "slug": area.slug if area else "",
+        "description": area.description if area else "",
+        "firehose_channel": (area.firehose_channel or "") if area else "",
+    }
+    return _areas_page(request, session, form)
+
+
+@router.post("/areas", response_class=HTMLResponse)
+def save_area(
+    request: Request,
+    session: DbSession,
+    name: Annotated[str, Form()] = "",
+    area_id: Annotated[str, Form(alias="id")] = "",
+    slug: Annotated[str, Form()] = "",
+    description: Annotated[str, Form()] = "",
+    firehose_channel: Annotated[str, Form()] = "",
+) -> Response:
+    """Create or update an area; a duplicate name or slug is shown on the form (422)."""
+    form = {
+        "id": area_id,
+        "name": name,
+        "slug": slug,
+        "description": description,
+        "firehose_channel": firehose_channel,
+    }
+    try:
+        service.upsert_area(
+            session,
+            area_id=area_id or None,
+            name=name,
+            description=description,
+            slug=slug or None,
+            firehose_channel=firehose_channel,
+        )
+    except service.AreaError as exc:
+        session.rollback()
+        return _areas_page(request, session, form, str(exc), status=422)
+    return RedirectResponse("/admin/areas", status_code=303)
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users(request: Request, session: DbSession) -> Response:
+    """Every user, admins first, with the admin flag to toggle."""
+    found = session.scalars(select(User).order_by(User.is_admin.desc(), User.email))
+    return templates.TemplateResponse(request, "admin_users.html", {"users": list(found)})
+
+
+@router.post("/users/{user_id}/admin")
+def toggle_admin(
+    user_id: str, session: DbSession, is_admin: Annotated[bool, Form()] = False
+) -> RedirectResponse:
+    """Grant or revoke the admin flag."""
+    user = session.get(User, user_id)
+    if user is not None:
+        user.is_admin = is_admin
+    return RedirectResponse("/admin/users", status_code=303)

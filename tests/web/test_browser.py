@@ -1,0 +1,217 @@
+"""The pages in real Chromium (Debian's, driven by Playwright) against a real server process."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from gtm_feedback.config import Settings
+from gtm_feedback.db.session import session_scope
+from gtm_feedback.feature_request import embeddings
+from gtm_feedback.integrations.embeddings import get_embedder
+from tests.runs import seeded_settings
+
+CHROMIUM = os.environ.get("GTMFB_TEST_CHROMIUM", "/usr/bin/chromium")
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+GTM_FEEDBACK = Path(sys.executable).with_name("gtm-feedback")
+SELLER = "seller@gtm.example"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    settings: Settings = seeded_settings(tmp_path_factory, "pages")
+    embedder = get_embedder(settings)
+    with session_scope(settings.app_database_url) as session:
+        todo = embeddings.pending(session=session, model_id=embedder.model_id)
+        embeddings.embed_requests(session=session, embedder=embedder, ids=todo.requests)
+        embeddings.embed_feedback(session=session, embedder=embedder, ids=todo.feedback)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GTMFB_")}
+    env |= {
+        "GTMFB_DATA_DIR": str(settings.data_dir),
+        "GTMFB_LOG_LEVEL": "WARNING",
+        "GTMFB_FOLLOWUP_DELAY": "1s",
+        "GTMFB_APPROVAL_TIMEOUT": "60s",
+    }
+    process = subprocess.Popen(
+        [str(GTM_FEEDBACK), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.2)
+    try:
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        found = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield found
+        found.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: docs/screenshots with ``make screenshots``, else a temp folder."""
+    if os.environ.get("GTMFB_SAVE_SCREENSHOTS") == "1":
+        return DOCS_SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
+
+
+def _shot(page: Page, folder: Path, name: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def _account(page: Page, base: str) -> str:
+    page.goto(f"{base}/requests?sort=arr")
+    page.locator("#requests tbody tr a").first.click()
+    href = page.locator("ul.feedback a[href^='/accounts/']").first.get_attribute("href")
+    assert href is not None
+    return href.rsplit("/", 1)[1]
+
+
+def _submit(page: Page, base: str, pain: str, account: str) -> None:
+    page.goto(f"{base}/feedback/new")
+    page.select_option("select[name=severity]", "high")
+    page.fill("input[name=account_id]", account)
+    page.fill("textarea[name=pain]", pain)
+    page.fill("input[name=submitter_email]", SELLER)
+    page.click("button[type=submit]")
+
+
+def test_submit_feedback_and_see_the_outcome(server: str, page: Page, shots: Path) -> None:
+    account = _account(page, server)
+    page.goto(f"{server}/feedback/new")
+    _shot(page, shots, "submit-feedback")
+    _submit(
+        page,
+        server,
+        "Finance wants every invoice exported to NetSuite the day it is issued.",
+        account,
+    )
+    outcome = page.locator("#outcome")
+    expect(outcome).to_be_visible(timeout=60_000)  # HTMX polled the run until it finished
+    expect(outcome).to_contain_text(re.compile("Attached to|A new request was written|Waiting"))
+    outcome.locator("a").click()
+    expect(page.locator("ul.feedback")).to_contain_text("NetSuite")
+    _shot(page, shots, "request")
+
+
+def test_the_form_shows_errors_next_to_fields(server: str, page: Page) -> None:
+    page.goto(f"{server}/feedback/new")
+    page.evaluate("document.querySelector('form.form').noValidate = true")
+    page.click("button[type=submit]")
+    expect(page.locator("#severity-error")).to_be_visible()
+    expect(page.locator("#pain-error")).to_be_visible()
+    page.select_option("select[name=severity]", "low")
+    page.fill("input[name=account_id]", "no-such-account")
+    page.fill("textarea[name=pain]", "Anything")
+    page.fill("input[name=submitter_email]", SELLER)
+    page.click("button[type=submit]")
+    expect(page.locator("#account_id-error")).to_have_text("unknown account 'no-such-account'")
+
+
+def test_approve_a_pending_match(server: str, page: Page, shots: Path) -> None:
+    account = _account(page, server)
+    _submit(page, server, "Our reps need the mobile app to work without signal.", account)
+    expect(page.locator("#outcome")).to_contain_text("Waiting for a person", timeout=60_000)
+    page.goto(f"{server}/approvals")
+    item = page.locator("#pending li", has_text="work without signal").first
+    expect(item).to_be_visible()
+    _shot(page, shots, "approvals")
+    item.locator("input[name=user]").fill("pm@gtm.example")
+    item.locator("button", has_text="Approve").click()
+    expect(page.locator("[role=status]")).to_have_text("Approved.")
+    expect(page.locator("body")).to_contain_text("Approved by pm@gtm.example")
+
+
+def test_filter_and_sort_requests(server: str, page: Page, shots: Path) -> None:
+    page.goto(f"{server}/requests")
+    _shot(page, shots, "requests")
+    page.select_option("select[name=area]", "mobile")
+    page.select_option("select[name=status]", "open")
+    page.select_option("select[name=sort]", "feedback")
+    page.click("form.filters button[type=submit]")
+    expect(page).to_have_url(re.compile(r"area=mobile.*status=open.*sort=feedback"))
+    rows = page.locator("#requests tbody tr")
+    assert rows.count() > 0
+    for n in range(rows.count()):
+        expect(rows.nth(n)).to_contain_text("Mobile")
+        expect(rows.nth(n)).to_contain_text("open")
+    counts = [int(rows.nth(n).locator("td").nth(5).inner_text()) for n in range(rows.count())]
+    assert counts == sorted(counts, reverse=True)
+
+
+def test_mark_shipped(server: str, page: Page) -> None:
+    page.goto(f"{server}/requests?status=open&sort=feedback")
+    page.locator("#requests tbody tr a").first.click()
+    page.select_option("select[name=status]", "shipped")
+    page.click("text=Change status")
+    banner = page.locator("[role=status]")
+    expect(banner).to_contain_text(
+        re.compile(r"Shipped: notified \d+ of \d+ followers"), timeout=30_000
+    )
+    expect(page.locator("#status")).to_have_text("shipped")
+
+
+def test_user_text_is_escaped(server: str, page: Page) -> None:
+    account = _account(page, server)
+    _submit(
+        page,
+        server,
+        "<script>window.__xss = 1</script> They need <b>SSO</b> for 2,000 seats.",
+        account,
+    )
+    expect(page.locator("#outcome")).to_be_visible(timeout=60_000)
+    page.locator("#outcome a").click()
+    expect(page.locator("ul.feedback")).to_contain_text("<script>window.__xss = 1</script>")
+    assert page.evaluate("window.__xss") is None
+
+
+def test_area_pages(server: str, page: Page, shots: Path) -> None:
+    page.goto(f"{server}/areas")
+    _shot(page, shots, "areas")
+    page.goto(f"{server}/areas/security-compliance")
+    page.click("text=Generate insights now")
+    expect(page.locator("[role=status]")).to_contain_text("Insights generated.", timeout=60_000)
+    expect(page.locator("svg").first).to_be_visible()
+    _shot(page, shots, "area")
