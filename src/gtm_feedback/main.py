@@ -6,11 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from gtm_feedback import __version__, runtime
+from gtm_feedback.account.pages import router as account_pages
 from gtm_feedback.account.views import router as accounts_router
 from gtm_feedback.approval.pages import router as approval_pages
 from gtm_feedback.approval.views import router as approvals_router
@@ -24,9 +26,13 @@ from gtm_feedback.insight.pages import router as insight_pages
 from gtm_feedback.insight.views import router as insights_router
 from gtm_feedback.monitoring.health import router as health_router
 from gtm_feedback.monitoring.logging import get_logger
+from gtm_feedback.monitoring.pages import router as run_pages
 from gtm_feedback.monitoring.views import router as workflows_router
+from gtm_feedback.outbox.pages import router as outbox_pages
 from gtm_feedback.outbox.views import router as outbox_router
+from gtm_feedback.product_area.pages import router as admin_pages
 from gtm_feedback.product_area.views import router as areas_router
+from gtm_feedback.web import errors
 from gtm_feedback.web.slack import build_bolt
 from gtm_feedback.web.slack import router as slack_router
 from gtm_feedback.web.templating import STATIC_DIR
@@ -74,20 +80,20 @@ def create_app(settings: Settings | None = None, *, launch_dbos: bool = True) ->
         request_pages,
         feedback_pages,
         approval_pages,
+        account_pages,
+        outbox_pages,
+        run_pages,
+        admin_pages,
         slack_router,
     )
     for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_exception_handler(Exception, _unhandled)
+    app.add_exception_handler(HTTPException, errors.http_error)
+    app.add_exception_handler(Exception, errors.unhandled)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
         return RedirectResponse("/requests")
 
     return app
-
-
-async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("request.failed", path=request.url.path, method=request.method)
-    return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)

@@ -215,3 +215,65 @@ def test_area_pages(server: str, page: Page, shots: Path) -> None:
     expect(page.locator("[role=status]")).to_contain_text("Insights generated.", timeout=60_000)
     expect(page.locator("svg").first).to_be_visible()
     _shot(page, shots, "area")
+
+
+def test_create_an_area_and_a_duplicate_name_is_refused(
+    server: str, page: Page, shots: Path
+) -> None:
+    page.goto(f"{server}/admin/areas")
+    page.fill("input[name=name]", "Data Platform")
+    page.fill("input[name=firehose_channel]", "data")
+    page.click("form.form button[type=submit]")
+    expect(page.locator("#areas")).to_contain_text("#firehose-data")
+    page.fill("input[name=name]", "data platform")
+    page.click("form.form button[type=submit]")
+    expect(page.locator("#area-error")).to_contain_text("already exists")
+    expect(page.locator("input[name=name]")).to_have_value("data platform")  # kept for fixing
+    _shot(page, shots, "admin-areas")
+    page.goto(f"{server}/admin/users")
+    row = page.locator("#users tr", has_text=SELLER)
+    row.locator("button", has_text="Make admin").click()
+    expect(page.locator("#users tr", has_text=SELLER)).to_contain_text("admin")
+
+
+def test_runs_and_a_run_with_its_steps(server: str, page: Page, shots: Path) -> None:
+    page.goto(f"{server}/runs?workflow=process_feedback_workflow&status=SUCCESS")
+    _shot(page, shots, "runs")
+    first = page.locator("#runs tbody tr a").first
+    expect(first).to_be_visible()
+    first.click()
+    expect(page.locator("#run-status")).to_have_text("SUCCESS")
+    expect(page.locator("ol.timeline")).to_contain_text("match_step")
+    _shot(page, shots, "run")
+    page.click("text=Retry as a new run")
+    expect(page.locator("[role=status]")).to_contain_text("Retried as a new run")
+
+
+def test_account_outbox_and_error_pages(server: str, page: Page, shots: Path) -> None:
+    account = _account(page, server)
+    page.goto(f"{server}/accounts/{account}")
+    expect(page.locator("h1")).to_be_visible()
+    expect(page.locator("ul.feedback li").first).to_be_visible()
+    _shot(page, shots, "account")
+    page.goto(f"{server}/outbox")
+    expect(page.locator("#outbox")).to_contain_text("Slack is not configured")
+    _shot(page, shots, "outbox")
+    missing = page.goto(f"{server}/requests/no-such-request")
+    assert missing is not None
+    assert missing.status == 404
+    expect(page.locator("h1")).to_have_text("Not found")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/requests", "/feedback/new", "/approvals", "/areas/security-compliance", "/runs", "/outbox"],
+)
+def test_pages_fit_a_phone_screen(server: str, browser: Browser, path: str) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone = context.new_page()
+    try:
+        phone.goto(f"{server}{path}")
+        overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{path} is {overflow}px wider than a phone screen"
+    finally:
+        context.close()
