@@ -3,7 +3,7 @@
 import os
 import sys
 
-from bench import core_bench, insights, matching, workflows
+from bench import core_bench, insights, matching, pages, workflows
 
 if __name__ == "__main__":
     core_bench.main()
@@ -12,6 +12,7 @@ if __name__ == "__main__":
     else:
         print(f"matching benchmark skipped: no Banking77 data at {matching.DATA} (GTMFB_BANKING77)")
     insights.main([])
+    pages.main([])
     workflows.main([])
     # The workflows benchmark leaves approval waits pending by design (see bench/workflows.py).
     sys.stdout.flush()
