@@ -277,3 +277,17 @@ def test_pages_fit_a_phone_screen(server: str, browser: Browser, path: str) -> N
         assert overflow <= 1, f"{path} is {overflow}px wider than a phone screen"
     finally:
         context.close()
+
+
+def test_cancel_and_resume_a_waiting_run(server: str, page: Page) -> None:
+    account = _account(page, server)
+    _submit(page, server, "Could we get a Python client library?", account)
+    expect(page.locator("#outcome")).to_contain_text("Waiting for a person", timeout=60_000)
+    page.goto(f"{server}/runs?workflow=approval_decision_workflow&status=PENDING")
+    page.locator("#runs tbody tr a").first.click()
+    expect(page.locator("#run-input")).to_contain_text("Python client library")
+    page.click("text=Cancel")
+    expect(page.locator("#run-status")).to_have_text("CANCELLED")
+    page.click("text=Resume")
+    expect(page.locator("[role=status]")).to_have_text("Resumed.")
+    expect(page.locator("#run-status")).to_have_text(re.compile("PENDING|ENQUEUED"))

@@ -9,7 +9,7 @@ from dbos import DBOS
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from gtm_feedback.monitoring.runs import FINISHED, run_details
+from gtm_feedback.monitoring.runs import FINISHED, jsonable, run_details
 from gtm_feedback.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -75,12 +75,15 @@ def run_page(request: Request, run_id: str, notice: str = "") -> Response:
     if run is None:
         raise HTTPException(status_code=404, detail=f"no run with id {run_id!r}")
     longest = max((s.duration_ms or 0 for s in run.steps), default=0)
+    status = DBOS.get_workflow_status(run_id)
+    inputs = status.input if status is not None else None
     context = {
         "run": run,
         "longest": longest,
         "pretty": lambda value: json.dumps(value, indent=2, default=str, ensure_ascii=False),
         "notice": notice[:300],
         "finished": run.status in FINISHED,
+        "inputs": jsonable(list(inputs["args"])) if inputs else None,
     }
     return templates.TemplateResponse(request, "run.html", context)
 
