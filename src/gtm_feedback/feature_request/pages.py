@@ -139,6 +139,7 @@ def change_status(
             DBOS.start_workflow(mark_shipped_workflow, MarkShippedInput(request=found.id))
         return RedirectResponse(f"/requests/{slug}?run={run_id}", status_code=303)
     found.status = status
+    found.shipped_at = None  # reopened or deprioritized: no longer shipped
     return RedirectResponse(f"/requests/{slug}", status_code=303)
 
 
