@@ -18,6 +18,9 @@ from gtm_feedback.db.migrate import upgrade
 from gtm_feedback.db.session import dispose_engines, session_scope
 from gtm_feedback.integrations.embeddings.onnx import OnnxEmbedder
 
+# The workflow test kit the package ships (fixtures ``workflows`` and ``workflow_settings``).
+pytest_plugins = ["gtm_feedback.testing"]
+
 PG_ADMIN_URL = os.environ.get(
     "GTMFB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

@@ -25,6 +25,7 @@ from gtm_feedback.feedback.schemas import (
     ProcessFeedbackResult,
 )
 from gtm_feedback.integrations.ai.schemas import MessageKind
+from gtm_feedback.workflow_support import durable_sleep
 
 
 def _result(
@@ -187,7 +188,7 @@ def request_followup_workflow(
     ``baseline`` is the feedback the request started with (1 when written from a submission,
     0 when a person asked for it); its default keeps runs recorded before it existed valid.
     """
-    DBOS.sleep(delay_seconds)
+    durable_sleep(delay_seconds)  # wake_up(run id) sends the follow-up now
     if _feedback_count_step(request_id) > baseline:
         return False
     notify_step(
