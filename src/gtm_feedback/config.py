@@ -114,6 +114,7 @@ class Settings(BaseSettings):
     slack_feedback_reaction: str = "gtm-feedback"
     system_user_email: str = "gtm-feedback-bot@example.com"
     insights_cron: Cron = "0 8 * * *"
+    digest_cron: Cron = "0 9 * * 1"
     insights_concurrency: int = Field(default=4, ge=1, le=32)
     insights_theme_similarity: float = Field(default=0.6, ge=0, le=1)
     log_level: str = "INFO"

@@ -12,12 +12,16 @@ from datetime import datetime
 from typing import Any, Literal, cast
 
 from dbos import DBOS, DBOSConfig
+from dbos._dbos import ScheduleInput
 from sqlalchemy.engine import make_url
 
 from gtm_feedback import adapters
 from gtm_feedback.config import Settings
 from gtm_feedback.db import transactional
-from gtm_feedback.insight.workflows import SCHEDULE_NAME, scheduled_area_insights_workflow
+from gtm_feedback.feature_request.digest_workflows import SCHEDULE_NAME as DIGEST_SCHEDULE
+from gtm_feedback.feature_request.digest_workflows import scheduled_weekly_digest_workflow
+from gtm_feedback.insight.workflows import SCHEDULE_NAME as INSIGHTS_SCHEDULE
+from gtm_feedback.insight.workflows import scheduled_area_insights_workflow
 from gtm_feedback.monitoring.logging import get_logger
 
 log = get_logger(__name__)
@@ -33,6 +37,7 @@ WORKFLOW_MODULES = (
     "gtm_feedback.insight.workflows",
     "gtm_feedback.feedback.slack_workflows",
     "gtm_feedback.feature_request.slack_workflows",
+    "gtm_feedback.feature_request.digest_workflows",
 )
 
 
@@ -127,27 +132,33 @@ def launch(settings: Settings, role: Role) -> DBOS:
 
 
 def apply_schedules(settings: Settings) -> None:
-    """Create or update the daily insights schedule (or remove it when set to ``off``).
+    """Create or update the daily insights and the weekly digest schedules (``off``: remove).
 
     Every server and worker calls this at start: DBOS upserts schedules by name, so however
-    many processes start there is one schedule, and each firing time runs once (its run id
-    is derived from the schedule name and the time).
+    many processes start there is one schedule each, and each firing time runs once (its run
+    id is derived from the schedule name and the time).
     """
-    if settings.insights_cron == "off":
-        DBOS.delete_schedule(SCHEDULE_NAME)
-        return
-    DBOS.apply_schedules(
-        [
-            {
-                "schedule_name": SCHEDULE_NAME,
-                # DBOS records what it returns (the per-area outcomes); its hint says None.
-                "workflow_fn": cast(ScheduledWorkflow, scheduled_area_insights_workflow),
-                "schedule": settings.insights_cron,
-                "cron_timezone": settings.timezone,
-                "queue_name": "insights",
-            }
-        ]
+    wanted = (
+        (INSIGHTS_SCHEDULE, scheduled_area_insights_workflow, settings.insights_cron, "insights"),
+        (DIGEST_SCHEDULE, scheduled_weekly_digest_workflow, settings.digest_cron, "notifications"),
     )
+    entries: list[ScheduleInput] = []
+    for name, workflow, cron, queue in wanted:
+        if cron == "off":
+            DBOS.delete_schedule(name)
+            continue
+        entries.append(
+            {
+                "schedule_name": name,
+                # DBOS records what it returns (a typed result); its hint says None.
+                "workflow_fn": cast(ScheduledWorkflow, workflow),
+                "schedule": cron,
+                "cron_timezone": settings.timezone,
+                "queue_name": queue,
+            }
+        )
+    if entries:
+        DBOS.apply_schedules(entries)
 
 
 def shutdown(timeout_sec: int = 5) -> None:

@@ -10,6 +10,10 @@ from pydantic import BaseModel
 
 from gtm_feedback import adapters
 from gtm_feedback.db.session import session_scope
+from gtm_feedback.feature_request.digest_workflows import (
+    WeeklyDigestInput,
+    weekly_digest_workflow,
+)
 from gtm_feedback.feature_request.workflows import (
     MarkShippedInput,
     SyncEmbeddingsInput,
@@ -86,6 +90,12 @@ WORKFLOWS: dict[str, Startable] = {
             area_insights_workflow,
             "Insight reports for the named areas (all when none), one child run per area.",
             start=start_insights,
+        ),
+        Startable(
+            "weekly-digest",
+            WeeklyDigestInput,
+            weekly_digest_workflow,
+            "Last week's digest to every area firehose channel and every follower, once a week.",
         ),
     )
 }

@@ -88,9 +88,13 @@ def test_two_servers_register_one_schedule_and_run_each_time_once(
 
     with sqlite3.connect(system_db) as db:
         schedules = db.execute(
-            "SELECT schedule_name, schedule, cron_timezone, queue_name FROM workflow_schedules"
+            "SELECT schedule_name, schedule, cron_timezone, queue_name FROM workflow_schedules "
+            "ORDER BY schedule_name"
         ).fetchall()
-    assert schedules == [("area-insights-daily", EVERY_3S, "Europe/Paris", "insights")]
+    assert schedules == [
+        ("area-insights-daily", EVERY_3S, "Europe/Paris", "insights"),
+        ("weekly-digest", "0 9 * * 1", "Europe/Paris", "notifications"),
+    ]
     runs = _scheduled_runs(system_db)
     succeeded = [run_id for run_id, status in runs if status == "SUCCESS"]
     assert len(succeeded) >= 3, runs
