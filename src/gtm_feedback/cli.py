@@ -12,6 +12,7 @@ from gtm_feedback import (
     cli_demo,
     cli_import,
     cli_matching,
+    cli_scaffold,
     cli_workflows,
 )
 from gtm_feedback.cli_support import cli_settings, console
@@ -142,3 +143,4 @@ app.command("eval-matching")(cli_matching.eval_matching)
 app.add_typer(cli_agents.agents_app, name="agents")
 app.command("ship")(cli_workflows.ship)
 app.command("insights")(cli_workflows.insights)
+app.command("new-workflow")(cli_scaffold.new_workflow)

@@ -23,22 +23,16 @@ from gtm_feedback.feature_request.digest_workflows import scheduled_weekly_diges
 from gtm_feedback.insight.workflows import SCHEDULE_NAME as INSIGHTS_SCHEDULE
 from gtm_feedback.insight.workflows import scheduled_area_insights_workflow
 from gtm_feedback.monitoring.logging import get_logger
+from gtm_feedback.workflow_support import discover_workflow_modules
 
 log = get_logger(__name__)
 
 Role = Literal["server", "cli", "worker", "test"]
 ScheduledWorkflow = Callable[[datetime, Any], None]
 
-#: Modules whose workflows must be registered before DBOS launches (recovery needs them).
-WORKFLOW_MODULES = (
-    "gtm_feedback.feature_request.workflows",
-    "gtm_feedback.feedback.workflows",
-    "gtm_feedback.importing.workflows",
-    "gtm_feedback.insight.workflows",
-    "gtm_feedback.feedback.slack_workflows",
-    "gtm_feedback.feature_request.slack_workflows",
-    "gtm_feedback.feature_request.digest_workflows",
-)
+#: Modules whose workflows must be registered before DBOS launches (recovery needs them):
+#: every ``workflows`` / ``*_workflows`` module, found by name, so a new one needs no listing.
+WORKFLOW_MODULES = tuple(discover_workflow_modules())
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
-from pydantic import BaseModel
+import importlib
 
 from gtm_feedback import adapters
 from gtm_feedback.db.session import session_scope
@@ -29,18 +25,7 @@ from gtm_feedback.insight.schemas import AreaInsightsInput
 from gtm_feedback.insight.triggers import WORKFLOW_NAME as INSIGHTS
 from gtm_feedback.insight.triggers import start_insights
 from gtm_feedback.insight.workflows import area_insights_workflow
-
-
-@dataclass(frozen=True)
-class Startable:
-    """A workflow, the model its body must validate against, and its run-id prefix."""
-
-    name: str
-    input_type: type[BaseModel]
-    workflow: Callable[[Any], Any]
-    summary: str
-    #: Starts it another way than a plain start: (validated input, idempotency key) -> run id.
-    start: Callable[[Any, str | None], str] | None = None
+from gtm_feedback.workflow_support import Startable, discover_workflow_modules
 
 
 def _start_feedback(submission: FeedbackSubmission, idempotency_key: str | None) -> str:
@@ -50,52 +35,62 @@ def _start_feedback(submission: FeedbackSubmission, idempotency_key: str | None)
     return intake.start_processing(submission, idempotency_key).run_id
 
 
-WORKFLOWS: dict[str, Startable] = {
-    item.name: item
-    for item in (
-        Startable(
-            "process-feedback",
-            FeedbackSubmission,
-            process_feedback_workflow,
-            "Match a customer pain; attach it, ask a person, or write a new request.",
-            start=_start_feedback,
-        ),
-        Startable(
-            "create-request",
-            CreateRequestInput,
-            create_request_workflow,
-            "Write a new request from a customer pain (AI writer), then follow up after a delay.",
-        ),
-        Startable(
-            "mark-shipped",
-            MarkShippedInput,
-            mark_shipped_workflow,
-            "Mark a request shipped and notify every follower once.",
-        ),
-        Startable(
-            "sync-embeddings",
-            SyncEmbeddingsInput,
-            sync_embeddings_workflow,
-            "Embed requests and feedback whose vector is missing or stale, in batches.",
-        ),
-        Startable(
-            "import",
-            ImportInput,
-            import_workflow,
-            "Import a CSV file's rows in batches (exactly once each), then embed them.",
-        ),
-        Startable(
-            INSIGHTS,
-            AreaInsightsInput,
-            area_insights_workflow,
-            "Insight reports for the named areas (all when none), one child run per area.",
-            start=start_insights,
-        ),
-        Startable(
-            "weekly-digest",
-            WeeklyDigestInput,
-            weekly_digest_workflow,
-            "Last week's digest to every area firehose channel and every follower, once a week.",
-        ),
-    )
-}
+_BUILT_IN: tuple[Startable, ...] = (
+    Startable(
+        "process-feedback",
+        FeedbackSubmission,
+        process_feedback_workflow,
+        "Match a customer pain; attach it, ask a person, or write a new request.",
+        start=_start_feedback,
+    ),
+    Startable(
+        "create-request",
+        CreateRequestInput,
+        create_request_workflow,
+        "Write a new request from a customer pain (AI writer), then follow up after a delay.",
+    ),
+    Startable(
+        "mark-shipped",
+        MarkShippedInput,
+        mark_shipped_workflow,
+        "Mark a request shipped and notify every follower once.",
+    ),
+    Startable(
+        "sync-embeddings",
+        SyncEmbeddingsInput,
+        sync_embeddings_workflow,
+        "Embed requests and feedback whose vector is missing or stale, in batches.",
+    ),
+    Startable(
+        "import",
+        ImportInput,
+        import_workflow,
+        "Import a CSV file's rows in batches (exactly once each), then embed them.",
+    ),
+    Startable(
+        INSIGHTS,
+        AreaInsightsInput,
+        area_insights_workflow,
+        "Insight reports for the named areas (all when none), one child run per area.",
+        start=start_insights,
+    ),
+    Startable(
+        "weekly-digest",
+        WeeklyDigestInput,
+        weekly_digest_workflow,
+        "Last week's digest to every area firehose channel and every follower, once a week.",
+    ),
+)
+
+
+def _discovered() -> list[Startable]:
+    """``STARTABLE`` of every workflow module (a scaffolded workflow needs no registration)."""
+    found = []
+    for name in discover_workflow_modules():
+        startable = getattr(importlib.import_module(name), "STARTABLE", None)
+        if isinstance(startable, Startable):
+            found.append(startable)
+    return found
+
+
+WORKFLOWS: dict[str, Startable] = {item.name: item for item in (*_BUILT_IN, *_discovered())}

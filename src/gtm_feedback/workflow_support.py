@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pkgutil
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from dbos import DBOS, SetWorkflowID, WorkflowHandle
+from pydantic import BaseModel
 
 T = TypeVar("T")
 
@@ -107,3 +109,28 @@ def _collect(run_id: str, handle: WorkflowHandle[T]) -> Branch[T]:
         return Branch(run_id, handle.get_result(), None)
     except Exception as exc:  # recorded by DBOS, so a replay takes the same branch
         return Branch(run_id, None, f"{type(exc).__name__}: {exc}")
+
+
+@dataclass(frozen=True)
+class Startable:
+    """A workflow, the model its body must validate against, and its run-id prefix."""
+
+    name: str
+    input_type: type[BaseModel]
+    workflow: Callable[[Any], Any]
+    summary: str
+    #: Starts it another way than a plain start: (validated input, idempotency key) -> run id.
+    start: Callable[[Any, str | None], str] | None = None
+
+
+def discover_workflow_modules() -> list[str]:
+    """Every domain's ``workflows`` / ``*_workflows`` module (``gtm_feedback.<domain>.…``)."""
+    import gtm_feedback
+
+    names = []
+    for info in pkgutil.walk_packages(gtm_feedback.__path__, "gtm_feedback."):
+        last = info.name.rsplit(".", 1)[-1]
+        in_domain = info.name.count(".") >= 2 and not info.ispkg
+        if in_domain and (last == "workflows" or last.endswith("_workflows")):
+            names.append(info.name)
+    return sorted(names)
