@@ -32,7 +32,7 @@ ScheduledWorkflow = Callable[[datetime, Any], None]
 
 #: Modules whose workflows must be registered before DBOS launches (recovery needs them):
 #: every ``workflows`` / ``*_workflows`` module, found by name, so a new one needs no listing.
-WORKFLOW_MODULES = tuple(discover_workflow_modules())
+WORKFLOW_MODULES = discover_workflow_modules()
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import pkgutil
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Generic, TypeVar
 
 from dbos import DBOS, SetWorkflowID, WorkflowHandle
@@ -123,7 +124,8 @@ class Startable:
     start: Callable[[Any, str | None], str] | None = None
 
 
-def discover_workflow_modules() -> list[str]:
+@cache
+def discover_workflow_modules() -> tuple[str, ...]:
     """Every domain's ``workflows`` / ``*_workflows`` module (``gtm_feedback.<domain>.…``)."""
     import gtm_feedback
 
@@ -133,4 +135,5 @@ def discover_workflow_modules() -> list[str]:
         in_domain = info.name.count(".") >= 2 and not info.ispkg
         if in_domain and (last == "workflows" or last.endswith("_workflows")):
             names.append(info.name)
-    return sorted(names)
+    # Walked once per process: the runtime and the registry both ask.
+    return tuple(sorted(names))

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from gtm_feedback.account.models import Account
 from gtm_feedback.feedback.models import Feedback
+from gtm_feedback.text.formats import LIKE_ESCAPE, contains_pattern
 
 
 def get_account(session: Session, account_id: str) -> Account | None:
@@ -33,11 +34,14 @@ def search(session: Session, text: str, *, limit: int = 8) -> list[Account]:
     text = text.strip()
     if not text:
         return []
-    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    like = contains_pattern(text)
     return list(
         session.scalars(
             select(Account)
-            .where(Account.name.ilike(like, escape="\\") | Account.id.ilike(like, escape="\\"))
+            .where(
+                Account.name.ilike(like, escape=LIKE_ESCAPE)
+                | Account.id.ilike(like, escape=LIKE_ESCAPE)
+            )
             .order_by(Account.arr.desc(), Account.name)
             .limit(limit)
         )

@@ -18,6 +18,7 @@ from gtm_feedback.account.models import Account
 from gtm_feedback.feature_request.models import FeatureRequest, request_areas, request_followers
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.integrations.ai.text import clip, mrkdwn_escape
+from gtm_feedback.text.formats import money
 
 TOP = 5
 
@@ -94,11 +95,6 @@ def followed_requests(session: Session) -> dict[str, set[str]]:
     return dict(followed)
 
 
-def _money(amount: Decimal) -> str:
-    value = float(amount)
-    return f"${value / 1_000_000:.1f}M" if value >= 1_000_000 else f"${value / 1_000:.0f}k"
-
-
 def text(title: str, summary: WeekSummary, base_url: str) -> str:
     """The digest as Slack mrkdwn (user text escaped)."""
 
@@ -113,7 +109,7 @@ def text(title: str, summary: WeekSummary, base_url: str) -> str:
     if summary.gained:
         lines.append(
             "ARR added by this week's feedback: "
-            + ", ".join(f"{link(name, slug)} +{_money(arr)}" for name, slug, arr in summary.gained)
+            + ", ".join(f"{link(name, slug)} +{money(arr)}" for name, slug, arr in summary.gained)
         )
     if summary.shipped:
         lines.append("Shipped: " + ", ".join(link(*r) for r in summary.shipped))

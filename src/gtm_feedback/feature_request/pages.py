@@ -10,9 +10,10 @@ from urllib.parse import urlencode
 from dbos import DBOS, SetWorkflowID
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from gtm_feedback.feature_request import service
-from gtm_feedback.feature_request.models import RequestStatus
+from gtm_feedback.feature_request.models import FeatureRequest, RequestStatus
 from gtm_feedback.feature_request.service import RequestQuery, RequestSort
 from gtm_feedback.feature_request.workflows import MarkShippedInput, mark_shipped_workflow
 from gtm_feedback.feedback.models import Severity
@@ -24,6 +25,13 @@ from gtm_feedback.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
+
+
+def _request_or_404(session: Session, slug: str) -> FeatureRequest:
+    found = service.get_by_slug(session, slug)
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"no feature request with slug {slug!r}")
+    return found
 
 
 def _blank(value: str | None) -> str | None:
@@ -108,9 +116,7 @@ def request_page(
     run: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """One request: figures, status, areas, feedback (``?eid=`` highlights one), followers."""
-    found = service.get_by_slug(session, slug)
-    if found is None:
-        raise HTTPException(status_code=404, detail=f"no feature request with slug {slug!r}")
+    found = _request_or_404(session, slug)
     banner = _ship_banner(run) if run else None
     context = {
         "item": found,
@@ -130,9 +136,7 @@ def change_status(
     slug: str, session: DbSession, status: Annotated[RequestStatus, Form()]
 ) -> RedirectResponse:
     """Set the status; *shipped* runs the mark-shipped workflow, which tells every follower."""
-    found = service.get_by_slug(session, slug)
-    if found is None:
-        raise HTTPException(status_code=404, detail=f"no feature request with slug {slug!r}")
+    found = _request_or_404(session, slug)
     if status is RequestStatus.SHIPPED:
         run_id = f"mark-shipped-{uuid.uuid4().hex}"
         with SetWorkflowID(run_id):
@@ -148,9 +152,7 @@ def change_areas(
     slug: str, session: DbSession, area_ids: Annotated[list[str], Form()]
 ) -> RedirectResponse:
     """Replace the request's areas (at least one)."""
-    found = service.get_by_slug(session, slug)
-    if found is None:
-        raise HTTPException(status_code=404, detail=f"no feature request with slug {slug!r}")
+    found = _request_or_404(session, slug)
     try:
         service.set_areas(session, found, area_ids)
     except ValueError as exc:
@@ -166,9 +168,7 @@ def follow(
     action: Annotated[str, Form()] = "follow",
 ) -> RedirectResponse:
     """Follow (or unfollow) the request by email."""
-    found = service.get_by_slug(session, slug)
-    if found is None:
-        raise HTTPException(status_code=404, detail=f"no feature request with slug {slug!r}")
+    found = _request_or_404(session, slug)
     user = users.get_or_create(session, email=email)
     if action == "unfollow":
         found.followers = [f for f in found.followers if f.id != user.id]

@@ -21,6 +21,7 @@ from gtm_feedback.feature_request.models import (
 )
 from gtm_feedback.feedback.models import Feedback, Severity
 from gtm_feedback.product_area.models import ProductArea
+from gtm_feedback.text.formats import LIKE_ESCAPE, contains_pattern
 from gtm_feedback.text.slug import unique_slug
 
 ZERO = Decimal("0.00")
@@ -208,10 +209,10 @@ def _filter_feedback(stmt: Select[Any], query: RequestQuery) -> Select[Any]:
         stmt = stmt.where(FeatureRequest.id.in_(enterprise))
     text = query.text.strip()
     if text:
-        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = contains_pattern(text)
         stmt = stmt.where(
-            FeatureRequest.title.ilike(like, escape="\\")
-            | FeatureRequest.description.ilike(like, escape="\\")
+            FeatureRequest.title.ilike(like, escape=LIKE_ESCAPE)
+            | FeatureRequest.description.ilike(like, escape=LIKE_ESCAPE)
         )
     return stmt
 

@@ -17,15 +17,10 @@ from gtm_feedback.feature_request import service as requests
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.integrations.ai.text import clip, mrkdwn_escape
 from gtm_feedback.product_area import service as areas
+from gtm_feedback.text.formats import money
 
 Preview = dict[str, Any]
 _PAGE = re.compile(r"^/(requests|areas|accounts)/([^/]+)/?$")
-
-
-def _money(amount: float) -> str:
-    if amount >= 1_000_000:
-        return f"${amount / 1_000_000:.1f}M"
-    return f"${amount / 1_000:.0f}k" if amount >= 1_000 else f"${amount:.0f}"
 
 
 def _preview(url: str, title: str, facts: list[str], restricted: bool) -> Preview:
@@ -53,7 +48,7 @@ def _request(
     figures = requests.figures(session, found.id)
     facts = [
         found.status.value.capitalize(),
-        f"{_money(float(figures.arr))} ARR",
+        f"{money(float(figures.arr))} ARR",
         f"{figures.account_count} accounts",
         f"{figures.feedback_count} feedback",
     ]
@@ -76,7 +71,7 @@ def _account(
     if account is None:
         return None
     facts = [
-        f"{_money(float(account.arr))} ARR",
+        f"{money(float(account.arr))} ARR",
         "Enterprise" if account.is_enterprise else "Commercial",
     ]
     facts.append(f"{len(accounts.feedback_of(session, account.id))} feedback")

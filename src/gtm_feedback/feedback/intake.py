@@ -11,9 +11,11 @@ import uuid
 from dataclasses import dataclass
 
 from dbos import DBOS, SetWorkflowID
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from gtm_feedback.account.models import Account, Opportunity
+from gtm_feedback.feedback.models import FeedbackSource
 from gtm_feedback.feedback.schemas import FeedbackSubmission, ProcessFeedbackInput
 from gtm_feedback.feedback.workflows import process_feedback_workflow
 from gtm_feedback.workflow_support import InvalidInputError
@@ -50,6 +52,29 @@ def check_references(session: Session, submission: FeedbackSubmission) -> None:
         errors.append(("opportunity_id", "unknown opportunity for this account"))
     if errors:
         raise InvalidInputError(errors)
+
+
+def from_form(
+    session: Session, values: dict[str, str], *, source: FeedbackSource
+) -> tuple[FeedbackSubmission | None, dict[str, str]]:
+    """A submission from form fields (links one per line), or the first error of each field.
+
+    The web form and the Slack modal both show these next to their fields; nothing starts.
+    """
+    links = [line.strip() for line in values.get("links", "").split() if line.strip()]
+    data = {**values, "links": links, "opportunity_id": values.get("opportunity_id") or None}
+    try:
+        submission = FeedbackSubmission.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        found: dict[str, str] = {}
+        for error in exc.errors(include_url=False):
+            found.setdefault(str(error["loc"][0]), error["msg"])
+        return None, found
+    try:
+        check_references(session, submission)
+    except InvalidInputError as exc:
+        return None, dict(exc.errors)
+    return submission, {}
 
 
 def start_processing(submission: FeedbackSubmission, idempotency_key: str | None) -> Started:

@@ -7,17 +7,14 @@ from typing import Annotated, Any
 from dbos import DBOS
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
 from gtm_feedback.account import service as accounts
 from gtm_feedback.feature_request.models import FeatureRequest
 from gtm_feedback.feedback import intake
 from gtm_feedback.feedback.models import FeedbackSource, Severity
-from gtm_feedback.feedback.schemas import FeedbackSubmission
 from gtm_feedback.monitoring.runs import FINISHED
 from gtm_feedback.web.deps import DbSession
 from gtm_feedback.web.templating import templates
-from gtm_feedback.workflow_support import InvalidInputError
 
 router = APIRouter(include_in_schema=False)
 FIELDS = ("severity", "account_id", "opportunity_id", "pain", "links", "submitter_email")
@@ -34,25 +31,6 @@ def _form(
 def new_feedback(request: Request) -> Response:
     """The empty form."""
     return _form(request, dict.fromkeys(FIELDS, ""), {})
-
-
-def _errors(
-    session: Any, values: dict[str, str]
-) -> tuple[FeedbackSubmission | None, dict[str, str]]:
-    links = [line.strip() for line in values["links"].split() if line.strip()]
-    data = {**values, "links": links, "opportunity_id": values["opportunity_id"] or None}
-    try:
-        submission = FeedbackSubmission.model_validate({**data, "source": FeedbackSource.UI})
-    except ValidationError as exc:
-        found: dict[str, str] = {}
-        for error in exc.errors(include_url=False):
-            found.setdefault(str(error["loc"][0]), error["msg"])
-        return None, found
-    try:
-        intake.check_references(session, submission)
-    except InvalidInputError as exc:
-        return None, dict(exc.errors)
-    return submission, {}
 
 
 @router.post("/feedback/new", response_class=HTMLResponse)
@@ -75,7 +53,7 @@ def submit_feedback(
         "links": links,
         "submitter_email": submitter_email.strip(),
     }
-    submission, errors = _errors(session, values)
+    submission, errors = intake.from_form(session, values, source=FeedbackSource.UI)
     if submission is None:
         return _form(request, values, errors, status=422)
     started = intake.start_processing(submission, None)

@@ -27,7 +27,6 @@ from gtm_feedback.insight.schemas import (
     Visual,
     section_rank,
 )
-from gtm_feedback.integrations.ai.agents.insights import money
 from gtm_feedback.integrations.ai.schemas import (
     Figures,
     InsightsBrief,
@@ -35,6 +34,7 @@ from gtm_feedback.integrations.ai.schemas import (
     SectionFigures,
     ThemeDraft,
 )
+from gtm_feedback.text.formats import money
 
 CRITICAL_DEALBREAKER_ARR = Decimal("500000")
 WARNING_SHIP_RATE = 30

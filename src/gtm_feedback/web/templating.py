@@ -7,18 +7,10 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
+from gtm_feedback.text.formats import money
+
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
-
-
-def money(value: float | int) -> str:
-    """$1.2M, $350k, $900: ARR as a PM reads it at a glance."""
-    amount = float(value)
-    if abs(amount) >= 1_000_000:
-        return f"${amount / 1_000_000:.1f}M"
-    if abs(amount) >= 1_000:
-        return f"${amount / 1_000:.0f}k"
-    return f"${amount:.0f}"
 
 
 def figure(value: float | int, unit: str) -> str:

@@ -22,6 +22,7 @@ from gtm_feedback.integrations.ai.schemas import (
 )
 from gtm_feedback.integrations.ai.spec import AgentSpec, Tools
 from gtm_feedback.integrations.ai.text import clip
+from gtm_feedback.text.formats import money
 
 VERSION = "insights/1"
 INSTRUCTIONS = """
@@ -40,14 +41,6 @@ _STOP_WORDS = """
     new more better improve improved improvements option options custom request requests feature
     features our their users user customer customers should would could use using"""
 _STOP = frozenset(_STOP_WORDS.split())
-
-
-def money(value: float | int | str) -> str:
-    """$1.2M, $350k, $900."""
-    amount = float(value)
-    if amount >= 1_000_000:
-        return f"${amount / 1_000_000:.1f}M"
-    return f"${amount / 1_000:.0f}k" if amount >= 1_000 else f"${amount:.0f}"
 
 
 def _dealbreakers(area: str, f: Figures) -> str:
