@@ -27,6 +27,7 @@ test: lint typecheck pytest
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -34,7 +35,7 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	scripts/ensure-postgres
 	scripts/ensure-chromium
-	$(BIN)/pytest
+	$(BIN)/pytest --cov --cov-report=term
 
 ## screenshots: the page tests, saving a screenshot of each page to docs/screenshots/
 screenshots: $(STAMP)

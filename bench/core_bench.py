@@ -18,11 +18,11 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
-from gtm_feedback.db.migrate import upgrade
 from gtm_feedback.db.session import dispose_engines, session_scope
 from gtm_feedback.feature_request.service import RequestQuery, list_requests
 from gtm_feedback.importing.reader import RawRow
 from gtm_feedback.importing.service import import_rows
+from gtm_feedback.migrations import upgrade
 from gtm_feedback.sample.loader import seed
 
 PG_ADMIN = os.environ.get(
@@ -74,7 +74,7 @@ def measure(url: str, folder: Path) -> dict[str, float]:
 
     def ranked() -> None:
         with session_scope(url) as session:
-            list_requests(session, RequestQuery(limit=50))
+            list_requests(session=session, query=RequestQuery(limit=50))
 
     return {
         "seed (first load, ms)": seed_ms,

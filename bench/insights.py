@@ -34,17 +34,17 @@ from sqlalchemy import insert
 
 from gtm_feedback.account.models import Account
 from gtm_feedback.config import Settings
-from gtm_feedback.db.migrate import upgrade
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.db.vectors import to_bytes
 from gtm_feedback.feature_request.models import FeatureRequest, RequestStatus, request_areas
 from gtm_feedback.feedback.models import Feedback, Severity
+from gtm_feedback.insight import agents as insights
+from gtm_feedback.insight.agents import InsightsBrief
 from gtm_feedback.insight.schemas import AreaInsightsInput, AreaInsightsResult
 from gtm_feedback.insight.workflows import area_insights_workflow
-from gtm_feedback.integrations.ai.agents import insights
-from gtm_feedback.integrations.ai.schemas import InsightsBrief
 from gtm_feedback.integrations.embeddings import get_embedder
-from gtm_feedback.monitoring.logging import configure_logging
+from gtm_feedback.logging import configure_logging
+from gtm_feedback.migrations import upgrade
 from gtm_feedback.product_area.models import ProductArea
 from gtm_feedback.runtime import dbos_runtime
 
@@ -121,7 +121,7 @@ def _requests(
     session.execute(insert(FeatureRequest), rows)
     links = [{"request_id": row["id"], "area_id": area_id} for row in rows]
     session.execute(insert(request_areas), links)
-    return [row["id"] for row in rows]
+    return [str(row["id"]) for row in rows]
 
 
 def _feedback(

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -38,8 +39,8 @@ from bench.matching_data import (
     text_cosine_top1,
     tfidf_top1,
 )
+from gtm_feedback.cli.evaluation import match_all, outcome_of
 from gtm_feedback.config import Settings
-from gtm_feedback.feature_request.evaluation import match_all, outcome_of
 from gtm_feedback.integrations.embeddings.onnx import OnnxEmbedder
 from gtm_feedback.matching.calibration import calibration_for
 from gtm_feedback.matching.evaluate import Report, evaluate
@@ -86,7 +87,8 @@ def search_latency(n_requests: int, linked_per_request: int, rounds: int = 200) 
 
     def unit(n: int) -> np.ndarray:
         rows = rng.standard_normal((n, 384)).astype(np.float32)
-        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+        normed: np.ndarray = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+        return normed
 
     texts, linked = unit(n_requests), unit(n_requests * linked_per_request)
     entries = [
@@ -177,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     for protocol in ("one", "five"):
         report = protocol_report(data, embedder, protocol, args.seeds, lexical)
         print(f"\n## protocol {protocol} ({args.seeds} seeds)")
-        for name, value in report["closed_top1"].items():  # type: ignore[union-attr]
+        for name, value in cast(dict[str, float], report["closed_top1"]).items():
             print(f"closed-set top-1  {name:32s} {value:.3f}")
         print("open set (20 % of intents held out):", json.dumps(report["open"], indent=1))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gtm_feedback.feature_request.evaluation import EvalData
+from gtm_feedback.cli.evaluation import EvalData
 from gtm_feedback.integrations.embeddings import Embedder, FloatMatrix
 from gtm_feedback.matching.lexical import char_grams
 from gtm_feedback.matching.matcher import RequestText, request_text
@@ -119,7 +119,7 @@ def build_protocol(
     for text, label in zip(texts, answers, strict=True):
         eval_data.feedback.append((text, None if label in absent else label))
     known = [(t, e) for t, e in eval_data.feedback if e is not None]
-    return Protocol(eval_data, known)  # type: ignore[arg-type]
+    return Protocol(eval_data, known)
 
 
 def _queries(

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 
 from bench.matching_data import Banking77, CachedEmbedder, build_protocol
-from gtm_feedback.feature_request.evaluation import match_all
+from gtm_feedback.cli.evaluation import match_all
 from gtm_feedback.matching import tuning
 from gtm_feedback.matching.calibration import Calibration
 from gtm_feedback.matching.matcher import MatchConfig

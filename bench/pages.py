@@ -22,12 +22,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from gtm_feedback.config import Settings
-from gtm_feedback.db.migrate import upgrade
 from gtm_feedback.db.session import session_scope
+from gtm_feedback.durable.runs import percentile
 from gtm_feedback.feedback.models import Feedback
+from gtm_feedback.logging import configure_logging
 from gtm_feedback.main import create_app
-from gtm_feedback.monitoring.logging import configure_logging
-from gtm_feedback.monitoring.runs import percentile
+from gtm_feedback.migrations import upgrade
 from gtm_feedback.sample.loader import seed
 
 

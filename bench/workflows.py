@@ -24,8 +24,8 @@ from dbos import DBOS, SetWorkflowID
 from sqlalchemy import text
 
 from gtm_feedback.config import Settings
-from gtm_feedback.db.migrate import upgrade
 from gtm_feedback.db.session import session_scope
+from gtm_feedback.durable.runs import own_work_ms, percentile
 from gtm_feedback.feature_request import embeddings
 from gtm_feedback.feedback.schemas import FeedbackSubmission, ProcessFeedbackInput
 from gtm_feedback.feedback.workflows import process_feedback_workflow
@@ -34,8 +34,8 @@ from gtm_feedback.importing.schemas import ImportInput
 from gtm_feedback.importing.service import import_rows
 from gtm_feedback.importing.workflows import import_workflow
 from gtm_feedback.integrations.embeddings import get_embedder
-from gtm_feedback.monitoring.logging import configure_logging
-from gtm_feedback.monitoring.runs import own_work_ms, percentile
+from gtm_feedback.logging import configure_logging
+from gtm_feedback.migrations import upgrade
 from gtm_feedback.runtime import dbos_runtime
 from gtm_feedback.sample.loader import seed
 
@@ -106,7 +106,7 @@ def submissions(folder: Path, count: int) -> list[FeedbackSubmission]:
     return [
         FeedbackSubmission(
             pain=rows[n % len(rows)]["text"] + ("" if n < len(rows) else f" (case {n})"),
-            severity=rows[n % len(rows)]["severity"],  # type: ignore[arg-type]
+            severity=rows[n % len(rows)]["severity"],
             account_id=rows[n % len(rows)]["account_id"],
             submitter_email=rows[n % len(rows)]["submitter_email"],
         )

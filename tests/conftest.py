@@ -14,9 +14,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from gtm_feedback.config import get_settings
-from gtm_feedback.db.migrate import upgrade
 from gtm_feedback.db.session import dispose_engines, session_scope
 from gtm_feedback.integrations.embeddings.onnx import OnnxEmbedder
+from gtm_feedback.migrations import upgrade
 
 # The workflow test kit the package ships (fixtures ``workflows`` and ``workflow_settings``).
 pytest_plugins = ["gtm_feedback.testing"]

@@ -30,7 +30,7 @@ def request(
     from gtm_feedback.product_area.service import get_by_slug
     from gtm_feedback.text.slug import slugify
 
-    found = get_by_slug(session, slugify(area))
+    found = get_by_slug(session=session, slug=slugify(area))
     product_area = found or upsert_area(session, area_id=None, name=area)[0]
     row = FeatureRequest(slug=slug, title=slug.replace("-", " ").title(), status=status)
     row.areas = [product_area]

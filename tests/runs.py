@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gtm_feedback.config import Settings
-from gtm_feedback.db.migrate import upgrade
+from gtm_feedback.migrations import upgrade
 from gtm_feedback.sample.loader import seed
 
 SAMPLE_NOW = datetime(2026, 11, 1, tzinfo=UTC)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import pickle
 import sqlite3
 import time
 from pathlib import Path
 
 import pytest
-from dbos import DBOS, SetWorkflowID
+from dbos import DBOS, Queue, SetWorkflowID
 from sqlalchemy import inspect
 
 from gtm_feedback.config import Settings
 from gtm_feedback.db.session import get_engine
-from gtm_feedback.runtime import QUEUES, dbos_ready, dbos_runtime
+from gtm_feedback.durable.queues import QUEUES
+from gtm_feedback.durable.runs import dbos_ready
+from gtm_feedback.errors import PermanentError
+from gtm_feedback.insight.agents import InsightsText
+from gtm_feedback.runtime import dbos_runtime, keep_moved_classes_loadable
 
 
 @DBOS.step()
@@ -39,7 +44,7 @@ def test_runtime_runs_a_workflow_with_pinned_version(tmp_path: Path) -> None:
         assert [q.name for q in QUEUES if DBOS.retrieve_queue(q.name) is not None] == [
             q.name for q in QUEUES
         ]
-        handle = DBOS.retrieve_queue("feedback").enqueue(_double_workflow, 1)
+        handle = _feedback_queue().enqueue(_double_workflow, 1)
         assert handle.get_result() == 3
     system_db = tmp_path / "dbos_system.sqlite"
     with sqlite3.connect(system_db) as connection:
@@ -68,10 +73,29 @@ def test_cli_processes_enqueue_but_leave_queued_work_to_the_server(tmp_path: Pat
     settings = Settings(data_dir=tmp_path)
     with dbos_runtime(settings, "cli"):
         with SetWorkflowID("queued-by-cli"):
-            DBOS.retrieve_queue("feedback").enqueue(_double_workflow, 4)
+            _feedback_queue().enqueue(_double_workflow, 4)
         time.sleep(0.5)  # several polling intervals: a listening worker would have taken it
         status = DBOS.get_workflow_status("queued-by-cli")
         assert status is not None
         assert status.status == "ENQUEUED"
     with dbos_runtime(settings, "server"):
         assert DBOS.retrieve_workflow("queued-by-cli").get_result() == 9
+
+
+def _feedback_queue() -> Queue:
+    queue = DBOS.retrieve_queue("feedback")
+    assert queue is not None
+    return queue
+
+
+def test_a_class_pickled_under_its_module_before_the_move_still_loads() -> None:
+    # Runs recorded before the floors were laid out name e.g. InsightsText's old module.
+    text = InsightsText(summaries={"execution": "Mobile ships slowly."})
+    blob = pickle.dumps(text, protocol=2)
+    old = blob.replace(b"gtm_feedback.insight.agents", b"gtm_feedback.integrations.ai.schemas")
+    assert old != blob
+    keep_moved_classes_loadable()
+    assert pickle.loads(old) == text
+    error = pickle.dumps(PermanentError("unknown request"), protocol=2)
+    loaded = pickle.loads(error.replace(b"gtm_feedback.errors", b"gtm_feedback.workflow_support"))
+    assert isinstance(loaded, PermanentError)

@@ -34,9 +34,9 @@ def test_the_guide_shows_real_code() -> None:
     assert len(BLOCKS) >= 12
     assert {module for module, _, _ in BLOCKS} >= {
         "gtm_feedback.feedback.workflows",
-        "gtm_feedback.workflow_support",
+        "gtm_feedback.durable.registry",
         "gtm_feedback.insight.workflows",
-        "tests.test_testing_kit",
+        "tests.test_testing",
     }
 
 

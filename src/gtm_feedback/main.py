@@ -18,23 +18,24 @@ from gtm_feedback.approval.pages import router as approval_pages
 from gtm_feedback.approval.views import router as approvals_router
 from gtm_feedback.config import Settings, get_settings
 from gtm_feedback.db.session import dispose_engines
+from gtm_feedback.errors import AppError
 from gtm_feedback.feature_request.pages import router as request_pages
 from gtm_feedback.feature_request.views import router as requests_router
 from gtm_feedback.feedback.pages import router as feedback_pages
 from gtm_feedback.feedback.views import router as feedback_router
 from gtm_feedback.insight.pages import router as insight_pages
 from gtm_feedback.insight.views import router as insights_router
+from gtm_feedback.logging import get_logger
 from gtm_feedback.monitoring.health import router as health_router
-from gtm_feedback.monitoring.logging import get_logger
 from gtm_feedback.monitoring.pages import router as run_pages
 from gtm_feedback.monitoring.views import router as workflows_router
 from gtm_feedback.outbox.pages import router as outbox_pages
 from gtm_feedback.outbox.views import router as outbox_router
 from gtm_feedback.product_area.pages import router as admin_pages
 from gtm_feedback.product_area.views import router as areas_router
+from gtm_feedback.slack_app import build_bolt
+from gtm_feedback.slack_app import router as slack_router
 from gtm_feedback.web import errors
-from gtm_feedback.web.slack import build_bolt
-from gtm_feedback.web.slack import router as slack_router
 from gtm_feedback.web.templating import STATIC_DIR
 
 log = get_logger(__name__)
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, launch_dbos: bool = True) ->
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(HTTPException, errors.http_error)
+    app.add_exception_handler(AppError, errors.app_error)
     app.add_exception_handler(Exception, errors.unhandled)
 
     @app.get("/", include_in_schema=False)

@@ -1,13 +1,14 @@
-"""The DBOS runtime: configuration, launch once per process, queues, clean shutdown."""
+"""The DBOS runtime: the adapters, configuration, launch once per process, queues, shutdown."""
 
 from __future__ import annotations
 
 import importlib
 import logging
 import sqlite3
+import sys
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
@@ -15,45 +16,61 @@ from dbos import DBOS, DBOSConfig
 from dbos._dbos import ScheduleInput
 from sqlalchemy.engine import make_url
 
-from gtm_feedback import adapters
 from gtm_feedback.config import Settings
 from gtm_feedback.db import transactional
+from gtm_feedback.durable.queues import register_queues
+from gtm_feedback.durable.registry import import_workflow_modules
 from gtm_feedback.feature_request.digest_workflows import SCHEDULE_NAME as DIGEST_SCHEDULE
 from gtm_feedback.feature_request.digest_workflows import scheduled_weekly_digest_workflow
 from gtm_feedback.insight.workflows import SCHEDULE_NAME as INSIGHTS_SCHEDULE
 from gtm_feedback.insight.workflows import scheduled_area_insights_workflow
-from gtm_feedback.monitoring.logging import get_logger
-from gtm_feedback.workflow_support import discover_workflow_modules
+from gtm_feedback.integrations import adapters
+from gtm_feedback.integrations.adapters import Adapters
+from gtm_feedback.integrations.ai.registry import build_runner
+from gtm_feedback.integrations.messaging.base import Messenger
+from gtm_feedback.integrations.slack.client import build_client
+from gtm_feedback.logging import get_logger
+from gtm_feedback.outbox.messengers import OutboxMessenger, SlackMessenger
 
 log = get_logger(__name__)
 
 Role = Literal["server", "cli", "worker", "test"]
 ScheduledWorkflow = Callable[[datetime, Any], None]
 
-#: Modules whose workflows must be registered before DBOS launches (recovery needs them):
-#: every ``workflows`` / ``*_workflows`` module, found by name, so a new one needs no listing.
-WORKFLOW_MODULES = discover_workflow_modules()
+
+#: Modules whose classes moved when the floors were laid out (issue 16), and where they live
+#: now. DBOS pickles step outputs and errors by module path: a run recorded before the move
+#: must still load (recovery, the run pages).
+MOVED_CLASSES: dict[str, tuple[str, ...]] = {
+    "gtm_feedback.integrations.ai.schemas": (
+        "gtm_feedback.feature_request.agents",
+        "gtm_feedback.feedback.agents",
+        "gtm_feedback.insight.agents",
+        "gtm_feedback.user.agents",
+    ),
+    "gtm_feedback.workflow_support": ("gtm_feedback.errors", "gtm_feedback.durable.fanout"),
+}
 
 
-@dataclass(frozen=True)
-class QueueSpec:
-    """A DBOS queue the application uses; registered after launch (DBOS 3.4 requires it)."""
+def keep_moved_classes_loadable() -> None:
+    """Let a pickle that names a class's old module find the class where it lives now."""
+    for old, homes in MOVED_CLASSES.items():
+        try:
+            module = importlib.import_module(old)
+        except ModuleNotFoundError:
+            module = sys.modules.setdefault(old, types.ModuleType(old))
+        vars(module)["__getattr__"] = _finder(old, homes)  # PEP 562: missing names only
 
-    name: str
-    worker_concurrency: int | None = None
-    polling_interval_sec: float = 0.1
 
+def _finder(old: str, homes: tuple[str, ...]) -> Callable[[str], Any]:
+    def find(name: str) -> Any:
+        for home in homes:
+            found = getattr(importlib.import_module(home), name, None)
+            if isinstance(found, type):
+                return found
+        raise AttributeError(f"module {old!r} has no attribute {name!r}")
 
-# Background work is split by kind so a flood of one cannot starve the others.
-QUEUES = (
-    QueueSpec("feedback", worker_concurrency=4),
-    QueueSpec("requests", worker_concurrency=2),
-    QueueSpec("notifications", worker_concurrency=4),
-    QueueSpec("embeddings", worker_concurrency=1),
-    QueueSpec("insights", worker_concurrency=2),
-    QueueSpec("imports", worker_concurrency=1),
-    QueueSpec("slack", worker_concurrency=4),
-)
+    return find
 
 
 def route_dbos_logs() -> None:
@@ -93,6 +110,22 @@ def _enable_wal(url: str) -> None:
         connection.execute("PRAGMA journal_mode=WAL")
 
 
+def build_adapters(settings: Settings) -> Adapters:
+    """Slack when a bot token is configured (else the outbox), and the agent runner."""
+    client = build_client(settings)
+    messenger: Messenger = (
+        OutboxMessenger(settings.app_database_url, "Slack is not configured")
+        if client is None
+        else SlackMessenger(settings.app_database_url, client)
+    )
+    return Adapters(
+        settings=settings,
+        messenger=messenger,
+        agents=build_runner(settings),
+        slack=client,
+    )
+
+
 def launch(settings: Settings, role: Role) -> DBOS:
     """Create and launch DBOS for this process, then register the queues."""
     url = settings.dbos_database_url
@@ -100,9 +133,9 @@ def launch(settings: Settings, role: Role) -> DBOS:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         _enable_wal(url)
     # Before launch: recovery may resume workflows whose steps need the adapters at once.
-    for module in WORKFLOW_MODULES:
-        importlib.import_module(module)
-    adapters.install(adapters.build(settings))
+    import_workflow_modules()
+    keep_moved_classes_loadable()
+    adapters.install(build_adapters(settings))
     route_dbos_logs()
     dbos = DBOS(config=dbos_config(settings, role))
     # Datasources (transactional steps) are accepted between DBOS() and DBOS.launch() only.
@@ -112,12 +145,7 @@ def launch(settings: Settings, role: Role) -> DBOS:
         # with it half done; it may still enqueue, and the server's workers pick it up.
         DBOS.listen_queues([])
     DBOS.launch()
-    for spec in QUEUES:
-        DBOS.register_queue(
-            spec.name,
-            worker_concurrency=spec.worker_concurrency,
-            polling_interval_sec=spec.polling_interval_sec,
-        )
+    register_queues()
     if role in ("server", "worker"):
         apply_schedules(settings)
     announce = log.debug if role == "cli" else log.info  # a command's output is for its user
@@ -169,9 +197,3 @@ def dbos_runtime(settings: Settings, role: Role = "cli") -> Iterator[DBOS]:
         yield dbos
     finally:
         shutdown()
-
-
-def dbos_ready() -> bool:
-    """True when DBOS is launched and its system database answers."""
-    DBOS.list_workflows(limit=1)
-    return True

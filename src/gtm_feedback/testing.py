@@ -32,11 +32,11 @@ from gtm_feedback import runtime
 from gtm_feedback.approval import service as approvals
 from gtm_feedback.approval.models import Approval, ApprovalStatus
 from gtm_feedback.config import Settings
-from gtm_feedback.db.migrate import upgrade
 from gtm_feedback.db.session import dispose_engines, session_scope
-from gtm_feedback.monitoring.runs import FINISHED
+from gtm_feedback.durable.runs import FINISHED
+from gtm_feedback.durable.sleep import SLEEP_EVENT, WAKE_TOPIC, wake_up
+from gtm_feedback.migrations import upgrade
 from gtm_feedback.outbox.models import OutboxMessage
-from gtm_feedback.workflow_support import SLEEP_EVENT, WAKE_TOPIC, wake_up
 
 T = TypeVar("T")
 

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from gtm_feedback.approval import service
 from gtm_feedback.approval.models import Approval, ApprovalStatus
 from gtm_feedback.config import Settings
-from gtm_feedback.db.migrate import upgrade
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.main import create_app
+from gtm_feedback.migrations import upgrade
 
 
 @DBOS.step()

@@ -44,8 +44,8 @@ def test_the_digest_goes_out_once_per_week(workflows: WorkflowKit) -> None:
     assert first.followers > 0
     sent = workflows.messages(kind="digest")
     assert len(sent) == first.channels + first.followers
-    channel_posts = [m for m in sent if m.channel]
-    assert all(m.channel.startswith("#firehose-") for m in channel_posts)
+    channels = [m.channel for m in sent if m.channel]
+    assert all(channel.startswith("#firehose-") for channel in channels)
     assert all("the week 2026-W44" in m.text for m in sent)
     assert any("/requests/" in m.text for m in sent)
     # The same week again (a retried schedule, a second server): nothing is sent twice.

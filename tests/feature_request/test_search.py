@@ -18,6 +18,7 @@ from gtm_feedback.feature_request.index_state import current_version
 from gtm_feedback.feature_request.models import FeatureRequest
 from gtm_feedback.feedback.models import Feedback, Severity
 from gtm_feedback.integrations.embeddings.onnx import OnnxEmbedder
+from gtm_feedback.matching.matcher import MatchConfig
 from gtm_feedback.matching.tiers import Tier
 from tests import factories
 
@@ -46,7 +47,7 @@ def _sync(session: Session, embedder: OnnxEmbedder) -> embeddings.Pending:
     return todo
 
 
-def _config(embedder: OnnxEmbedder) -> search.MatchConfig:
+def _config(embedder: OnnxEmbedder) -> MatchConfig:
     return search.match_config(Settings(), embedder.model_id)
 
 

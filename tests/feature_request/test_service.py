@@ -22,8 +22,8 @@ def test_request_arr_counts_each_account_once(session: Session) -> None:
     f.feedback(session, req, big, Severity.HIGH)  # same account again: not counted twice
     f.feedback(session, req, small, Severity.MEDIUM)
 
-    assert service.request_arr(session, req.id) == Decimal("1025000.35")
-    figures = service.figures(session, req.id)
+    assert service.request_arr(session=session, request_id=req.id) == Decimal("1025000.35")
+    figures = service.figures(session=session, request_id=req.id)
     assert (figures.account_count, figures.feedback_count) == (2, 3)
     assert figures.highest_severity is Severity.HIGH
 
@@ -38,13 +38,13 @@ def test_dealbreaker_arr_is_enterprise_high_severity_only(session: Session) -> N
     f.feedback(session, req, ent_low, Severity.MEDIUM)
     f.feedback(session, req, smb_high, Severity.HIGH)
 
-    assert service.dealbreaker_arr(session, req.id) == Decimal("800000.00")
-    assert service.request_arr(session, req.id) == Decimal("1440000.00")
+    assert service.dealbreaker_arr(session=session, request_id=req.id) == Decimal("800000.00")
+    assert service.request_arr(session=session, request_id=req.id) == Decimal("1440000.00")
 
 
 def test_request_without_feedback_has_zero_figures(session: Session) -> None:
     req = f.request(session, "lonely")
-    figures = service.figures(session, req.id)
+    figures = service.figures(session=session, request_id=req.id)
     assert figures.arr == Decimal("0.00")
     assert figures.dealbreaker_arr == Decimal("0.00")
     assert (figures.feedback_count, figures.highest_severity) == (0, None)
@@ -61,7 +61,7 @@ def test_list_sorts_filters_and_pages(session: Session) -> None:
         f.feedback(session, busy, acct, Severity.LOW, days=2)
 
     def slugs(**kwargs: object) -> list[str]:
-        rows, _ = service.list_requests(session, RequestQuery(**kwargs))  # type: ignore[arg-type]
+        rows, _ = service.list_requests(session=session, query=RequestQuery(**kwargs))  # type: ignore[arg-type]
         return [row.request.slug for row in rows]
 
     assert slugs(sort=RequestSort.ARR) == ["rich", "busy", "cheap"]
@@ -69,7 +69,7 @@ def test_list_sorts_filters_and_pages(session: Session) -> None:
     assert slugs(sort=RequestSort.RECENT) == ["cheap", "busy", "rich"]
     assert slugs(area_slug="mobile") == ["busy", "cheap"]
     assert slugs(status=RequestStatus.SHIPPED) == ["busy"]
-    rows, total = service.list_requests(session, RequestQuery(limit=1, offset=1))
+    rows, total = service.list_requests(session=session, query=RequestQuery(limit=1, offset=1))
     assert total == 3
     assert [r.request.slug for r in rows] == ["busy"]
     assert [area.slug for area in rows[0].areas] == ["mobile"]
@@ -77,23 +77,23 @@ def test_list_sorts_filters_and_pages(session: Session) -> None:
 
 def test_free_slug_adds_a_number_when_taken(session: Session) -> None:
     f.request(session, "dark-mode")
-    assert service.free_slug(session, "Dark mode!") == "dark-mode-2"
-    taken = service.resolve(session, "dark-mode")
+    assert service.free_slug(session=session, title="Dark mode!") == "dark-mode-2"
+    taken = service.resolve(session=session, id_or_slug="dark-mode")
     assert taken is not None
-    assert service.free_slug(session, "Dark mode", own_id=taken.id) == "dark-mode"
+    assert service.free_slug(session=session, title="Dark mode", own_id=taken.id) == "dark-mode"
 
 
 def test_follow_is_idempotent(session: Session) -> None:
     from gtm_feedback.user.service import get_or_create
 
     req = f.request(session, "webhooks")
-    user = get_or_create(session, email="Ana.Lima@Example.com")
+    user = get_or_create(session=session, email="Ana.Lima@Example.com")
     assert user.email == "ana.lima@example.com"
     assert user.name == "Ana Lima"
-    assert service.follow(session, request_id=req.id, user_id=user.id) is True
-    assert service.follow(session, request_id=req.id, user_id=user.id) is False
+    assert service.follow(session=session, request_id=req.id, user_id=user.id) is True
+    assert service.follow(session=session, request_id=req.id, user_id=user.id) is False
     session.expire_all()
-    found = service.get_by_slug(session, "webhooks")
+    found = service.get_by_slug(session=session, slug="webhooks")
     assert found is not None
     assert [u.email for u in found.followers] == ["ana.lima@example.com"]
 
@@ -101,4 +101,4 @@ def test_follow_is_idempotent(session: Session) -> None:
 def test_set_areas_refuses_unknown_ids(session: Session) -> None:
     req = f.request(session, "x-request")
     with pytest.raises(ValueError, match="unknown product area"):
-        service.set_areas(session, req, ["area_missing"])
+        service.set_areas(session=session, request=req, area_ids=["area_missing"])

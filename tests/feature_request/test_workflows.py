@@ -10,21 +10,22 @@ import pytest
 from dbos import DBOS, SetWorkflowID
 from sqlalchemy import select
 
-from gtm_feedback import adapters
 from gtm_feedback.config import Settings
-from gtm_feedback.db.migrate import upgrade
 from gtm_feedback.db.session import session_scope
+from gtm_feedback.durable.fanout import FANOUT_LIMIT
+from gtm_feedback.errors import PermanentError
 from gtm_feedback.feature_request.models import FeatureRequest, RequestStatus
 from gtm_feedback.feature_request.workflows import (
     MarkShippedInput,
     MarkShippedResult,
     mark_shipped_workflow,
 )
+from gtm_feedback.integrations import adapters
 from gtm_feedback.integrations.messaging.base import Delivery, Messenger
+from gtm_feedback.migrations import upgrade
 from gtm_feedback.outbox.models import OutboxMessage
 from gtm_feedback.runtime import dbos_runtime
 from gtm_feedback.user.models import User
-from gtm_feedback.workflow_support import FANOUT_LIMIT, PermanentError
 from tests import factories
 
 

@@ -73,7 +73,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, llm: InsightsLLM) -> Sett
         tmp_path_factory, "insights", port=8131, llm_base_url=llm.base_url, llm_max_retries=0
     )
     with session_scope(found.app_database_url) as session:
-        area = get_by_slug(session, SECURITY)
+        area = get_by_slug(session=session, slug=SECURITY)
         assert area is not None
         for n, title in enumerate(RELATED_SSO):
             row = FeatureRequest(slug=f"sso-{n}", title=title, description="")
@@ -139,7 +139,7 @@ def test_every_area_gets_a_report_and_a_failing_agent_falls_back(
 def test_one_area_failing_does_not_lose_the_others(client: TestClient, settings: Settings) -> None:
     url = settings.app_database_url
     with session_scope(url) as session:
-        billing = get_by_slug(session, "billing-usage")
+        billing = get_by_slug(session=session, slug="billing-usage")
         assert billing is not None
         before = session.scalar(select(func.count()).select_from(InsightReport))
         # A real database failure for one area's report (a trigger refusing its insert).

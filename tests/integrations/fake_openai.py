@@ -17,7 +17,8 @@ import numpy as np
 def fake_vector(text: str, dimensions: int) -> list[float]:
     """A deterministic, unnormalised vector for ``text`` (seeded by its hash)."""
     seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
-    return (np.random.default_rng(seed).standard_normal(dimensions) * 3).tolist()
+    vector: list[float] = (np.random.default_rng(seed).standard_normal(dimensions) * 3).tolist()
+    return vector
 
 
 @dataclass

@@ -14,7 +14,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -74,6 +74,21 @@ class FakeSlack:
                 return found
             time.sleep(0.05)
         raise AssertionError(f"{method} called {len(self.of(method))} times, wanted {count}")
+
+    def wait_until(
+        self, method: str, wanted: Callable[[dict[str, Any]], bool], timeout: float = 30
+    ) -> list[dict[str, Any]]:
+        """The calls of ``method`` that are ``wanted``, once there is at least one.
+
+        Other tests of a module share the fake: a test waits for its own call, not for any.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [call for call in self.of(method) if wanted(call)]
+            if found:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"no wanted {method} call within {timeout} s")
 
     def answer(self, method: str, params: dict[str, Any]) -> Answer:
         """Record the call; the scripted failure if any, else the method's normal answer."""
@@ -146,7 +161,7 @@ def serve_slack(fake: FakeSlack) -> Iterator[FakeSlack]:
             params = _params(self)
             if path.startswith("/respond/"):
                 fake.responses.append({"name": path.rsplit("/", 1)[1], **params})
-                status, headers, body = 200, {}, {"ok": True}
+                status, headers, body = 200, dict[str, str](), {"ok": True}
             else:
                 status, headers, body = fake.answer(path.removeprefix("/api/"), params)
             payload = json.dumps(body).encode()

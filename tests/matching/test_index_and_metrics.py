@@ -84,7 +84,8 @@ def test_fit_recovers_a_known_logistic_model() -> None:
     scores, gaps = rng.uniform(0, 1, 20_000), rng.uniform(0, 0.3, 20_000)
     truth = Calibration("m", bias=-4.0, w_score=5.0, w_margin=10.0)
     p = np.array([truth.confidence(s, g) for s, g in zip(scores, gaps, strict=True)])
-    fitted = fit_calibration("m", scores, gaps, rng.uniform(0, 1, len(p)) < p)
+    labels = rng.uniform(0, 1, len(p)) < p
+    fitted = fit_calibration("m", scores.tolist(), gaps.tolist(), labels.tolist())
     assert fitted.bias == pytest.approx(-4.0, abs=0.4)
     assert fitted.w_score == pytest.approx(5.0, abs=0.5)
     assert fitted.w_margin == pytest.approx(10.0, abs=1.5)

@@ -23,7 +23,10 @@ def test_observe_takes_the_best_candidate_and_its_margin() -> None:
     assert seen is not None
     assert (seen.score, seen.right, seen.has_request) == (0.8, True, True)
     assert seen.margin == pytest.approx(0.1)
-    assert tuning.observe(result, None) == tuning.Observation(0.8, pytest.approx(0.1), False, False)
+    unknown = tuning.observe(result, None)
+    assert unknown is not None
+    assert (unknown.score, unknown.right, unknown.has_request) == (0.8, False, False)
+    assert unknown.margin == pytest.approx(0.1)
     assert tuning.observe(MatchResult(Tier.CREATE, []), "a") is None
 
 

@@ -9,12 +9,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from gtm_feedback.config import Settings
-from gtm_feedback.db.migrate import upgrade
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.integrations.messaging.base import Delivery
-from gtm_feedback.integrations.messaging.outbox import OutboxMessenger
 from gtm_feedback.main import create_app
+from gtm_feedback.migrations import upgrade
 from gtm_feedback.outbox import service
+from gtm_feedback.outbox.messengers import OutboxMessenger
 from gtm_feedback.outbox.models import OutboxMessage
 
 

@@ -45,19 +45,19 @@ def test_ship_rate(open_: int, shipped: int, rate: int) -> None:
 def test_area_ship_rate_excludes_deprioritized(session: Session) -> None:
     for n, status in enumerate(["open", "shipped", "deprioritized", "deprioritized", "open"]):
         f.request(session, f"req-{n}", area="Mobile", status=RequestStatus(status))
-    area = service.get_by_slug(session, "mobile")
+    area = service.get_by_slug(session=session, slug="mobile")
     assert area is not None
-    counts = service.status_counts(session, area_id=area.id)
+    counts = service.status_counts(session=session, area_id=area.id)
     assert (counts.open, counts.shipped, counts.deprioritized) == (2, 1, 2)
     assert counts.ship_rate == 33
-    assert service.status_counts_by_area(session)[area.id] == counts
+    assert service.status_counts_by_area(session=session)[area.id] == counts
 
 
 def test_all_deprioritized_area_has_zero_ship_rate(session: Session) -> None:
     f.request(session, "gone", area="Legacy", status=RequestStatus.DEPRIORITIZED)
-    area = service.get_by_slug(session, "legacy")
+    area = service.get_by_slug(session=session, slug="legacy")
     assert area is not None
-    assert service.status_counts(session, area_id=area.id).ship_rate == 0
+    assert service.status_counts(session=session, area_id=area.id).ship_rate == 0
 
 
 def test_duplicate_area_name_or_slug_is_refused(session: Session) -> None:

@@ -62,7 +62,7 @@ def test_seed_loads_everything_and_is_idempotent(db_url: str, tmp_path: Path) ->
     assert all(report.created == 0 for report in second.reports.values())
     assert not is_empty(db_url)
     with session_scope(db_url) as session:
-        assert session.scalar(select(func.count()).select_from(FeatureRequest)) >= 40
+        assert session.execute(select(func.count()).select_from(FeatureRequest)).scalar_one() >= 40
         feedback = session.scalar(select(func.count()).select_from(Feedback))
     assert feedback == first.reports["feedback"].created
     assert (tmp_path / "sample" / "incoming.csv").read_text().startswith("text,expected_request_id")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from gtm_feedback.account import service
+from gtm_feedback.errors import NotFoundError
+from gtm_feedback.feedback import service as feedback_service
 from gtm_feedback.web.deps import DbSession
 from gtm_feedback.web.templating import templates
 
@@ -15,8 +17,11 @@ router = APIRouter(include_in_schema=False)
 @router.get("/accounts/{account_id}", response_class=HTMLResponse)
 def account_page(request: Request, account_id: str, session: DbSession) -> Response:
     """One account and what it asked for."""
-    account = service.get_account(session, account_id)
+    account = service.get_account(session=session, account_id=account_id)
     if account is None:
-        raise HTTPException(status_code=404, detail=f"no account with id {account_id!r}")
-    context = {"account": account, "feedback": service.feedback_of(session, account.id)}
+        raise NotFoundError(f"no account with id {account_id!r}")
+    context = {
+        "account": account,
+        "feedback": feedback_service.of_account(session=session, account_id=account.id),
+    }
     return templates.TemplateResponse(request, "account.html", context)

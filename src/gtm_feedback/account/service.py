@@ -1,4 +1,4 @@
-"""Accounts: look-ups with their deals and feedback."""
+"""Accounts: look-ups with their deals, and search as you type."""
 
 from __future__ import annotations
 
@@ -6,30 +6,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from gtm_feedback.account.models import Account
-from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.text.formats import LIKE_ESCAPE, contains_pattern
 
 
-def get_account(session: Session, account_id: str) -> Account | None:
+def get_account(*, session: Session, account_id: str) -> Account | None:
     """The account with its opportunities loaded, if it exists."""
     return session.scalar(
         select(Account).where(Account.id == account_id).options(selectinload(Account.opportunities))
     )
 
 
-def feedback_of(session: Session, account_id: str) -> list[Feedback]:
-    """The feedback the account left, newest first, with requests loaded."""
-    return list(
-        session.scalars(
-            select(Feedback)
-            .where(Feedback.account_id == account_id)
-            .options(selectinload(Feedback.request))
-            .order_by(Feedback.created_at.desc(), Feedback.id)
-        )
-    )
-
-
-def search(session: Session, text: str, *, limit: int = 8) -> list[Account]:
+def search(*, session: Session, text: str, limit: int = 8) -> list[Account]:
     """Accounts whose name or id contains ``text`` (search as you type), largest ARR first."""
     text = text.strip()
     if not text:

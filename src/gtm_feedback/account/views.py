@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 
 from gtm_feedback.account import service
 from gtm_feedback.account.schemas import AccountFeedback, AccountOut, OpportunityOut
+from gtm_feedback.errors import NotFoundError
+from gtm_feedback.feedback import service as feedback_service
 from gtm_feedback.feedback.schemas import FeedbackOut
 from gtm_feedback.web.deps import DbSession
 
@@ -17,16 +19,16 @@ router = APIRouter(prefix="/api/accounts", tags=["accounts"])
 )
 def get_account(account_id: str, session: DbSession) -> AccountOut:
     """One account with its opportunities and the feedback it left."""
-    account = service.get_account(session, account_id)
+    account = service.get_account(session=session, account_id=account_id)
     if account is None:
-        raise HTTPException(status_code=404, detail=f"no account with id {account_id!r}")
+        raise NotFoundError(f"no account with id {account_id!r}")
     feedback = [
         AccountFeedback(
             **FeedbackOut.model_validate(item).model_dump(),
             request_slug=item.request.slug,
             request_title=item.request.title,
         )
-        for item in service.feedback_of(session, account.id)
+        for item in feedback_service.of_account(session=session, account_id=account.id)
     ]
     return AccountOut(
         id=account.id,

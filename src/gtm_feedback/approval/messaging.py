@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from gtm_feedback.integrations.ai.text import mrkdwn_escape
+from gtm_feedback.text.markup import mrkdwn_escape
 
 APPROVE = "approval_approve"
 DECLINE = "approval_decline"
+#: Ignoring a proposal from a reaction declines its approval, like Decline.
+PROPOSAL_IGNORE = "proposal_ignore"
 
 Blocks = list[dict[str, Any]]
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from gtm_feedback import adapters
 from gtm_feedback.approval.messaging import decided_blocks
 from gtm_feedback.approval.models import Approval
 from gtm_feedback.db.session import session_scope
-from gtm_feedback.monitoring.logging import get_logger
+from gtm_feedback.integrations import adapters
+from gtm_feedback.logging import get_logger
 from gtm_feedback.outbox import service as outbox
 
 log = get_logger(__name__)

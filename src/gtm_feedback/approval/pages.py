@@ -6,11 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
 from gtm_feedback.approval import service
 from gtm_feedback.approval.outcome import show_outcome
-from gtm_feedback.feature_request.models import FeatureRequest
+from gtm_feedback.feature_request import service as feature_requests
 from gtm_feedback.web.deps import AppSettings, DbSession
 from gtm_feedback.web.templating import templates
 
@@ -22,8 +21,7 @@ def inbox(request: Request, session: DbSession, notice: str = "") -> Response:
     """Pending approvals, oldest first, then the latest decisions."""
     pending = service.pending(session=session)
     ids = {str(a.payload.get("request_id")) for a in pending if a.payload.get("request_id")}
-    found = session.scalars(select(FeatureRequest).where(FeatureRequest.id.in_(ids)))
-    requests = {r.id: r for r in found}
+    requests = feature_requests.by_ids(session=session, ids=ids)
     context = {
         "pending": pending,
         "requests": requests,

@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 from gtm_feedback.approval.models import Approval, ApprovalStatus
 from gtm_feedback.db.base import utcnow
 from gtm_feedback.db.session import session_scope
+from gtm_feedback.errors import ConflictError, NotFoundError
 
 
-class ApprovalNotFoundError(LookupError):
+class ApprovalNotFoundError(NotFoundError):
     """No approval has this token."""
 
 
-class AlreadyDecidedError(ValueError):
+class AlreadyDecidedError(ConflictError):
     """The approval was decided before; says by whom and when."""
 
     def __init__(self, approval: Approval) -> None:
@@ -112,3 +113,29 @@ def decided(*, session: Session, limit: int = 30) -> list[Approval]:
     """Decided approvals, most recent decision first (the inbox's history)."""
     query = select(Approval).where(Approval.status != ApprovalStatus.PENDING)
     return list(session.scalars(query.order_by(Approval.decided_at.desc()).limit(limit)))
+
+
+def get(*, session: Session, token: str) -> Approval | None:
+    """The approval with this token, if any."""
+    return session.get(Approval, token)
+
+
+def for_workflow(*, session: Session, workflow_id: str) -> Approval | None:
+    """The approval the workflow ``workflow_id`` waits on (or waited on), if recorded."""
+    return session.scalars(select(Approval).where(Approval.workflow_id == workflow_id)).first()
+
+
+def decision(*, session: Session, token: str) -> bool | None:
+    """The stored decision (True approved, False declined), or None while pending or unknown."""
+    row = session.get(Approval, token)
+    if row is None or row.status is ApprovalStatus.PENDING:
+        return None
+    return row.status is ApprovalStatus.APPROVED
+
+
+def note_posted(*, session: Session, token: str, where: dict[str, str]) -> None:
+    """Keep where the approval's Slack message was posted (its ts and text) in its payload."""
+    row = session.get(Approval, token)
+    if row is None:
+        raise ApprovalNotFoundError(f"no approval with token {token!r}")
+    row.payload = {**row.payload, **where}

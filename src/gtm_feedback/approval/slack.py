@@ -11,13 +11,12 @@ from typing import Any
 
 from slack_bolt import Ack
 
-from gtm_feedback import adapters
 from gtm_feedback.approval import service as approvals
-from gtm_feedback.approval.messaging import APPROVE, DECLINE
+from gtm_feedback.approval.messaging import APPROVE, DECLINE, PROPOSAL_IGNORE
 from gtm_feedback.approval.outcome import rewrite_decided
 from gtm_feedback.db.session import session_scope
-from gtm_feedback.feedback.messaging import PROPOSAL_IGNORE
-from gtm_feedback.monitoring.logging import get_logger
+from gtm_feedback.integrations import adapters
+from gtm_feedback.logging import get_logger
 from gtm_feedback.user import service as users
 
 log = get_logger(__name__)
@@ -47,7 +46,7 @@ def on_decision(ack: Ack, body: dict[str, Any]) -> None:
     slack_user = body["user"]["id"]
     url = adapters.current().settings.app_database_url
     with session_scope(url) as session:
-        who = users.display_name(session, slack_user)
+        who = users.display_name(session=session, slack_user_id=slack_user)
     try:
         approval = approvals.decide_and_resume(
             url, token=action["value"], approved=approved, user=who

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException
+from fastapi import APIRouter, BackgroundTasks
 
 from gtm_feedback.approval import service
 from gtm_feedback.approval.outcome import show_outcome
@@ -30,14 +30,9 @@ def decide(
 
     The Slack message that asked (if any) is rewritten to show the outcome after the answer.
     """
-    try:
-        approval = service.decide_and_resume(
-            settings.app_database_url, token=token, approved=body.approved, user=body.user
-        )
-    except service.ApprovalNotFoundError as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
-    except service.AlreadyDecidedError as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from exc
+    approval = service.decide_and_resume(
+        settings.app_database_url, token=token, approved=body.approved, user=body.user
+    )
     outcome = "Approved" if body.approved else "Declined"
     background.add_task(show_outcome, approval, outcome)
     return ApprovalOut.model_validate(approval)

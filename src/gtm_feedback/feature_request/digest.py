@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from gtm_feedback.account.models import Account
 from gtm_feedback.feature_request.models import FeatureRequest, request_areas, request_followers
 from gtm_feedback.feedback.models import Feedback
-from gtm_feedback.integrations.ai.text import clip, mrkdwn_escape
 from gtm_feedback.text.formats import money
+from gtm_feedback.text.markup import clip, mrkdwn_escape
 
 TOP = 5
 

@@ -9,11 +9,12 @@ from typing import Any
 from dbos import DBOS
 from pydantic import BaseModel, ConfigDict, Field
 
-from gtm_feedback import adapters
 from gtm_feedback.db.session import session_scope
+from gtm_feedback.durable.registry import Startable
+from gtm_feedback.durable.retry import OUTBOUND_RETRY
 from gtm_feedback.feature_request import digest
+from gtm_feedback.integrations import adapters
 from gtm_feedback.product_area import service as areas
-from gtm_feedback.workflow_support import OUTBOUND_RETRY
 
 SCHEDULE_NAME = "weekly-digest"
 
@@ -61,7 +62,7 @@ def audiences_step(week: str) -> list[Audience]:
                 channel=area.firehose_channel,
                 request_ids=sorted(digest.area_requests(session, area.id)),
             )
-            for area in areas.list_areas(session)
+            for area in areas.list_areas(session=session)
             if area.firehose_channel
         ]
         for user_id, ids in sorted(digest.followed_requests(session).items()):
@@ -120,3 +121,11 @@ def weekly_digest_workflow(data: WeeklyDigestInput) -> WeeklyDigestResult:
 def scheduled_weekly_digest_workflow(scheduled_at: datetime, context: Any) -> WeeklyDigestResult:
     """The Monday run of the ``weekly-digest`` schedule."""
     return send_week(scheduled_at.date())
+
+
+STARTABLE = Startable(
+    "weekly-digest",
+    WeeklyDigestInput,
+    weekly_digest_workflow,
+    "Last week's digest to every area firehose channel and every follower, once a week.",
+)

@@ -8,16 +8,17 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from dbos import DBOS, SetWorkflowID
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from gtm_feedback.durable.runs import FINISHED
+from gtm_feedback.errors import NotFoundError
 from gtm_feedback.feature_request import service
 from gtm_feedback.feature_request.models import FeatureRequest, RequestStatus
 from gtm_feedback.feature_request.service import RequestQuery, RequestSort
 from gtm_feedback.feature_request.workflows import MarkShippedInput, mark_shipped_workflow
 from gtm_feedback.feedback.models import Severity
-from gtm_feedback.monitoring.runs import FINISHED
 from gtm_feedback.product_area import service as areas
 from gtm_feedback.user import service as users
 from gtm_feedback.web.deps import DbSession
@@ -28,9 +29,9 @@ PAGE_SIZE = 25
 
 
 def _request_or_404(session: Session, slug: str) -> FeatureRequest:
-    found = service.get_by_slug(session, slug)
+    found = service.get_by_slug(session=session, slug=slug)
     if found is None:
-        raise HTTPException(status_code=404, detail=f"no feature request with slug {slug!r}")
+        raise NotFoundError(f"no feature request with slug {slug!r}")
     return found
 
 
@@ -61,7 +62,7 @@ def requests_page(
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
-    rows, total = service.list_requests(session, query)
+    rows, total = service.list_requests(session=session, query=query)
     filters = {
         "area": query.area_slug or "",
         "status": query.status.value if query.status else "",
@@ -75,7 +76,7 @@ def requests_page(
         "rows": rows,
         "total": total,
         "filters": filters,
-        "areas": areas.list_areas(session),
+        "areas": areas.list_areas(session=session),
         "statuses": list(RequestStatus),
         "severities": list(Severity),
         "sorts": [("arr", "ARR"), ("feedback", "Feedback count"), ("recent", "Recent activity")],
@@ -120,11 +121,11 @@ def request_page(
     banner = _ship_banner(run) if run else None
     context = {
         "item": found,
-        "figures": service.figures(session, found.id),
-        "feedback": service.feedback_of(session, found.id),
+        "figures": service.figures(session=session, request_id=found.id),
+        "feedback": service.feedback_of(session=session, request_id=found.id),
         "highlight": eid,
         "statuses": list(RequestStatus),
-        "all_areas": areas.list_areas(session),
+        "all_areas": areas.list_areas(session=session),
         "banner": banner,
         "refresh": bool(banner and banner["running"]),
     }
@@ -153,10 +154,7 @@ def change_areas(
 ) -> RedirectResponse:
     """Replace the request's areas (at least one)."""
     found = _request_or_404(session, slug)
-    try:
-        service.set_areas(session, found, area_ids)
-    except ValueError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    service.set_areas(session=session, request=found, area_ids=area_ids)
     return RedirectResponse(f"/requests/{slug}", status_code=303)
 
 
@@ -169,9 +167,9 @@ def follow(
 ) -> RedirectResponse:
     """Follow (or unfollow) the request by email."""
     found = _request_or_404(session, slug)
-    user = users.get_or_create(session, email=email)
+    user = users.get_or_create(session=session, email=email)
     if action == "unfollow":
         found.followers = [f for f in found.followers if f.id != user.id]
     else:
-        service.follow(session, request_id=found.id, user_id=user.id)
+        service.follow(session=session, request_id=found.id, user_id=user.id)
     return RedirectResponse(f"/requests/{slug}", status_code=303)

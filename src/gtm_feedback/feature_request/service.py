@@ -13,6 +13,7 @@ from sqlalchemy import Select, Subquery, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from gtm_feedback.account.models import Account
+from gtm_feedback.errors import InvalidInputError
 from gtm_feedback.feature_request.models import (
     FeatureRequest,
     RequestStatus,
@@ -129,21 +130,21 @@ def _row_figures(row: Any) -> RequestFigures:
     )
 
 
-def figures(session: Session, request_id: str) -> RequestFigures:
+def figures(*, session: Session, request_id: str) -> RequestFigures:
     """ARR, dealbreaker ARR and feedback counts of one request."""
     stmt = _figures_query(request_id).where(FeatureRequest.id == request_id)
     row = session.execute(stmt).one_or_none()
     return RequestFigures() if row is None else _row_figures(row)
 
 
-def request_arr(session: Session, request_id: str) -> Decimal:
+def request_arr(*, session: Session, request_id: str) -> Decimal:
     """Sum of ARR over the distinct accounts that left feedback on the request."""
-    return figures(session, request_id).arr
+    return figures(session=session, request_id=request_id).arr
 
 
-def dealbreaker_arr(session: Session, request_id: str) -> Decimal:
+def dealbreaker_arr(*, session: Session, request_id: str) -> Decimal:
     """Sum of ARR over distinct enterprise accounts with high-severity feedback on it."""
-    return figures(session, request_id).dealbreaker_arr
+    return figures(session=session, request_id=request_id).dealbreaker_arr
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ class RequestQuery:
     offset: int = 0
 
 
-def list_requests(session: Session, query: RequestQuery) -> tuple[list[RequestRow], int]:
+def list_requests(*, session: Session, query: RequestQuery) -> tuple[list[RequestRow], int]:
     """One page of requests with their figures, and the total matching the filters."""
     stmt = _figures_query()
     if query.area_slug is not None:
@@ -188,7 +189,7 @@ def list_requests(session: Session, query: RequestQuery) -> tuple[list[RequestRo
     }[query.sort]
     stmt = stmt.order_by(*order, FeatureRequest.created_at.desc(), FeatureRequest.id)
     rows = session.execute(stmt.limit(query.limit).offset(query.offset)).all()
-    areas = areas_by_request(session, [row.FeatureRequest.id for row in rows])
+    areas = areas_by_request(session=session, request_ids=[row.FeatureRequest.id for row in rows])
     page = [
         RequestRow(row.FeatureRequest, _row_figures(row), areas.get(row.FeatureRequest.id, []))
         for row in rows
@@ -217,7 +218,9 @@ def _filter_feedback(stmt: Select[Any], query: RequestQuery) -> Select[Any]:
     return stmt
 
 
-def areas_by_request(session: Session, request_ids: Sequence[str]) -> dict[str, list[ProductArea]]:
+def areas_by_request(
+    *, session: Session, request_ids: Sequence[str]
+) -> dict[str, list[ProductArea]]:
     """The areas of each given request, in one query."""
     result: dict[str, list[ProductArea]] = {rid: [] for rid in request_ids}
     if not request_ids:
@@ -233,7 +236,7 @@ def areas_by_request(session: Session, request_ids: Sequence[str]) -> dict[str, 
     return result
 
 
-def get_by_slug(session: Session, slug: str) -> FeatureRequest | None:
+def get_by_slug(*, session: Session, slug: str) -> FeatureRequest | None:
     """The request with this slug, its areas and followers loaded."""
     return session.scalar(
         select(FeatureRequest)
@@ -242,7 +245,7 @@ def get_by_slug(session: Session, slug: str) -> FeatureRequest | None:
     )
 
 
-def feedback_of(session: Session, request_id: str) -> list[Feedback]:
+def feedback_of(*, session: Session, request_id: str) -> list[Feedback]:
     """The request's feedback, newest first, with accounts loaded."""
     return list(
         session.scalars(
@@ -254,7 +257,7 @@ def feedback_of(session: Session, request_id: str) -> list[Feedback]:
     )
 
 
-def free_slug(session: Session, title: str, *, own_id: str | None = None) -> str:
+def free_slug(*, session: Session, title: str, own_id: str | None = None) -> str:
     """A slug made from ``title`` that no other request uses."""
 
     def taken(slug: str) -> bool:
@@ -264,19 +267,19 @@ def free_slug(session: Session, title: str, *, own_id: str | None = None) -> str
     return unique_slug(title, taken, fallback="request")
 
 
-def set_areas(session: Session, request: FeatureRequest, area_ids: Iterable[str]) -> None:
+def set_areas(*, session: Session, request: FeatureRequest, area_ids: Iterable[str]) -> None:
     """Replace the request's areas; every id must exist."""
     ids = list(dict.fromkeys(area_ids))
     found = list(session.scalars(select(ProductArea).where(ProductArea.id.in_(ids))))
     missing = set(ids) - {area.id for area in found}
     if missing:
-        raise ValueError(f"unknown product area ids: {', '.join(sorted(missing))}")
+        raise InvalidInputError(f"unknown product area ids: {', '.join(sorted(missing))}")
     if not found:
-        raise ValueError("a request needs at least one product area")
+        raise InvalidInputError("a request needs at least one product area")
     request.areas = sorted(found, key=lambda area: area.name)
 
 
-def follow(session: Session, *, request_id: str, user_id: str) -> bool:
+def follow(*, session: Session, request_id: str, user_id: str) -> bool:
     """Make the user a follower of the request; False if they already were."""
     exists = session.execute(
         select(request_followers.c.user_id).where(
@@ -289,7 +292,18 @@ def follow(session: Session, *, request_id: str, user_id: str) -> bool:
     return True
 
 
-def resolve(session: Session, id_or_slug: str) -> FeatureRequest | None:
+def resolve(*, session: Session, id_or_slug: str) -> FeatureRequest | None:
     """The request with this id, or else with this slug."""
     found = session.get(FeatureRequest, id_or_slug)
     return found or session.scalar(select(FeatureRequest).where(FeatureRequest.slug == id_or_slug))
+
+
+def get(*, session: Session, request_id: str) -> FeatureRequest | None:
+    """The request with this id, if any."""
+    return session.get(FeatureRequest, request_id)
+
+
+def by_ids(*, session: Session, ids: Iterable[str]) -> dict[str, FeatureRequest]:
+    """The requests with these ids, by id (unknown ids are left out)."""
+    found = session.scalars(select(FeatureRequest).where(FeatureRequest.id.in_(set(ids))))
+    return {row.id: row for row in found}

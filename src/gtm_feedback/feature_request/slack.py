@@ -8,8 +8,8 @@ from urllib.parse import urlparse
 
 from slack_bolt import Ack
 
-from gtm_feedback import adapters
 from gtm_feedback.db.session import session_scope
+from gtm_feedback.durable.queues import enqueue
 from gtm_feedback.feature_request import service
 from gtm_feedback.feature_request.slack_workflows import (
     ShippedInput,
@@ -17,7 +17,7 @@ from gtm_feedback.feature_request.slack_workflows import (
     slack_shipped_workflow,
     slack_unfurl_workflow,
 )
-from gtm_feedback.feedback.slack import enqueue
+from gtm_feedback.integrations import adapters
 
 USAGE = "Usage: `/shipped <request link>`, e.g. `/shipped {base}/requests/saml-sso`"
 _REQUEST_PATH = re.compile(r"/requests/([^/?#\s]+)/?$")
@@ -42,7 +42,7 @@ def on_shipped(ack: Ack, command: dict[str, Any]) -> None:
         ack(f"That is not a link to a request: {text}\n" + USAGE.format(base=settings.base_url))
         return
     with session_scope(settings.app_database_url) as session:
-        found = service.get_by_slug(session, slug)
+        found = service.get_by_slug(session=session, slug=slug)
         title = found.title if found else None
     if title is None:
         ack(f"There is no request at {text}.")
@@ -51,7 +51,7 @@ def on_shipped(ack: Ack, command: dict[str, Any]) -> None:
     data = ShippedInput(
         request=slug, slack_user_id=command["user_id"], response_url=command["response_url"]
     )
-    enqueue(f"slack-shipped-{command['trigger_id']}", slack_shipped_workflow, data)
+    enqueue("slack", f"slack-shipped-{command['trigger_id']}", slack_shipped_workflow, data)
 
 
 def on_link_shared(ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> None:
@@ -61,4 +61,4 @@ def on_link_shared(ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> Non
     if not links or not event.get("message_ts"):
         return
     data = UnfurlInput(channel=event["channel"], message_ts=event["message_ts"], links=links)
-    enqueue(f"slack-{body['event_id']}", slack_unfurl_workflow, data)
+    enqueue("slack", f"slack-{body['event_id']}", slack_unfurl_workflow, data)

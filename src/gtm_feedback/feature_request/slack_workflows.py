@@ -6,13 +6,14 @@ from dbos import DBOS
 from pydantic import BaseModel, ConfigDict
 from slack_sdk.webhook import WebhookClient
 
-from gtm_feedback import adapters
 from gtm_feedback.db.session import session_scope
+from gtm_feedback.durable.retry import OUTBOUND_RETRY
+from gtm_feedback.errors import PermanentError
 from gtm_feedback.feature_request import unfurl
 from gtm_feedback.feature_request.workflows import MarkShippedInput, mark_shipped_workflow
+from gtm_feedback.integrations import adapters
 from gtm_feedback.integrations.slack.client import RETRY_HANDLERS, call_api
 from gtm_feedback.user.workflows import resolve_slack_user_step
-from gtm_feedback.workflow_support import OUTBOUND_RETRY, PermanentError
 
 
 class _Model(BaseModel):

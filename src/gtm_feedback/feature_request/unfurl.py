@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from gtm_feedback.account import service as accounts
 from gtm_feedback.feature_request import service as requests
+from gtm_feedback.feedback import service as feedback_service
 from gtm_feedback.feedback.models import Feedback
-from gtm_feedback.integrations.ai.text import clip, mrkdwn_escape
 from gtm_feedback.product_area import service as areas
 from gtm_feedback.text.formats import money
+from gtm_feedback.text.markup import clip, mrkdwn_escape
 
 Preview = dict[str, Any]
 _PAGE = re.compile(r"^/(requests|areas|accounts)/([^/]+)/?$")
@@ -37,7 +38,7 @@ def _preview(url: str, title: str, facts: list[str], restricted: bool) -> Previe
 def _request(
     session: Session, url: str, slug: str, query: str, restricted: bool
 ) -> dict[str, Any] | None:
-    found = requests.get_by_slug(session, slug)
+    found = requests.get_by_slug(session=session, slug=slug)
     if found is None:
         return None
     eid = parse_qs(query).get("eid", [None])[0]
@@ -45,7 +46,7 @@ def _request(
     if item is not None and item.request_id == found.id:
         facts = [item.severity.label, item.account.name, f"“{clip(item.description, 200)}”"]
         return _preview(url, f"Feedback on {found.title}", facts, restricted)
-    figures = requests.figures(session, found.id)
+    figures = requests.figures(session=session, request_id=found.id)
     facts = [
         found.status.value.capitalize(),
         f"{money(float(figures.arr))} ARR",
@@ -56,10 +57,10 @@ def _request(
 
 
 def _area(session: Session, url: str, slug: str, restricted: bool) -> Preview | None:
-    area = areas.get_by_slug(session, slug)
+    area = areas.get_by_slug(session=session, slug=slug)
     if area is None:
         return None
-    counts = areas.status_counts(session, area_id=area.id)
+    counts = areas.status_counts(session=session, area_id=area.id)
     facts = [f"{counts.open} open", f"{counts.shipped} shipped", f"ship rate {counts.ship_rate} %"]
     return _preview(url, area.name, facts, restricted)
 
@@ -67,14 +68,16 @@ def _area(session: Session, url: str, slug: str, restricted: bool) -> Preview | 
 def _account(
     session: Session, url: str, account_id: str, restricted: bool
 ) -> dict[str, Any] | None:
-    account = accounts.get_account(session, account_id)
+    account = accounts.get_account(session=session, account_id=account_id)
     if account is None:
         return None
     facts = [
         f"{money(float(account.arr))} ARR",
         "Enterprise" if account.is_enterprise else "Commercial",
     ]
-    facts.append(f"{len(accounts.feedback_of(session, account.id))} feedback")
+    facts.append(
+        f"{len(feedback_service.of_account(session=session, account_id=account.id))} feedback"
+    )
     return _preview(url, account.name, facts, restricted)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
+from gtm_feedback.errors import NotFoundError
 from gtm_feedback.feature_request import service
 from gtm_feedback.feature_request.models import FeatureRequest, RequestStatus
 from gtm_feedback.feature_request.schemas import (
@@ -57,7 +58,7 @@ def list_requests(
 ) -> RequestPage:
     """Requests ranked by ARR (default), feedback count or recent activity."""
     query = RequestQuery(area_slug=area, status=status, sort=sort, limit=limit, offset=offset)
-    rows, total = service.list_requests(session, query)
+    rows, total = service.list_requests(session=session, query=query)
     items = [
         RequestSummary.model_validate(_summary(r.request, r.figures, r.areas, settings.base_url))
         for r in rows
@@ -79,10 +80,10 @@ def _feedback_out(item: Feedback) -> FeedbackWithAccount:
 )
 def get_request(slug: str, session: DbSession, settings: AppSettings) -> RequestDetail:
     """One request with its figures, followers and feedback."""
-    request = service.get_by_slug(session, slug)
+    request = service.get_by_slug(session=session, slug=slug)
     if request is None:
-        raise HTTPException(status_code=404, detail=f"no feature request with slug {slug!r}")
-    figures = service.figures(session, request.id)
+        raise NotFoundError(f"no feature request with slug {slug!r}")
+    figures = service.figures(session=session, request_id=request.id)
     related = request.related_request
     return RequestDetail.model_validate(
         _summary(request, figures, request.areas, settings.base_url)
@@ -91,7 +92,10 @@ def get_request(slug: str, session: DbSession, settings: AppSettings) -> Request
             "tracker_url": request.tracker_url,
             "related_request_slug": related.slug if related else None,
             "followers": sorted(user.email for user in request.followers),
-            "feedback": [_feedback_out(item) for item in service.feedback_of(session, request.id)],
+            "feedback": [
+                _feedback_out(item)
+                for item in service.feedback_of(session=session, request_id=request.id)
+            ],
             "created_at": request.created_at,
         }
     )

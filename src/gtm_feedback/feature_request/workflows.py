@@ -5,20 +5,17 @@ from __future__ import annotations
 from dbos import DBOS
 from pydantic import BaseModel, ConfigDict, Field
 
-from gtm_feedback import adapters
 from gtm_feedback.db.base import utcnow
 from gtm_feedback.db.session import session_scope
+from gtm_feedback.durable.fanout import fan_out
+from gtm_feedback.durable.registry import Startable
+from gtm_feedback.durable.retry import OUTBOUND_RETRY, retry_unless_permanent
+from gtm_feedback.errors import PermanentError
 from gtm_feedback.feature_request import embeddings, service
 from gtm_feedback.feature_request.models import RequestStatus
-from gtm_feedback.integrations.ai.agents.slack_writer import COMPOSE
-from gtm_feedback.integrations.ai.schemas import ComposeInput, MessageKind
+from gtm_feedback.feedback.agents import COMPOSE, ComposeInput, MessageKind
+from gtm_feedback.integrations import adapters
 from gtm_feedback.integrations.embeddings import get_embedder
-from gtm_feedback.workflow_support import (
-    OUTBOUND_RETRY,
-    PermanentError,
-    fan_out,
-    retry_unless_permanent,
-)
 
 
 class MarkShippedInput(BaseModel):
@@ -56,7 +53,7 @@ def ship_step(request: str) -> _Shipped:
     """Set the status (once) and list the followers to tell."""
     url = adapters.current().settings.app_database_url
     with session_scope(url, write=True) as session:
-        found = service.resolve(session, request)
+        found = service.resolve(session=session, id_or_slug=request)
         if found is None:
             raise PermanentError(f"no request with id or slug {request!r}")
         already = found.status is RequestStatus.SHIPPED
@@ -175,3 +172,19 @@ def sync_embeddings_workflow(data: SyncEmbeddingsInput) -> SyncEmbeddingsResult:
     return SyncEmbeddingsResult(
         requests=len(todo.requests), feedback=len(todo.feedback), batches=batches
     )
+
+
+STARTABLE = (
+    Startable(
+        "mark-shipped",
+        MarkShippedInput,
+        mark_shipped_workflow,
+        "Mark a request shipped and notify every follower once.",
+    ),
+    Startable(
+        "sync-embeddings",
+        SyncEmbeddingsInput,
+        sync_embeddings_workflow,
+        "Embed requests and feedback whose vector is missing or stale, in batches.",
+    ),
+)

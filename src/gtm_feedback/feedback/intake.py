@@ -1,32 +1,21 @@
-"""Starting feedback processing: the one path every front door uses (API, form, Slack, demo).
+"""Feedback intake: what every front door (API, form, Slack, demo) checks before a run starts.
 
-The run is enqueued on the ``feedback`` queue under an id derived from the submission, so a
-retried submission with the same idempotency key maps to the same run and is processed once.
+A submission's id derives from its idempotency key, so a retried submission maps to the same
+run (``workflows.start_processing``) and is processed once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
 
-from dbos import DBOS, SetWorkflowID
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from gtm_feedback.account.models import Account, Opportunity
+from gtm_feedback.errors import InvalidInputError
 from gtm_feedback.feedback.models import FeedbackSource
-from gtm_feedback.feedback.schemas import FeedbackSubmission, ProcessFeedbackInput
-from gtm_feedback.feedback.workflows import process_feedback_workflow
-from gtm_feedback.workflow_support import InvalidInputError
-
-
-@dataclass(frozen=True)
-class Started:
-    """The submission's id and the run processing it."""
-
-    submission_id: str
-    run_id: str
+from gtm_feedback.feedback.schemas import FeedbackSubmission
 
 
 def submission_id_for(idempotency_key: str | None) -> str:
@@ -75,17 +64,3 @@ def from_form(
     except InvalidInputError as exc:
         return None, dict(exc.errors)
     return submission, {}
-
-
-def start_processing(submission: FeedbackSubmission, idempotency_key: str | None) -> Started:
-    """Enqueue the process-feedback run (once per key) and return at once."""
-    submission_id = submission_id_for(idempotency_key)
-    run_id = run_id_for(submission_id)
-    queue = DBOS.retrieve_queue("feedback")
-    assert queue is not None, "the feedback queue is registered at launch"
-    with SetWorkflowID(run_id):  # same id twice: DBOS keeps the first run
-        queue.enqueue(
-            process_feedback_workflow,
-            ProcessFeedbackInput(submission_id=submission_id, submission=submission),
-        )
-    return Started(submission_id=submission_id, run_id=run_id)

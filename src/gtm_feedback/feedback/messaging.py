@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gtm_feedback.approval.messaging import Blocks, decision_blocks
+from gtm_feedback.approval.messaging import PROPOSAL_IGNORE, Blocks, decision_blocks
 from gtm_feedback.feedback.models import SEVERITY_LABELS, Severity
-from gtm_feedback.integrations.ai.text import clip, mrkdwn_escape
+from gtm_feedback.text.markup import clip, mrkdwn_escape
 
 SHORTCUT = "add_feedback"
 MODAL = "add_feedback_modal"
 PROPOSAL_ADD = "proposal_add"
-PROPOSAL_IGNORE = "proposal_ignore"
 #: Block ids of the modal's inputs, named after the submission fields they fill.
 FIELDS = ("severity", "account_id", "opportunity_id", "pain", "links")
 

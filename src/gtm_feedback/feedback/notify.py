@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dbos import DBOS
 
-from gtm_feedback import adapters
-from gtm_feedback.account.models import Account
+from gtm_feedback.account import service as accounts
 from gtm_feedback.approval.messaging import approval_blocks
 from gtm_feedback.db.session import session_scope
-from gtm_feedback.feature_request.models import FeatureRequest
-from gtm_feedback.integrations.ai.agents.slack_writer import COMPOSE
-from gtm_feedback.integrations.ai.schemas import ComposeInput, MessageKind
-from gtm_feedback.integrations.ai.text import clip, mrkdwn_escape
+from gtm_feedback.durable.retry import OUTBOUND_RETRY
+from gtm_feedback.feature_request import service as requests
+from gtm_feedback.feedback.agents import COMPOSE, ComposeInput, MessageKind
+from gtm_feedback.integrations import adapters
+from gtm_feedback.text.markup import clip, mrkdwn_escape
 from gtm_feedback.user import service as users
-from gtm_feedback.workflow_support import OUTBOUND_RETRY
 
 
 @DBOS.step(**OUTBOUND_RETRY)
@@ -35,11 +34,13 @@ def notify_step(
     """
     found = adapters.current()
     with session_scope(found.settings.app_database_url, write=True) as session:
-        request = session.get(FeatureRequest, request_id)
+        request = requests.get(session=session, request_id=request_id)
         if request is None:
             return 0
-        user = users.get_or_create(session, email=submitter_email)
-        account = session.get(Account, account_id) if account_id else None
+        user = users.get_or_create(session=session, email=submitter_email)
+        account = (
+            accounts.get_account(session=session, account_id=account_id) if account_id else None
+        )
         channels = sorted({a.firehose_channel for a in request.areas if a.firehose_channel})
         title, link = request.title, f"{found.settings.base_url}/requests/{request.slug}"
         user_id, account_name = user.id, account.name if account else None

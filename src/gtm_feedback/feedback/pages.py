@@ -9,10 +9,11 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gtm_feedback.account import service as accounts
-from gtm_feedback.feature_request.models import FeatureRequest
+from gtm_feedback.durable.runs import FINISHED
+from gtm_feedback.feature_request import service as requests
 from gtm_feedback.feedback import intake
+from gtm_feedback.feedback import workflows as feedback_workflows
 from gtm_feedback.feedback.models import FeedbackSource, Severity
-from gtm_feedback.monitoring.runs import FINISHED
 from gtm_feedback.web.deps import DbSession
 from gtm_feedback.web.templating import templates
 
@@ -56,7 +57,7 @@ def submit_feedback(
     submission, errors = intake.from_form(session, values, source=FeedbackSource.UI)
     if submission is None:
         return _form(request, values, errors, status=422)
-    started = intake.start_processing(submission, None)
+    started = feedback_workflows.start_processing(submission, None)
     return RedirectResponse(f"/feedback/runs/{started.run_id}", status_code=303)
 
 
@@ -75,7 +76,7 @@ def _progress(session: Any, run_id: str) -> dict[str, Any]:
         return {"state": "failed", "run_id": run_id, "error": str(status.error or status.status)}
     result = status.output
     request_id = getattr(result, "request_id", None)
-    request = session.get(FeatureRequest, request_id) if request_id else None
+    request = requests.get(session=session, request_id=request_id) if request_id else None
     return {"state": "done", "run_id": run_id, "result": result, "request": request}
 
 
@@ -98,5 +99,5 @@ def account_options(
     request: Request, session: DbSession, account_id: Annotated[str, Query(max_length=100)] = ""
 ) -> Response:
     """Datalist options for the account field (search as you type)."""
-    found = accounts.search(session, account_id)
+    found = accounts.search(session=session, text=account_id)
     return templates.TemplateResponse(request, "_account_options.html", {"accounts": found})

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
 from gtm_feedback.feedback.models import FeedbackSource, MatchTier, Severity
+from gtm_feedback.matching.tiers import Tier
 
 
 def _email(value: str) -> str:
@@ -60,12 +61,16 @@ class ProcessFeedbackInput(BaseModel):
     submission: FeedbackSubmission
 
 
+#: What processing did: attached to a request, wrote a new one, or waits for a person.
+Outcome = Literal["attached", "created", "waiting"]
+
+
 class ProcessFeedbackResult(BaseModel):
     """Which tier, what happened, which request, and the candidates considered."""
 
     submission_id: str
-    tier: str
-    outcome: str  # attached | created | waiting (for a person)
+    tier: Tier
+    outcome: Outcome
     request_id: str | None
     feedback_id: str | None
     confidence: float | None

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dbos import DBOS, SetWorkflowID
 from slack_bolt import Ack
 
-from gtm_feedback import adapters
-from gtm_feedback.approval.models import Approval, ApprovalStatus
+from gtm_feedback.approval import service as approvals
+from gtm_feedback.approval.models import ApprovalStatus
 from gtm_feedback.approval.slack import tell
 from gtm_feedback.db.session import session_scope
+from gtm_feedback.durable.queues import enqueue
 from gtm_feedback.feedback import intake
 from gtm_feedback.feedback.messaging import FIELDS, feedback_modal, modal_values
 from gtm_feedback.feedback.models import FeedbackSource
@@ -26,20 +26,10 @@ from gtm_feedback.feedback.slack_workflows import (
     slack_feedback_workflow,
     slack_reaction_workflow,
 )
-from gtm_feedback.monitoring.logging import get_logger
+from gtm_feedback.integrations import adapters
+from gtm_feedback.logging import get_logger
 
 log = get_logger(__name__)
-
-#: The queue Slack-triggered runs wait on (registered at launch).
-QUEUE = "slack"
-
-
-def enqueue(run_id: str, workflow: Any, data: Any) -> None:
-    """Start ``workflow`` on the Slack queue once per run id (a retried delivery is a no-op)."""
-    queue = DBOS.retrieve_queue(QUEUE)
-    assert queue is not None, "the slack queue is registered at launch"
-    with SetWorkflowID(run_id):
-        queue.enqueue(workflow, data)
 
 
 def _open(trigger_id: str, view: dict[str, Any]) -> None:
@@ -61,7 +51,7 @@ def open_modal_from_proposal(ack: Ack, body: dict[str, Any]) -> None:
     ack()
     token = body["actions"][0]["value"]
     with session_scope(adapters.current().settings.app_database_url) as session:
-        proposal = session.get(Approval, token)
+        proposal = approvals.get(session=session, token=token)
         if proposal is None or proposal.status is not ApprovalStatus.PENDING:
             by = f" by {proposal.decided_by}" if proposal and proposal.decided_by else ""
             tell(body, f"Nothing changed: this proposal was already decided{by}.")
@@ -98,7 +88,7 @@ def on_modal_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> Non
         links=values["links"].split(),
         proposal_token=metadata.get("proposal"),
     )
-    enqueue(f"slack-view-{view['id']}", slack_feedback_workflow, data)
+    enqueue("slack", f"slack-view-{view['id']}", slack_feedback_workflow, data)
 
 
 def on_reaction(ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> None:
@@ -109,4 +99,4 @@ def on_reaction(ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> None:
     if event.get("reaction") != wanted or item.get("type") != "message":
         return
     data = ReactionInput(channel=item["channel"], ts=item["ts"], reactor=event["user"])
-    enqueue(f"slack-{body['event_id']}", slack_reaction_workflow, data)
+    enqueue("slack", f"slack-{body['event_id']}", slack_reaction_workflow, data)

@@ -10,23 +10,21 @@ from typing import Any
 
 from dbos import DBOS
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
-from gtm_feedback import adapters
 from gtm_feedback.approval import service as approvals
-from gtm_feedback.approval.models import Approval
 from gtm_feedback.approval.outcome import rewrite_decided
 from gtm_feedback.db.session import session_scope
-from gtm_feedback.feedback import intake
+from gtm_feedback.durable.retry import OUTBOUND_RETRY
+from gtm_feedback.errors import PermanentError
+from gtm_feedback.feedback import workflows as feedback_workflows
+from gtm_feedback.feedback.agents import EXTRACT, ExtractInput
 from gtm_feedback.feedback.messaging import proposal_blocks
 from gtm_feedback.feedback.models import FeedbackSource
 from gtm_feedback.feedback.schemas import FeedbackSubmission
-from gtm_feedback.integrations.ai.agents.slack_writer import EXTRACT
-from gtm_feedback.integrations.ai.schemas import ExtractInput
-from gtm_feedback.integrations.ai.text import mrkdwn_escape
+from gtm_feedback.integrations import adapters
 from gtm_feedback.integrations.slack.client import call_api
+from gtm_feedback.text.markup import mrkdwn_escape
 from gtm_feedback.user.workflows import resolve_slack_user_step
-from gtm_feedback.workflow_support import OUTBOUND_RETRY, PermanentError
 
 
 class _Model(BaseModel):
@@ -83,7 +81,7 @@ def slack_feedback_workflow(data: SlackFeedbackInput) -> str:
             "source": FeedbackSource.SLACK,
         }
     )
-    run_id = intake.start_processing(submission, f"slack-view-{data.view_id}").run_id
+    run_id = feedback_workflows.start_processing(submission, f"slack-view-{data.view_id}").run_id
     if data.proposal_token:
         close_proposal_step(data.proposal_token, data.slack_user_id, email)
     return run_id
@@ -161,8 +159,7 @@ def propose_step(data: ReactionInput, root_ts: str, pain: str, workflow_id: str)
     """Record the proposal (once) and post it in the thread with its buttons; its token."""
     url = adapters.current().settings.app_database_url
     with session_scope(url, write=True) as session:
-        query = select(Approval).where(Approval.workflow_id == workflow_id)
-        approval = session.scalars(query).first()
+        approval = approvals.for_workflow(session=session, workflow_id=workflow_id)
         if approval is None:
             payload = {"pain": pain, "slack_channel": data.channel, "reactor": data.reactor}
             approval = approvals.request_approval(
@@ -177,7 +174,6 @@ def propose_step(data: ReactionInput, root_ts: str, pain: str, workflow_id: str)
         "chat_postMessage", channel=data.channel, thread_ts=root_ts, text=text, blocks=blocks
     )
     with session_scope(url, write=True) as session:
-        row = session.get(Approval, token)
-        assert row is not None
-        row.payload = {**row.payload, "slack_ts": posted["ts"], "slack_text": text}
+        where = {"slack_ts": str(posted["ts"]), "slack_text": text}
+        approvals.note_posted(session=session, token=token, where=where)
     return token

@@ -9,26 +9,26 @@ from __future__ import annotations
 
 from dbos import DBOS
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gtm_feedback import adapters
 from gtm_feedback.approval import service as approvals
-from gtm_feedback.approval.models import Approval, ApprovalStatus
 from gtm_feedback.db.session import session_scope
+from gtm_feedback.feature_request import agents as request_agents
 from gtm_feedback.feature_request import embeddings, search
 from gtm_feedback.feature_request import service as requests
-from gtm_feedback.feature_request.models import FeatureRequest
-from gtm_feedback.feedback.models import CreationSource, Feedback, MatchTier
-from gtm_feedback.feedback.schemas import ProcessFeedbackInput
-from gtm_feedback.integrations.ai.agents import related, request_writer
-from gtm_feedback.integrations.ai.schemas import (
+from gtm_feedback.feature_request.agents import (
     AreaOption,
     RelatedInput,
     RequestDraftInput,
     RequestOption,
 )
+from gtm_feedback.feature_request.models import FeatureRequest
+from gtm_feedback.feedback import service as feedback
+from gtm_feedback.feedback.models import MatchTier
+from gtm_feedback.feedback.schemas import ProcessFeedbackInput
+from gtm_feedback.integrations import adapters
 from gtm_feedback.integrations.embeddings import get_embedder
+from gtm_feedback.matching.tiers import Tier
 from gtm_feedback.product_area import service as areas
 from gtm_feedback.user import service as users
 
@@ -36,7 +36,7 @@ from gtm_feedback.user import service as users
 class MatchOutcome(BaseModel):
     """What matching decided, as stored with the feedback."""
 
-    tier: str
+    tier: Tier
     request_id: str | None
     confidence: float | None
     reason: str | None
@@ -59,7 +59,7 @@ def match_step(pain: str) -> MatchOutcome:
         )
     best = result.best
     return MatchOutcome(
-        tier=result.tier.value,
+        tier=result.tier,
         request_id=best.request_id if best else None,
         confidence=best.confidence if best else None,
         reason=best.reason if best else None,
@@ -73,30 +73,19 @@ def attach_step(
 ) -> str:
     """Store the feedback on the request (once), make the submitter follow it, embed it."""
     feedback_id = f"fb_{data.submission_id}"
-    sub = data.submission
+    placement = feedback.Placement(tier, match.confidence, match.reason, match.candidates)
     with session_scope(_url(), write=True) as session:
-        if session.get(Feedback, feedback_id) is None:
-            user = users.get_or_create(session, email=sub.submitter_email)
-            session.add(
-                Feedback(
-                    id=feedback_id,
-                    request_id=request_id,
-                    account_id=sub.account_id,
-                    opportunity_id=sub.opportunity_id,
-                    severity=sub.severity,
-                    description=sub.pain,
-                    links=[str(link) for link in sub.links],
-                    creator_id=user.id,
-                    creation_source=CreationSource.AGENT,
-                    source=sub.source,
-                    match_tier=tier,
-                    match_confidence=match.confidence,
-                    match_reason=match.reason,
-                    match_candidates=match.candidates,
-                )
-            )
-            session.flush()
-            requests.follow(session, request_id=request_id, user_id=user.id)
+        user = users.get_or_create(session=session, email=data.submission.submitter_email)
+        _, new = feedback.record(
+            session=session,
+            feedback_id=feedback_id,
+            request_id=request_id,
+            submission=data.submission,
+            creator_id=user.id,
+            placement=placement,
+        )
+        if new:
+            requests.follow(session=session, request_id=request_id, user_id=user.id)
         embedder = get_embedder(adapters.current().settings)
         embeddings.embed_feedback(session=session, embedder=embedder, ids=[feedback_id])
     return feedback_id
@@ -106,12 +95,10 @@ def attach_step(
 def ask_step(data: ProcessFeedbackInput, match: MatchOutcome, workflow_id: str) -> str:
     """Record the approval (once) for the workflow that will wait on it; return its token."""
     with session_scope(_url(), write=True) as session:
-        existing = session.scalars(
-            select(Approval).where(Approval.workflow_id == workflow_id)
-        ).first()
+        existing = approvals.for_workflow(session=session, workflow_id=workflow_id)
         if existing is not None:
             return existing.token
-        user = users.get_or_create(session, email=data.submission.submitter_email)
+        user = users.get_or_create(session=session, email=data.submission.submitter_email)
         payload = {
             "submission_id": data.submission_id,
             "request_id": match.request_id,
@@ -132,10 +119,16 @@ def ask_step(data: ProcessFeedbackInput, match: MatchOutcome, workflow_id: str) 
 def approval_state_step(token: str) -> bool | None:
     """The stored decision (True approved, False declined), or None while pending."""
     with session_scope(_url()) as session:
-        row = session.get(Approval, token)
-        if row is None or row.status is ApprovalStatus.PENDING:
-            return None
-        return row.status is ApprovalStatus.APPROVED
+        return approvals.decision(session=session, token=token)
+
+
+# Recorded under its earlier name (it lived in workflows.py): replays of runs recorded before
+# the move must find the same step name, or DBOS refuses them.
+@DBOS.step(name="_feedback_count_step")
+def feedback_count_step(request_id: str) -> int:
+    """How many feedback items the request has now."""
+    with session_scope(_url()) as session:
+        return feedback.count_for_request(session=session, request_id=request_id)
 
 
 class CreatedRequest(BaseModel):
@@ -152,7 +145,7 @@ def create_request_step(request_id: str, pain: str, creator_email: str) -> Creat
     """Write a new request from the pain (once), embed it, and link a related request."""
     found = adapters.current()
     with session_scope(_url(), write=True) as session:
-        row = session.get(FeatureRequest, request_id)
+        row = requests.get(session=session, request_id=request_id)
         if row is None:
             row = _write_request(session, request_id, pain, creator_email)
             embeddings.embed_requests(
@@ -168,22 +161,22 @@ def _write_request(
 ) -> FeatureRequest:
     options = [
         AreaOption(id=a.id, name=a.name, description=a.description or "")
-        for a in areas.list_areas(session)
+        for a in areas.list_areas(session=session)
     ]
     draft = (
         adapters.current()
-        .agents.run(request_writer.AGENT, RequestDraftInput(pain=pain, areas=options))
+        .agents.run(request_agents.WRITER, RequestDraftInput(pain=pain, areas=options))
         .output
     )
-    user = users.get_or_create(session, email=creator_email)
+    user = users.get_or_create(session=session, email=creator_email)
     row = FeatureRequest(
         id=request_id,
-        slug=requests.free_slug(session, draft.title),
+        slug=requests.free_slug(session=session, title=draft.title),
         title=draft.title,
         description=draft.description,
         creator_id=user.id,
     )
-    requests.set_areas(session, row, draft.area_ids)
+    requests.set_areas(session=session, request=row, area_ids=draft.area_ids)
     session.add(row)
     session.flush()
     _link_related(session, row)
@@ -211,7 +204,7 @@ def _link_related(session: Session, row: FeatureRequest) -> None:
     answer = (
         adapters.current()
         .agents.run(
-            related.AGENT,
+            request_agents.RELATED,
             RelatedInput(title=row.title, description=row.description, candidates=candidates),
         )
         .output

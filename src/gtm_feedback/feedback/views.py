@@ -8,9 +8,9 @@ from fastapi import APIRouter, Header
 from pydantic import BaseModel
 
 from gtm_feedback.feedback import intake
+from gtm_feedback.feedback import workflows as feedback_workflows
 from gtm_feedback.feedback.schemas import FeedbackSubmission
-from gtm_feedback.web.deps import DbSession, field_errors
-from gtm_feedback.workflow_support import InvalidInputError
+from gtm_feedback.web.deps import DbSession
 
 router = APIRouter(prefix="/api/feedback", tags=["feedback"])
 
@@ -29,9 +29,6 @@ def submit(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Submitted:
     """Accept feedback; matching, approvals and notifications continue in the background."""
-    try:
-        intake.check_references(session, body)
-    except InvalidInputError as exc:
-        raise field_errors(exc.errors) from exc
-    started = intake.start_processing(body, idempotency_key)
+    intake.check_references(session, body)
+    started = feedback_workflows.start_processing(body, idempotency_key)
     return Submitted(submission_id=started.submission_id, run_id=started.run_id)

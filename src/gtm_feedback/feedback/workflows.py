@@ -8,30 +8,35 @@ approval stays pending and visible, and the result says ``waiting``).
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 from dbos import DBOS, SetWorkflowID
-from sqlalchemy import func, select
 
-from gtm_feedback import adapters
 from gtm_feedback.approval.service import topic
 from gtm_feedback.db.session import session_scope
-from gtm_feedback.feedback import steps
-from gtm_feedback.feedback.models import Feedback, MatchTier
+from gtm_feedback.durable.queues import enqueue
+from gtm_feedback.durable.registry import Startable
+from gtm_feedback.durable.sleep import durable_sleep
+from gtm_feedback.feedback import intake, steps
+from gtm_feedback.feedback.agents import MessageKind
+from gtm_feedback.feedback.models import MatchTier
 from gtm_feedback.feedback.notify import notify_step
 from gtm_feedback.feedback.schemas import (
     CreateRequestInput,
     CreateRequestResult,
+    FeedbackSubmission,
+    Outcome,
     ProcessFeedbackInput,
     ProcessFeedbackResult,
 )
-from gtm_feedback.integrations.ai.schemas import MessageKind
-from gtm_feedback.workflow_support import durable_sleep
+from gtm_feedback.integrations import adapters
+from gtm_feedback.matching.tiers import Tier
 
 
 def _result(
     data: ProcessFeedbackInput,
     match: steps.MatchOutcome,
-    outcome: str,
+    outcome: Outcome,
     request_id: str | None = None,
     feedback_id: str | None = None,
 ) -> ProcessFeedbackResult:
@@ -130,9 +135,9 @@ def process_feedback_workflow(data: ProcessFeedbackInput) -> ProcessFeedbackResu
     of waiting never hold one of the queue's worker slots.
     """
     match = steps.match_step(data.submission.pain)
-    if match.tier == "auto":
+    if match.tier == Tier.AUTO:  # == not is: runs recorded earlier hold the plain string
         return _attach(data, match, MatchTier.AUTO)
-    if match.tier == "approval":
+    if match.tier == Tier.APPROVAL:
         decision_run = f"{DBOS.workflow_id}-decision"
         token = steps.ask_step(data, match, decision_run)
         assert match.request_id is not None
@@ -170,15 +175,6 @@ def approval_decision_workflow(
     return _create(data, match)
 
 
-@DBOS.step()
-def _feedback_count_step(request_id: str) -> int:
-    with session_scope(adapters.current().settings.app_database_url) as session:
-        count = session.execute(
-            select(func.count()).select_from(Feedback).where(Feedback.request_id == request_id)
-        ).scalar_one()
-        return int(count)
-
-
 @DBOS.workflow()
 def request_followup_workflow(
     request_id: str, creator_email: str, delay_seconds: float, baseline: int = 1
@@ -189,7 +185,7 @@ def request_followup_workflow(
     0 when a person asked for it); its default keeps runs recorded before it existed valid.
     """
     durable_sleep(delay_seconds)  # wake_up(run id) sends the follow-up now
-    if _feedback_count_step(request_id) > baseline:
+    if steps.feedback_count_step(request_id) > baseline:
         return False
     notify_step(
         kind=MessageKind.FOLLOW_UP,
@@ -198,3 +194,44 @@ def request_followup_workflow(
         submitter_email=creator_email,
     )
     return True
+
+
+@dataclass(frozen=True)
+class Started:
+    """The submission's id and the run processing it."""
+
+    submission_id: str
+    run_id: str
+
+
+def start_processing(submission: FeedbackSubmission, idempotency_key: str | None) -> Started:
+    """Enqueue the process-feedback run (once per key) and return at once."""
+    submission_id = intake.submission_id_for(idempotency_key)
+    run_id = intake.run_id_for(submission_id)
+    data = ProcessFeedbackInput(submission_id=submission_id, submission=submission)
+    enqueue("feedback", run_id, process_feedback_workflow, data)
+    return Started(submission_id=submission_id, run_id=run_id)
+
+
+def _start_by_name(submission: FeedbackSubmission, idempotency_key: str | None) -> str:
+    # Through the intake, like POST /api/feedback: same checks, queue and idempotency.
+    with session_scope(adapters.current().settings.app_database_url) as session:
+        intake.check_references(session, submission)
+    return start_processing(submission, idempotency_key).run_id
+
+
+STARTABLE = (
+    Startable(
+        "process-feedback",
+        FeedbackSubmission,
+        process_feedback_workflow,
+        "Match a customer pain; attach it, ask a person, or write a new request.",
+        start=_start_by_name,
+    ),
+    Startable(
+        "create-request",
+        CreateRequestInput,
+        create_request_workflow,
+        "Write a new request from a customer pain (AI writer), then follow up after a delay.",
+    ),
+)

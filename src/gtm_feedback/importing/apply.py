@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from gtm_feedback.account.models import Account, Opportunity
 from gtm_feedback.db.base import Base
+from gtm_feedback.errors import InvalidInputError
 from gtm_feedback.feature_request import service as requests
 from gtm_feedback.feature_request.models import FeatureRequest, RequestStatus
 from gtm_feedback.feedback.models import Feedback
@@ -21,7 +22,7 @@ from gtm_feedback.user import service as users
 M = TypeVar("M", bound=Base)
 
 
-class RowRejectedError(ValueError):
+class RowRejectedError(InvalidInputError):
     """A row that is valid on its own but cannot be written (unknown reference, clash)."""
 
 
@@ -102,23 +103,23 @@ def apply_request(session: Session, row: RequestRow) -> bool:
         "description": row.description,
         "status": row.status,
         "tracker_url": row.tracker_url,
-        "slug": requests.free_slug(session, slug, own_id=row.id),
+        "slug": requests.free_slug(session=session, title=slug, own_id=row.id),
     }
     if row.creator_email:
-        values["creator_id"] = users.get_or_create(session, email=row.creator_email).id
+        values["creator_id"] = users.get_or_create(session=session, email=row.creator_email).id
     if row.created_at is not None or existing is None:
         values["created_at"] = _utc(row.created_at)
     if row.status is RequestStatus.SHIPPED and (existing is None or existing.shipped_at is None):
         values["shipped_at"] = values.get("created_at", datetime.now(UTC))
     request, created = _upsert_row(session, FeatureRequest, row.id, values)
-    requests.set_areas(session, request, area_ids)
+    requests.set_areas(session=session, request=request, area_ids=area_ids)
     session.flush()
     return created
 
 
 def apply_feedback(session: Session, row: FeedbackRow) -> bool:
     """Upsert feedback on a known request and account; its creator follows the request."""
-    request = requests.resolve(session, row.request_id)
+    request = requests.resolve(session=session, id_or_slug=row.request_id)
     if request is None:
         raise RowRejectedError(f"unknown request {row.request_id!r}")
     if session.get(Account, row.account_id) is None:
@@ -134,7 +135,7 @@ def apply_feedback(session: Session, row: FeedbackRow) -> bool:
     if row.created_at is not None or session.get(Feedback, row.id) is None:
         values["created_at"] = _utc(row.created_at)
     if row.creator_email:
-        creator = users.get_or_create(session, email=row.creator_email)
+        creator = users.get_or_create(session=session, email=row.creator_email)
         values["creator_id"] = creator.id
-        requests.follow(session, request_id=request.id, user_id=creator.id)
+        requests.follow(session=session, request_id=request.id, user_id=creator.id)
     return _upsert(session, Feedback, row.id, values)

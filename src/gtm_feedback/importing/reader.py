@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from gtm_feedback.errors import InvalidInputError
+
 _MAX_FIELD = 1_000_000
 
 
@@ -21,7 +23,7 @@ class RawRow:
     fault: str | None = None
 
 
-class CsvFormatError(ValueError):
+class CsvFormatError(InvalidInputError):
     """The file cannot be read as CSV at all (no header, not text)."""
 
 

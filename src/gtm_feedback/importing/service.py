@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gtm_feedback.db.session import session_scope
+from gtm_feedback.errors import InvalidInputError
 from gtm_feedback.importing import apply
 from gtm_feedback.importing.reader import RawRow
 from gtm_feedback.importing.rows import AccountRow, AreaRow, FeedbackRow, OpportunityRow, RequestRow
@@ -68,7 +69,7 @@ class ImportReport:
         return self.created + self.updated
 
 
-class HeaderError(ValueError):
+class HeaderError(InvalidInputError):
     """The file's header lacks columns this kind needs."""
 
 
@@ -134,15 +135,21 @@ def write(
         # A write transaction from the start: a batch reads then writes, and on SQLite a
         # deferred one fails at once if another writer commits in between.
         with session_scope(url, write=True) as session:
-            write_batch(session, kind, rows[start : start + batch_size], report, on_row=on_row)
+            write_batch(
+                session=session,
+                kind=kind,
+                rows=rows[start : start + batch_size],
+                report=report,
+                on_row=on_row,
+            )
 
 
 def write_batch(
+    *,
     session: Session,
     kind: str,
     rows: list[tuple[int, Any]],
     report: ImportReport,
-    *,
     on_row: Callable[[], None] | None = None,
 ) -> None:
     """Write validated rows in the caller's transaction, each inside its own savepoint."""

@@ -12,12 +12,13 @@ from typing import Any
 
 from dbos import DBOS, SetWorkflowID
 
-from gtm_feedback import adapters
 from gtm_feedback.db import transactional
+from gtm_feedback.durable.registry import Startable
 from gtm_feedback.feature_request.workflows import SyncEmbeddingsInput, sync_embeddings_workflow
 from gtm_feedback.importing.reader import read_csv_bytes
 from gtm_feedback.importing.schemas import BatchOutcome, ImportInput, ImportResult, RowErrorOut
 from gtm_feedback.importing.service import ImportReport, check_header, validate, write_batch
+from gtm_feedback.integrations import adapters
 
 #: Kinds whose rows carry text that matching searches (and so need embedding).
 EMBEDDED_KINDS = frozenset({"requests", "feedback"})
@@ -25,7 +26,7 @@ EMBEDDED_KINDS = frozenset({"requests", "feedback"})
 
 def _write_batch(url: str, kind: str, rows: list[tuple[int, Any]]) -> BatchOutcome:
     report = ImportReport(kind=kind)
-    write_batch(transactional.session(url), kind, rows, report)
+    write_batch(session=transactional.session(url), kind=kind, rows=rows, report=report)
     errors = [RowErrorOut(line=e.line, reason=e.reason) for e in report.errors]
     return BatchOutcome(created=report.created, updated=report.updated, errors=errors)
 
@@ -75,3 +76,11 @@ def import_workflow(data: ImportInput) -> ImportResult:
         batches=batches,
         embeddings_run_id=_embed(data, created + updated),
     )
+
+
+STARTABLE = Startable(
+    "import",
+    ImportInput,
+    import_workflow,
+    "Import a CSV file's rows in batches (exactly once each), then embed them.",
+)

@@ -110,7 +110,7 @@ def segment_of(row: FeedbackRow) -> str:
 
 def area_figures(session: Session, area: ProductArea) -> AreaFigures:
     """Compute the figures of one area (read only)."""
-    counts = areas.status_counts(session, area_id=area.id)
+    counts = areas.status_counts(session=session, area_id=area.id)
     open_requests = session.execute(
         select(FeatureRequest.id, FeatureRequest.slug, FeatureRequest.title)
         .join(request_areas, request_areas.c.request_id == FeatureRequest.id)

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from dbos import DBOS
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from gtm_feedback.durable.runs import FINISHED
+from gtm_feedback.errors import NotFoundError
 from gtm_feedback.insight import service
 from gtm_feedback.insight.schemas import AreaInsightsInput, AreaInsightsResult
-from gtm_feedback.insight.triggers import start_insights
-from gtm_feedback.monitoring.runs import FINISHED
+from gtm_feedback.insight.workflows import start_insights
 from gtm_feedback.product_area import service as areas
 from gtm_feedback.web.deps import AppSettings, DbSession
 from gtm_feedback.web.templating import templates
@@ -49,8 +50,8 @@ def run_banner(run_id: str, area_slug: str) -> RunBanner | None:
 @router.get("/areas", response_class=HTMLResponse)
 def areas_page(request: Request, session: DbSession) -> Response:
     """Every product area with its counts and when its insights were last generated."""
-    counts = areas.status_counts_by_area(session)
-    latest = service.latest_times(session)
+    counts = areas.status_counts_by_area(session=session)
+    latest = service.latest_times(session=session)
     rows = [
         {
             "slug": area.slug,
@@ -60,7 +61,7 @@ def areas_page(request: Request, session: DbSession) -> Response:
             "ship_rate": counts.get(area.id, areas.StatusCounts()).ship_rate,
             "generated_at": latest.get(area.id),
         }
-        for area in areas.list_areas(session)
+        for area in areas.list_areas(session=session)
     ]
     return templates.TemplateResponse(request, "areas.html", {"rows": rows})
 
@@ -75,17 +76,17 @@ def area_page(
     report: Annotated[str | None, Query(max_length=60)] = None,
 ) -> Response:
     """The area's latest (or a chosen) insight report with its charts, and its history."""
-    area = areas.get_by_slug(session, slug)
+    area = areas.get_by_slug(session=session, slug=slug)
     if area is None:
-        raise HTTPException(status_code=404, detail=f"no product area with slug {slug!r}")
-    latest = service.latest(session, area)
-    shown = service.get(session, area, report) if report else latest
+        raise NotFoundError(f"no product area with slug {slug!r}")
+    latest = service.latest(session=session, area=area)
+    shown = service.get(session=session, area=area, report_id=report) if report else latest
     banner = run_banner(run, slug) if run else None
     context = {
         "area": area,
         "insights": shown,
         "is_latest": shown is not None and latest is not None and shown.id == latest.id,
-        "history": service.history(session, area, limit=10),
+        "history": service.history(session=session, area=area, limit=10),
         "run": banner,
         "refresh": banner is not None and banner.running,
         "schedule": _schedule_text(settings.insights_cron, settings.timezone),
@@ -105,7 +106,7 @@ def _schedule_text(cron: str, timezone: str) -> str:
 @router.post("/areas/{slug}/insights")
 def generate_now(slug: str, session: DbSession) -> RedirectResponse:
     """The button: start insights for this area and come back to follow the run."""
-    if areas.get_by_slug(session, slug) is None:
-        raise HTTPException(status_code=404, detail=f"no product area with slug {slug!r}")
+    if areas.get_by_slug(session=session, slug=slug) is None:
+        raise NotFoundError(f"no product area with slug {slug!r}")
     run_id = start_insights(AreaInsightsInput(areas=[slug]), None)
     return RedirectResponse(f"/areas/{slug}?run={run_id}", status_code=303)

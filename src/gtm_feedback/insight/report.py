@@ -11,6 +11,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from gtm_feedback.feedback.models import Severity
+from gtm_feedback.insight.agents import (
+    Figures,
+    InsightsBrief,
+    InsightsText,
+    SectionFigures,
+    ThemeDraft,
+)
 from gtm_feedback.insight.figures import AreaFigures, RequestFigure, SegmentFigure
 from gtm_feedback.insight.schemas import (
     Bar,
@@ -26,13 +33,6 @@ from gtm_feedback.insight.schemas import (
     SectionKind,
     Visual,
     section_rank,
-)
-from gtm_feedback.integrations.ai.schemas import (
-    Figures,
-    InsightsBrief,
-    InsightsText,
-    SectionFigures,
-    ThemeDraft,
 )
 from gtm_feedback.text.formats import money
 

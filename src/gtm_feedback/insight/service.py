@@ -9,14 +9,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gtm_feedback.errors import InvalidInputError
 from gtm_feedback.feature_request.models import FeatureRequest
 from gtm_feedback.insight.models import InsightReport
 from gtm_feedback.insight.schemas import InsightHistoryItem, InsightReportOut, Report
+from gtm_feedback.product_area import service as areas
 from gtm_feedback.product_area.models import ProductArea
 from gtm_feedback.user.models import User
 
 
-def existing_slugs(session: Session, slugs: Iterable[str]) -> set[str]:
+def existing_slugs(*, session: Session, slugs: Iterable[str]) -> set[str]:
     """Those of ``slugs`` that belong to a request."""
     wanted = sorted(set(slugs))
     if not wanted:
@@ -58,7 +60,7 @@ def _report(row: InsightReport, area: ProductArea) -> Report:
     return Report.model_validate(data)
 
 
-def to_out(session: Session, row: InsightReport, area: ProductArea) -> InsightReportOut:
+def to_out(*, session: Session, row: InsightReport, area: ProductArea) -> InsightReportOut:
     """The API shape of a stored report."""
     user = session.get(User, row.generated_by_id) if row.generated_by_id else None
     return InsightReportOut(
@@ -72,7 +74,7 @@ def to_out(session: Session, row: InsightReport, area: ProductArea) -> InsightRe
     )
 
 
-def latest(session: Session, area: ProductArea) -> InsightReportOut | None:
+def latest(*, session: Session, area: ProductArea) -> InsightReportOut | None:
     """The area's most recent report, if any."""
     row = session.scalar(
         select(InsightReport)
@@ -80,10 +82,10 @@ def latest(session: Session, area: ProductArea) -> InsightReportOut | None:
         .order_by(InsightReport.generated_at.desc(), InsightReport.id.desc())
         .limit(1)
     )
-    return None if row is None else to_out(session, row, area)
+    return None if row is None else to_out(session=session, row=row, area=area)
 
 
-def latest_times(session: Session) -> dict[str, datetime]:
+def latest_times(*, session: Session) -> dict[str, datetime]:
     """When each area's latest report was generated, by area id."""
     rows = session.execute(
         select(InsightReport.area_id, func.max(InsightReport.generated_at)).group_by(
@@ -93,7 +95,7 @@ def latest_times(session: Session) -> dict[str, datetime]:
     return {row[0]: row[1] for row in rows.all()}
 
 
-def history(session: Session, area: ProductArea, *, limit: int = 30) -> list[InsightHistoryItem]:
+def history(*, session: Session, area: ProductArea, limit: int = 30) -> list[InsightHistoryItem]:
     """The area's reports, newest first."""
     rows = session.scalars(
         select(InsightReport)
@@ -112,7 +114,19 @@ def history(session: Session, area: ProductArea, *, limit: int = 30) -> list[Ins
     ]
 
 
-def get(session: Session, area: ProductArea, report_id: str) -> InsightReportOut | None:
+def get(*, session: Session, area: ProductArea, report_id: str) -> InsightReportOut | None:
     """One report of the area's history."""
     row = session.get(InsightReport, report_id)
-    return None if row is None or row.area_id != area.id else to_out(session, row, area)
+    return (
+        None
+        if row is None or row.area_id != area.id
+        else to_out(session=session, row=row, area=area)
+    )
+
+
+def check_areas(*, session: Session, slugs: list[str]) -> None:
+    """Refuse unknown area slugs before any run starts."""
+    known = {area.slug for area in areas.list_areas(session=session)}
+    unknown = [slug for slug in dict.fromkeys(slugs) if slug not in known]
+    if unknown:
+        raise InvalidInputError([("areas", f"no product area with slug {', '.join(unknown)}")])

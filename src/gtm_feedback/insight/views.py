@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
+from gtm_feedback.errors import NotFoundError
 from gtm_feedback.insight import service
 from gtm_feedback.insight.schemas import InsightHistoryItem, InsightReportOut
 from gtm_feedback.product_area import service as areas
@@ -20,20 +21,19 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 
 def _area(session: Session, slug: str) -> ProductArea:
-    area = areas.get_by_slug(session, slug)
+    area = areas.get_by_slug(session=session, slug=slug)
     if area is None:
-        raise HTTPException(status_code=404, detail=f"no product area with slug {slug!r}")
+        raise NotFoundError(f"no product area with slug {slug!r}")
     return area
 
 
 @router.get("/{slug}/insights", response_model=InsightReportOut, responses=_NOT_FOUND)
 def latest(slug: str, session: DbSession) -> InsightReportOut:
     """The area's latest insight report."""
-    found = service.latest(session, _area(session, slug))
+    found = service.latest(session=session, area=_area(session, slug))
     if found is None:
-        raise HTTPException(
-            status_code=404,
-            detail=f"no insight report for {slug!r} yet; POST /api/workflows/area-insights",
+        raise NotFoundError(
+            f"no insight report for {slug!r} yet; POST /api/workflows/area-insights"
         )
     return found
 
@@ -45,13 +45,13 @@ def history(
     slug: str, session: DbSession, limit: Annotated[int, Query(ge=1, le=365)] = 30
 ) -> list[InsightHistoryItem]:
     """The area's reports, newest first (each with the run that made it)."""
-    return service.history(session, _area(session, slug), limit=limit)
+    return service.history(session=session, area=_area(session, slug), limit=limit)
 
 
 @router.get("/{slug}/insights/{report_id}", response_model=InsightReportOut, responses=_NOT_FOUND)
 def one(slug: str, report_id: str, session: DbSession) -> InsightReportOut:
     """One report from the area's history."""
-    found = service.get(session, _area(session, slug), report_id)
+    found = service.get(session=session, area=_area(session, slug), report_id=report_id)
     if found is None:
-        raise HTTPException(status_code=404, detail=f"no report {report_id!r} for {slug!r}")
+        raise NotFoundError(f"no report {report_id!r} for {slug!r}")
     return found

@@ -8,6 +8,7 @@ A failed area is reported in the result; the other areas' reports are still stor
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import datetime
 from typing import Any, Literal
 
@@ -15,12 +16,17 @@ from dbos import DBOS
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from gtm_feedback import adapters
 from gtm_feedback.config import Settings
 from gtm_feedback.db import transactional
 from gtm_feedback.db.session import session_scope
+from gtm_feedback.durable.fanout import fan_out
+from gtm_feedback.durable.queues import enqueue
+from gtm_feedback.durable.registry import Startable
+from gtm_feedback.durable.retry import retry_unless_permanent
+from gtm_feedback.errors import PermanentError
 from gtm_feedback.insight import report as reports
 from gtm_feedback.insight import service
+from gtm_feedback.insight.agents import AGENT, InsightsText
 from gtm_feedback.insight.figures import AreaFigures, area_figures, request_vectors
 from gtm_feedback.insight.schemas import (
     AreaInsightsInput,
@@ -30,18 +36,18 @@ from gtm_feedback.insight.schemas import (
     SectionKind,
 )
 from gtm_feedback.insight.themes import themes as group_themes
-from gtm_feedback.integrations.ai.agents.insights import AGENT
-from gtm_feedback.integrations.ai.schemas import InsightsText
+from gtm_feedback.integrations import adapters
 from gtm_feedback.integrations.embeddings import get_embedder
-from gtm_feedback.monitoring.logging import get_logger
+from gtm_feedback.logging import get_logger
 from gtm_feedback.product_area import service as areas
 from gtm_feedback.product_area.models import ProductArea
 from gtm_feedback.user import service as users
-from gtm_feedback.workflow_support import PermanentError, fan_out, retry_unless_permanent
 
 log = get_logger(__name__)
 
 SCHEDULE_NAME = "area-insights-daily"
+#: Its name in ``POST /api/workflows/{name}`` and the prefix of the runs started on demand.
+WORKFLOW_NAME = "area-insights"
 
 
 class _Model(BaseModel):
@@ -94,8 +100,10 @@ def plan_step(slugs: list[str], concurrency: int | None) -> Plan:
     """Resolve the areas (all when none are named), the system user and the fan-out limit."""
     settings = adapters.current().settings
     with session_scope(settings.app_database_url, write=True) as session:
-        user = users.get_or_create(session, email=settings.system_user_email, name="GTM Feedback")
-        every = areas.list_areas(session)
+        user = users.get_or_create(
+            session=session, email=settings.system_user_email, name="GTM Feedback"
+        )
+        every = areas.list_areas(session=session)
         chosen = every if not slugs else [a for a in every if a.slug in set(slugs)]
         missing = sorted(set(slugs) - {area.slug for area in chosen})
         if missing:
@@ -123,7 +131,7 @@ def figures_step(area_id: str) -> Prepared:
     """Compute the area's figures and group its open requests into themes."""
     settings = adapters.current().settings
     with session_scope(settings.app_database_url) as session:
-        area = session.get(ProductArea, area_id)
+        area = areas.get(session=session, area_id=area_id)
         if area is None:
             raise PermanentError(f"product area {area_id} no longer exists")
         return prepare(session, settings, area)
@@ -151,7 +159,9 @@ def _store(data: AreaReportInput, prepared: Prepared, worded: Worded, run_id: st
     started = time.perf_counter()
     session = transactional.session(_url())
     report, invented = reports.build(prepared.figures, themes_of(prepared), worded.text)
-    report, unknown = reports.drop_unknown(report, service.existing_slugs(session, report.slugs()))
+    report, unknown = reports.drop_unknown(
+        report, service.existing_slugs(session=session, slugs=report.slugs())
+    )
     dropped = sorted(set(invented) | set(unknown))
     if dropped:
         log.warning("insights.slugs_dropped", area=data.area_slug, slugs=dropped, run_id=run_id)
@@ -218,3 +228,21 @@ def scheduled_area_insights_workflow(scheduled_at: datetime, context: Any) -> Ar
     """The daily run (DBOS schedule ``area-insights-daily``): every area."""
     log.info("insights.scheduled", scheduled_at=scheduled_at.isoformat())
     return generate(AreaInsightsInput(), DBOS.workflow_id or "")
+
+
+def start_insights(data: AreaInsightsInput, idempotency_key: str | None) -> str:
+    """Queue an area-insights run (once per key) on the insights queue; returns its run id."""
+    with session_scope(adapters.current().settings.app_database_url) as session:
+        service.check_areas(session=session, slugs=data.areas)
+    run_id = f"{WORKFLOW_NAME}-{idempotency_key or uuid.uuid4().hex}"
+    enqueue("insights", run_id, area_insights_workflow, data)
+    return run_id
+
+
+STARTABLE = Startable(
+    WORKFLOW_NAME,
+    AreaInsightsInput,
+    area_insights_workflow,
+    "Insight reports for the named areas (all when none), one child run per area.",
+    start=start_insights,
+)

@@ -8,9 +8,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from gtm_feedback.db.migrate import current_revision, head_revision
 from gtm_feedback.db.session import get_engine
-from gtm_feedback.runtime import dbos_ready
+from gtm_feedback.durable.runs import dbos_ready
+from gtm_feedback.migrations import current_revision, head_revision
 from gtm_feedback.web.deps import AppSettings
 
 router = APIRouter(tags=["health"])

@@ -6,10 +6,11 @@ import json
 from typing import Annotated
 
 from dbos import DBOS
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from gtm_feedback.monitoring.runs import FINISHED, jsonable, run_details
+from gtm_feedback.durable.runs import FINISHED, jsonable, run_details
+from gtm_feedback.errors import NotFoundError
 from gtm_feedback.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -73,7 +74,7 @@ def run_page(request: Request, run_id: str, notice: str = "") -> Response:
     """A run: status, result or error, and its steps as a timeline with durations."""
     run = run_details(run_id)
     if run is None:
-        raise HTTPException(status_code=404, detail=f"no run with id {run_id!r}")
+        raise NotFoundError(f"no run with id {run_id!r}")
     longest = max((s.duration_ms or 0 for s in run.steps), default=0)
     status = DBOS.get_workflow_status(run_id)
     inputs = status.input if status is not None else None
@@ -93,7 +94,7 @@ def run_action(run_id: str, action: str) -> RedirectResponse:
     """Cancel a running run, resume a cancelled or failed one, or retry it as a new run."""
     status = DBOS.get_workflow_status(run_id)
     if status is None:
-        raise HTTPException(status_code=404, detail=f"no run with id {run_id!r}")
+        raise NotFoundError(f"no run with id {run_id!r}")
     target, notice = run_id, ""
     if action == "cancel" and status.status not in FINISHED:
         DBOS.cancel_workflow(run_id)

@@ -6,14 +6,13 @@ import uuid
 from typing import Annotated, Any
 
 from dbos import DBOS, SetWorkflowID
-from fastapi import APIRouter, Body, Header, HTTPException
+from fastapi import APIRouter, Body, Header
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from gtm_feedback.monitoring.runs import RunOut, run_details
-from gtm_feedback.web.deps import field_errors
-from gtm_feedback.workflow_registry import WORKFLOWS
-from gtm_feedback.workflow_support import InvalidInputError
+from gtm_feedback.durable.registry import startable
+from gtm_feedback.durable.runs import RunOut, run_details
+from gtm_feedback.errors import NotFoundError
 
 router = APIRouter(prefix="/api", tags=["workflows"])
 
@@ -37,10 +36,10 @@ def start(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Started:
     """Start a workflow with a typed body; returns at once with the run id."""
-    found = WORKFLOWS.get(name)
+    found = startable().get(name)
     if found is None:
-        known = ", ".join(sorted(WORKFLOWS))
-        raise HTTPException(status_code=404, detail=f"no workflow {name!r} (known: {known})")
+        known = ", ".join(sorted(startable()))
+        raise NotFoundError(f"no workflow {name!r} (known: {known})")
     try:
         data = found.input_type.model_validate(body)
     except ValidationError as exc:
@@ -50,10 +49,7 @@ def start(
         ]
         raise RequestValidationError(errors) from exc
     if found.start is not None:
-        try:
-            return Started(workflow=name, run_id=found.start(data, idempotency_key))
-        except InvalidInputError as exc:
-            raise field_errors(exc.errors) from exc
+        return Started(workflow=name, run_id=found.start(data, idempotency_key))
     # Same key, same run: DBOS runs one workflow per id and returns its result to repeats.
     run_id = f"{name}-{idempotency_key or uuid.uuid4().hex}"
     with SetWorkflowID(run_id):
@@ -66,5 +62,5 @@ def get_run(run_id: str) -> RunOut:
     """A run's status, result or error, and its steps with start, end and duration."""
     found = run_details(run_id)
     if found is None:
-        raise HTTPException(status_code=404, detail=f"no run with id {run_id!r}")
+        raise NotFoundError(f"no run with id {run_id!r}")
     return found

@@ -6,10 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from gtm_feedback.outbox import service
-from gtm_feedback.user.models import User
+from gtm_feedback.user import service as users
 from gtm_feedback.web.deps import DbSession
 from gtm_feedback.web.templating import templates
 
@@ -24,8 +23,7 @@ def outbox_page(
     """One page of the outbox."""
     rows = service.recent(session=session, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     ids = {row.recipient_user_id for row in rows if row.recipient_user_id}
-    found = session.scalars(select(User).where(User.id.in_(ids)))
-    emails = {user.id: user.email for user in found}
+    emails = users.emails_by_id(session=session, ids=ids)
     context = {
         "rows": rows[:PAGE_SIZE],
         "emails": emails,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gtm_feedback.errors import InvalidInputError
 from gtm_feedback.outbox.models import OutboxMessage, SlackDelivery
 
 
-class RecipientError(ValueError):
+class RecipientError(InvalidInputError):
     """A message needs exactly one of a recipient user or a channel."""
 
 
@@ -55,3 +56,15 @@ def recent(*, session: Session, limit: int = 50, offset: int = 0) -> list[Outbox
 def delivery_by_key(*, session: Session, key: str) -> SlackDelivery | None:
     """The Slack delivery recorded under ``key``, if any."""
     return session.scalars(select(SlackDelivery).where(SlackDelivery.key == key)).first()
+
+
+def record_delivery(
+    *, session: Session, key: str, kind: str, user_id: str | None, where: tuple[str, str], text: str
+) -> SlackDelivery:
+    """Record that Slack took the message ``key`` at ``where`` (channel, ts)."""
+    row = SlackDelivery(
+        key=key, kind=kind, recipient_user_id=user_id, channel=where[0], ts=where[1], text=text
+    )
+    session.add(row)
+    session.flush()
+    return row

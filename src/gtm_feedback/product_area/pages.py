@@ -6,12 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gtm_feedback.product_area import service
-from gtm_feedback.product_area.models import ProductArea
-from gtm_feedback.user.models import User
+from gtm_feedback.user import service as users_service
 from gtm_feedback.web.deps import DbSession
 from gtm_feedback.web.templating import templates
 
@@ -21,14 +19,14 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 def _areas_page(
     request: Request, session: Session, form: dict[str, str], error: str = "", status: int = 200
 ) -> Response:
-    context = {"areas": service.list_areas(session), "form": form, "error": error}
+    context = {"areas": service.list_areas(session=session), "form": form, "error": error}
     return templates.TemplateResponse(request, "admin_areas.html", context, status_code=status)
 
 
 @router.get("/areas", response_class=HTMLResponse)
 def areas(request: Request, session: DbSession, edit: str = "") -> Response:
     """Every area, and the form to create one (or edit the one in ``?edit=``)."""
-    area = session.get(ProductArea, edit) if edit else None
+    area = service.get(session=session, area_id=edit) if edit else None
     form = {
         "id": area.id if area else "",
         "name": area.name if area else "",
@@ -75,8 +73,8 @@ def save_area(
 @router.get("/users", response_class=HTMLResponse)
 def users(request: Request, session: DbSession) -> Response:
     """Every user, admins first, with the admin flag to toggle."""
-    found = session.scalars(select(User).order_by(User.is_admin.desc(), User.email))
-    return templates.TemplateResponse(request, "admin_users.html", {"users": list(found)})
+    found = users_service.everyone(session=session)
+    return templates.TemplateResponse(request, "admin_users.html", {"users": found})
 
 
 @router.post("/users/{user_id}/admin")
@@ -84,7 +82,5 @@ def toggle_admin(
     user_id: str, session: DbSession, is_admin: Annotated[bool, Form()] = False
 ) -> RedirectResponse:
     """Grant or revoke the admin flag."""
-    user = session.get(User, user_id)
-    if user is not None:
-        user.is_admin = is_admin
+    users_service.set_admin(session=session, user_id=user_id, is_admin=is_admin)
     return RedirectResponse("/admin/users", status_code=303)

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gtm_feedback.errors import InvalidInputError
 from gtm_feedback.feature_request.models import FeatureRequest, RequestStatus, request_areas
 from gtm_feedback.product_area.models import ProductArea
 from gtm_feedback.text.slug import slugify
 
 
-class AreaError(ValueError):
+class AreaError(InvalidInputError):
     """A product area that cannot be saved as given (the message says why)."""
 
 
@@ -51,7 +52,7 @@ class StatusCounts:
         return ship_rate(self.open, self.shipped)
 
 
-def status_counts(session: Session, *, area_id: str) -> StatusCounts:
+def status_counts(*, session: Session, area_id: str) -> StatusCounts:
     """Count an area's requests by status."""
     rows = session.execute(
         select(FeatureRequest.status, func.count())
@@ -67,7 +68,7 @@ def status_counts(session: Session, *, area_id: str) -> StatusCounts:
     )
 
 
-def status_counts_by_area(session: Session) -> dict[str, StatusCounts]:
+def status_counts_by_area(*, session: Session) -> dict[str, StatusCounts]:
     """Status counts of every area that has requests, in one query."""
     rows = session.execute(
         select(request_areas.c.area_id, FeatureRequest.status, func.count())
@@ -80,12 +81,12 @@ def status_counts_by_area(session: Session) -> dict[str, StatusCounts]:
     return {area_id: StatusCounts(**counts) for area_id, counts in tallies.items()}
 
 
-def list_areas(session: Session) -> list[ProductArea]:
+def list_areas(*, session: Session) -> list[ProductArea]:
     """Every product area, by name."""
     return list(session.scalars(select(ProductArea).order_by(ProductArea.name)))
 
 
-def get_by_slug(session: Session, slug: str) -> ProductArea | None:
+def get_by_slug(*, session: Session, slug: str) -> ProductArea | None:
     """The area with this slug, if any."""
     return session.scalar(select(ProductArea).where(ProductArea.slug == slug))
 
@@ -129,3 +130,8 @@ def _check_unique(session: Session, *, area_id: str | None, name: str, slug: str
     )
     if clash is not None:
         raise AreaError(f"an area named {clash.name!r} (slug {clash.slug!r}) already exists")
+
+
+def get(*, session: Session, area_id: str) -> ProductArea | None:
+    """The area with this id, if any."""
+    return session.get(ProductArea, area_id)

@@ -14,9 +14,9 @@ router = APIRouter(prefix="/api/areas", tags=["areas"])
 @router.get("", response_model=list[AreaOut])
 def list_areas(session: DbSession) -> list[AreaOut]:
     """Every product area with its open / shipped / deprioritized counts and ship rate."""
-    counts = service.status_counts_by_area(session)
+    counts = service.status_counts_by_area(session=session)
     result = []
-    for area in service.list_areas(session):
+    for area in service.list_areas(session=session):
         tally = counts.get(area.id, service.StatusCounts())
         result.append(
             AreaOut(

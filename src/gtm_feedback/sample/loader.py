@@ -67,7 +67,7 @@ def seed(url: str, data_dir: Path, *, seed_value: int, now: datetime | None = No
     data = generate(seed_value, now or datetime.now(UTC))
     with session_scope(url, write=True) as session:
         for person in data.users:
-            user = users.get_or_create(session, email=person["email"], name=person["name"])
+            user = users.get_or_create(session=session, email=person["email"], name=person["name"])
             user.is_admin = person["role"] == "pm"
     reports = {}
     for kind in LOAD_ORDER:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -13,14 +15,14 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def get_by_email(session: Session, email: str) -> User | None:
+def get_by_email(*, session: Session, email: str) -> User | None:
     """The user with this email (case-insensitive), if any."""
     return session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
 
 
-def get_or_create(session: Session, *, email: str, name: str | None = None) -> User:
+def get_or_create(*, session: Session, email: str, name: str | None = None) -> User:
     """The user with this email, created (named after the email if no name) when new."""
-    user = get_by_email(session, email)
+    user = get_by_email(session=session, email=email)
     if user is None:
         address = normalise_email(email)
         fallback = address.split("@", 1)[0].replace(".", " ").title()
@@ -30,7 +32,7 @@ def get_or_create(session: Session, *, email: str, name: str | None = None) -> U
     return user
 
 
-def by_slack_id(session: Session, slack_user_id: str) -> User | None:
+def by_slack_id(*, session: Session, slack_user_id: str) -> User | None:
     """The user linked to this Slack user id, if any."""
     return session.scalar(select(User).where(User.slack_user_id == slack_user_id))
 
@@ -41,13 +43,49 @@ def link_slack(
     """Link the Slack id to ``user_id`` (a known user), or to a user created from the email."""
     user = session.get(User, user_id) if user_id else None
     if user is None:
-        user = get_or_create(session, email=email, name=name or None)
+        user = get_or_create(session=session, email=email, name=name or None)
     user.slack_user_id = slack_user_id
     session.flush()
     return user
 
 
-def display_name(session: Session, slack_user_id: str) -> str:
+def display_name(*, session: Session, slack_user_id: str) -> str:
     """Who a Slack user is in the app: the linked user's email, else ``slack:<id>``."""
-    user = by_slack_id(session, slack_user_id)
+    user = by_slack_id(session=session, slack_user_id=slack_user_id)
     return user.email if user else f"slack:{slack_user_id}"
+
+
+def slack_id(*, session: Session, user_id: str) -> str | None:
+    """The user's Slack member id, or None (unknown user, or never linked to Slack)."""
+    user = session.get(User, user_id)
+    return user.slack_user_id if user else None
+
+
+def get(*, session: Session, user_id: str) -> User | None:
+    """The user with this id, if any."""
+    return session.get(User, user_id)
+
+
+def emails_by_id(*, session: Session, ids: Iterable[str]) -> dict[str, str]:
+    """The email of each of these users, by id (unknown ids are left out)."""
+    rows = session.execute(select(User.id, User.email).where(User.id.in_(set(ids))))
+    return {row.id: row.email for row in rows}
+
+
+def everyone(*, session: Session) -> list[User]:
+    """Every user, admins first, then by email."""
+    return list(session.scalars(select(User).order_by(User.is_admin.desc(), User.email)))
+
+
+def without_slack(*, session: Session, limit: int) -> list[User]:
+    """Up to ``limit`` users not linked to a Slack member yet."""
+    return list(session.scalars(select(User).where(User.slack_user_id.is_(None)).limit(limit)))
+
+
+def set_admin(*, session: Session, user_id: str, is_admin: bool) -> bool:
+    """Grant or revoke the admin flag; False for an unknown user."""
+    user = session.get(User, user_id)
+    if user is None:
+        return False
+    user.is_admin = is_admin
+    return True

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dbos import DBOS
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
 
-from gtm_feedback import adapters
 from gtm_feedback.db.session import session_scope
-from gtm_feedback.integrations.ai.agents import identity
-from gtm_feedback.integrations.ai.schemas import IdentityInput, UserOption
+from gtm_feedback.durable.retry import retry_unless_permanent
+from gtm_feedback.errors import PermanentError
+from gtm_feedback.integrations import adapters
 from gtm_feedback.integrations.slack.client import error_code, is_permanent
+from gtm_feedback.user import agents as identity
 from gtm_feedback.user import service
-from gtm_feedback.user.models import User
-from gtm_feedback.workflow_support import PermanentError, retry_unless_permanent
+from gtm_feedback.user.agents import IdentityInput, UserOption
 
 
 def _profile(slack_user_id: str) -> tuple[str, str]:
@@ -46,14 +45,14 @@ def resolve_slack_user_step(slack_user_id: str) -> str:
     (aliases, name variants), or created; the Slack id is linked for next time."""
     found = adapters.current()
     with session_scope(found.settings.app_database_url) as session:
-        linked = service.by_slack_id(session, slack_user_id)
+        linked = service.by_slack_id(session=session, slack_user_id=slack_user_id)
         if linked is not None:
             return linked.email
     email, name = _profile(slack_user_id)
     with session_scope(found.settings.app_database_url, write=True) as session:
         known = [
             UserOption(id=u.id, email=u.email, name=u.name)
-            for u in session.scalars(select(User).where(User.slack_user_id.is_(None)).limit(5000))
+            for u in service.without_slack(session=session, limit=5000)
         ]
         match = found.agents.run(identity.AGENT, IdentityInput(email=email, users=known)).output
         user = service.link_slack(

@@ -8,13 +8,15 @@ from typing import Protocol, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from gtm_feedback.errors import AppError
+
 FloatMatrix: TypeAlias = npt.NDArray[np.float32]
 
 #: Width of every stored vector (all-MiniLM-L6-v2; the pgvector column will be vector(384)).
 DIMENSIONS = 384
 
 
-class EmbeddingError(RuntimeError):
+class EmbeddingError(AppError):
     """An embedding could not be computed (endpoint down, bad answer...)."""
 
 

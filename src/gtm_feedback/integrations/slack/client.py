@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.http_retry.handler import RetryHandler
 
 from gtm_feedback.config import Settings
-from gtm_feedback.workflow_support import PermanentError
+from gtm_feedback.errors import PermanentError
 
 #: Slack error codes retrying cannot change (the message goes to the outbox instead).
 PERMANENT_ERRORS = frozenset(

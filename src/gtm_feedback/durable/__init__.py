@@ -1,0 +1,1 @@
+"""What every workflow shares: retries, durable sleep, fan-out, queues, the registry, runs."""

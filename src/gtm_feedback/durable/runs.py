@@ -1,0 +1,120 @@
+"""Run inspection: a workflow run's status, result or error, and its steps with durations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from dbos import DBOS
+from pydantic import BaseModel
+
+#: Run statuses that will not change any more.
+FINISHED = frozenset({"SUCCESS", "ERROR", "CANCELLED"})
+
+
+class StepOut(BaseModel):
+    """One step of a run."""
+
+    step: int
+    name: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration_ms: int | None
+    output: Any
+    error: str | None
+    child_run_id: str | None
+
+
+class RunOut(BaseModel):
+    """One workflow run."""
+
+    run_id: str
+    workflow: str
+    status: str
+    created_at: datetime | None
+    updated_at: datetime | None
+    duration_ms: int | None
+    result: Any
+    error: str | None
+    progress: Any = None
+    steps: list[StepOut]
+
+
+def _when(epoch_ms: int | None) -> datetime | None:
+    return None if epoch_ms is None else datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
+
+
+def _span(start: int | None, end: int | None) -> int | None:
+    return None if start is None or end is None else end - start
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-ready form of a workflow input, output or step output."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)
+
+
+def _error(error: BaseException | None) -> str | None:
+    return None if error is None else f"{type(error).__name__}: {error}"
+
+
+def run_details(run_id: str) -> RunOut | None:
+    """The run, or ``None`` if DBOS has no workflow with this id."""
+    status = DBOS.get_workflow_status(run_id)
+    if status is None:
+        return None
+    steps = [
+        StepOut(
+            step=step["function_id"],
+            name=step["function_name"],
+            started_at=_when(step["started_at_epoch_ms"]),
+            ended_at=_when(step["completed_at_epoch_ms"]),
+            duration_ms=_span(step["started_at_epoch_ms"], step["completed_at_epoch_ms"]),
+            output=jsonable(step["output"]),
+            error=_error(step["error"]),
+            child_run_id=step["child_workflow_id"],
+        )
+        for step in DBOS.list_workflow_steps(run_id)
+    ]
+    finished = status.status in FINISHED
+    return RunOut(
+        run_id=run_id,
+        workflow=status.name,
+        status=status.status,
+        created_at=_when(status.created_at),
+        updated_at=_when(status.updated_at),
+        duration_ms=_span(status.created_at, status.updated_at) if finished else None,
+        result=jsonable(status.output),
+        error=_error(status.error),
+        progress=jsonable(DBOS.get_event(run_id, "progress", timeout_seconds=0)),
+        steps=steps,
+    )
+
+
+def own_work_ms(run_id: str) -> float | None:
+    """A run's own work: first step start to last step end (no time spent waiting in a queue)."""
+    steps = DBOS.list_workflow_steps(run_id, load_output=False)
+    starts = [s["started_at_epoch_ms"] for s in steps if s["started_at_epoch_ms"]]
+    ends = [s["completed_at_epoch_ms"] for s in steps if s["completed_at_epoch_ms"]]
+    if not starts or not ends:
+        return None
+    return float(max(ends) - min(starts))
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile (``share`` in 0..1) of a non-empty list."""
+    ordered = sorted(values)
+    return ordered[int(share * (len(ordered) - 1))]
+
+
+def dbos_ready() -> bool:
+    """True when DBOS is launched and its system database answers."""
+    DBOS.list_workflows(limit=1)
+    return True

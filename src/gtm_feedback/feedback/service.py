@@ -1,0 +1,79 @@
+"""Feedback: a customer's pain stored on a request (once per id), and read back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from gtm_feedback.feedback.models import CreationSource, Feedback, MatchTier
+from gtm_feedback.feedback.schemas import FeedbackSubmission
+
+
+@dataclass(frozen=True)
+class Placement:
+    """How matching placed the feedback on its request, as stored with it."""
+
+    tier: MatchTier
+    confidence: float | None
+    reason: str | None
+    candidates: list[dict[str, Any]]
+
+
+def get(*, session: Session, feedback_id: str) -> Feedback | None:
+    """One feedback item, if it exists."""
+    return session.get(Feedback, feedback_id)
+
+
+def record(
+    *,
+    session: Session,
+    feedback_id: str,
+    request_id: str,
+    submission: FeedbackSubmission,
+    creator_id: str,
+    placement: Placement,
+) -> tuple[Feedback, bool]:
+    """Store the submission as ``feedback_id`` unless it is stored; returns it and if it is new."""
+    existing = session.get(Feedback, feedback_id)
+    if existing is not None:
+        return existing, False
+    row = Feedback(
+        id=feedback_id,
+        request_id=request_id,
+        account_id=submission.account_id,
+        opportunity_id=submission.opportunity_id,
+        severity=submission.severity,
+        description=submission.pain,
+        links=[str(link) for link in submission.links],
+        creator_id=creator_id,
+        creation_source=CreationSource.AGENT,
+        source=submission.source,
+        match_tier=placement.tier,
+        match_confidence=placement.confidence,
+        match_reason=placement.reason,
+        match_candidates=placement.candidates,
+    )
+    session.add(row)
+    session.flush()
+    return row, True
+
+
+def count_for_request(*, session: Session, request_id: str) -> int:
+    """How many feedback items the request has."""
+    query = select(func.count()).select_from(Feedback).where(Feedback.request_id == request_id)
+    return int(session.execute(query).scalar_one())
+
+
+def of_account(*, session: Session, account_id: str) -> list[Feedback]:
+    """The feedback an account left, newest first, with requests loaded."""
+    return list(
+        session.scalars(
+            select(Feedback)
+            .where(Feedback.account_id == account_id)
+            .options(selectinload(Feedback.request))
+            .order_by(Feedback.created_at.desc(), Feedback.id)
+        )
+    )
