@@ -117,6 +117,13 @@ class Settings(BaseSettings):
     digest_cron: Cron = "0 9 * * 1"
     insights_concurrency: int = Field(default=4, ge=1, le=32)
     insights_theme_similarity: float = Field(default=0.6, ge=0, le=1)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    intake_concurrency: int = Field(default=8, ge=1, le=1000)
+    intake_waiting: int = Field(default=1000, ge=0, le=100_000)
+    intake_wait: Duration = 10.0
+    db_pool_size: int = Field(default=10, ge=1, le=500)
+    db_max_overflow: int = Field(default=30, ge=0, le=1000)
+    db_pool_timeout: Duration = 30.0
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
     sample_seed: int = 7

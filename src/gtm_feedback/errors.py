@@ -38,5 +38,9 @@ class InvalidInputError(AppError, ValueError):
             self.errors = list(errors)
 
 
+class UnavailableError(AppError):
+    """No room for this request now; nothing was done, retry shortly (HTTP 503)."""
+
+
 class PermanentError(AppError):
     """A failure retrying cannot fix (unknown id, invalid input): a step stops retrying."""

@@ -7,8 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
 from gtm_feedback import __version__, runtime
@@ -36,6 +39,8 @@ from gtm_feedback.product_area.views import router as areas_router
 from gtm_feedback.slack_app import build_bolt
 from gtm_feedback.slack_app import router as slack_router
 from gtm_feedback.web import errors
+from gtm_feedback.web.admission import Admission
+from gtm_feedback.web.guard import BoundaryGuard
 from gtm_feedback.web.templating import STATIC_DIR
 
 log = get_logger(__name__)
@@ -66,6 +71,9 @@ def create_app(settings: Settings | None = None, *, launch_dbos: bool = True) ->
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.admission = Admission(
+        settings.intake_concurrency, settings.intake_waiting, settings.intake_wait
+    )
     app.state.bolt = build_bolt(settings)
     routers = (
         health_router,
@@ -90,8 +98,12 @@ def create_app(settings: Settings | None = None, *, launch_dbos: bool = True) ->
     for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(BoundaryGuard, max_body_bytes=settings.max_body_bytes)
     app.add_exception_handler(HTTPException, errors.http_error)
     app.add_exception_handler(AppError, errors.app_error)
+    app.add_exception_handler(RequestValidationError, errors.validation_error)
+    app.add_exception_handler(OperationalError, errors.database_busy)
+    app.add_exception_handler(PoolTimeoutError, errors.database_busy)
     app.add_exception_handler(Exception, errors.unhandled)
 
     @app.get("/", include_in_schema=False)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from gtm_feedback.config import Settings
 from gtm_feedback.db import transactional
+from gtm_feedback.db.session import PoolSizes, configure_pools
 from gtm_feedback.durable.queues import register_queues
 from gtm_feedback.durable.registry import import_workflow_modules
 from gtm_feedback.feature_request.digest_workflows import SCHEDULE_NAME as DIGEST_SCHEDULE
@@ -96,7 +97,8 @@ def dbos_config(settings: Settings, role: Role) -> DBOSConfig:
         "executor_id": settings.resolved_executor_id(role),
         # A command's progress bars should not be interleaved with DBOS's start-up chatter.
         "log_level": "WARNING" if role == "cli" else settings.log_level.upper(),
-        "sys_db_pool_size": 10,
+        # Every step checkpoints through this pool, and every enqueue: sized like the app's.
+        "sys_db_pool_size": settings.db_pool_size + settings.db_max_overflow,
         "notification_listener_polling_interval_sec": 0.1,
     }
 
@@ -132,6 +134,9 @@ def launch(settings: Settings, role: Role) -> DBOS:
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         _enable_wal(url)
+    configure_pools(
+        PoolSizes(settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout)
+    )
     # Before launch: recovery may resume workflows whose steps need the adapters at once.
     import_workflow_modules()
     keep_moved_classes_loadable()

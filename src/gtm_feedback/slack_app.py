@@ -24,8 +24,10 @@ from gtm_feedback.config import Settings
 from gtm_feedback.feature_request import slack as request_slack
 from gtm_feedback.feedback import slack as feedback_slack
 from gtm_feedback.feedback.messaging import MODAL, PROPOSAL_ADD, SHORTCUT
+from gtm_feedback.logging import get_logger
 
 router = APIRouter(prefix="/slack", include_in_schema=False)
+log = get_logger(__name__)
 
 
 def _ignore(ack: Any) -> None:
@@ -67,9 +69,18 @@ async def _dispatch(request: Request) -> Response:
     if bolt is None:
         detail = "Slack is not configured: set GTMFB_SLACK_SIGNING_SECRET (docs/slack.md)"
         return JSONResponse({"detail": detail}, status_code=503)
+    stamp = request.headers.get("x-slack-request-timestamp", "")
+    if not stamp.isascii() or not stamp.isdigit():
+        # Bolt would fail converting it (a 500 for anyone); unsigned in effect, so 401.
+        return JSONResponse({"detail": "invalid request timestamp"}, status_code=401)
     body = await request.body()
-    # Bolt is synchronous (signature check, then the listener until ack): off the event loop.
-    answer = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
+    try:
+        # Bolt is synchronous (signature check, then the listener until ack): off the loop.
+        answer = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        # Signed, but not a body Slack sends (e.g. a payload that is not a JSON object).
+        log.warning("slack.malformed_body", path=request.url.path, error=str(exc)[:200])
+        return JSONResponse({"detail": "malformed Slack request body"}, status_code=400)
     return to_starlette_response(answer)
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -34,17 +37,47 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+@dataclass(frozen=True)
+class PoolSizes:
+    """How many connections an engine keeps, may add under load, and waits for one."""
+
+    size: int = 10
+    overflow: int = 30
+    timeout: float = 30.0
+
+
+_pools = PoolSizes()
+
+
+def configure_pools(sizes: PoolSizes) -> None:
+    """Pool sizes for engines built from now on (settings ``GTMFB_DB_POOL_*``)."""
+    global _pools
+    _pools = sizes
+
+
 def build_engine(url: str) -> Engine:
     """A new engine for ``url``; SQLite files get their folder created and WAL switched on."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 10})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 10},
+            pool_size=_pools.size,
+            max_overflow=_pools.overflow,
+            pool_timeout=_pools.timeout,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=_pools.size,
+        max_overflow=_pools.overflow,
+        pool_timeout=_pools.timeout,
+    )
 
 
 _ENGINES: dict[str, Engine] = {}
@@ -89,3 +122,18 @@ def dispose_engines() -> None:
             engine.dispose()
         _ENGINES.clear()
         _MAKERS.clear()
+
+
+#: Words in a driver's message that mark a failure a retry may not meet again.
+_TRANSIENT_SIGNS = ("locked", "busy", "timeout", "connection", "serializ", "deadlock", "terminat")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for database failures worth retrying: a pool timeout, SQLite busy or locked,
+    a dropped PostgreSQL connection, a serialization failure or deadlock."""
+    if isinstance(exc, PoolTimeoutError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, OperationalError) and any(sign in text for sign in _TRANSIENT_SIGNS)

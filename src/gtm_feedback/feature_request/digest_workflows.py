@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.durable.registry import Startable
-from gtm_feedback.durable.retry import OUTBOUND_RETRY
+from gtm_feedback.durable.retry import DB_RETRY, OUTBOUND_RETRY
 from gtm_feedback.feature_request import digest
 from gtm_feedback.integrations import adapters
 from gtm_feedback.product_area import service as areas
@@ -45,13 +45,13 @@ class Audience(BaseModel):
     request_ids: list[str]
 
 
-@DBOS.step()
+@DBOS.step(**DB_RETRY)
 def today_step() -> str:
     """Today's date (a step: the body must not read the clock)."""
     return date.today().isoformat()
 
 
-@DBOS.step()
+@DBOS.step(**DB_RETRY)
 def audiences_step(week: str) -> list[Audience]:
     """Every area with a firehose channel, and every follower."""
     with session_scope(adapters.current().settings.app_database_url) as session:

@@ -21,7 +21,7 @@ from gtm_feedback.feature_request.workflows import MarkShippedInput, mark_shippe
 from gtm_feedback.feedback.models import Severity
 from gtm_feedback.product_area import service as areas
 from gtm_feedback.user import service as users
-from gtm_feedback.web.deps import DbSession
+from gtm_feedback.web.deps import DbSession, DbWrite
 from gtm_feedback.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -134,7 +134,7 @@ def request_page(
 
 @router.post("/requests/{slug}/status")
 def change_status(
-    slug: str, session: DbSession, status: Annotated[RequestStatus, Form()]
+    slug: str, session: DbWrite, status: Annotated[RequestStatus, Form()]
 ) -> RedirectResponse:
     """Set the status; *shipped* runs the mark-shipped workflow, which tells every follower."""
     found = _request_or_404(session, slug)
@@ -150,7 +150,7 @@ def change_status(
 
 @router.post("/requests/{slug}/areas")
 def change_areas(
-    slug: str, session: DbSession, area_ids: Annotated[list[str], Form()]
+    slug: str, session: DbWrite, area_ids: Annotated[list[str], Form()]
 ) -> RedirectResponse:
     """Replace the request's areas (at least one)."""
     found = _request_or_404(session, slug)
@@ -161,7 +161,7 @@ def change_areas(
 @router.post("/requests/{slug}/followers")
 def follow(
     slug: str,
-    session: DbSession,
+    session: DbWrite,
     email: Annotated[str, Form(min_length=3, max_length=320)],
     action: Annotated[str, Form()] = "follow",
 ) -> RedirectResponse:

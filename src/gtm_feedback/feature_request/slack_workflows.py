@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict
 from slack_sdk.webhook import WebhookClient
 
 from gtm_feedback.db.session import session_scope
-from gtm_feedback.durable.retry import OUTBOUND_RETRY
+from gtm_feedback.durable.retry import DB_RETRY, OUTBOUND_RETRY
 from gtm_feedback.errors import PermanentError
 from gtm_feedback.feature_request import unfurl
 from gtm_feedback.feature_request.workflows import MarkShippedInput, mark_shipped_workflow
@@ -90,7 +90,7 @@ def shared_externally_step(channel: str) -> bool:
     return bool(info.get("is_ext_shared") or info.get("is_pending_ext_shared"))
 
 
-@DBOS.step()
+@DBOS.step(**DB_RETRY)
 def previews_step(links: list[str], restricted: bool) -> dict[str, dict[str, object]]:
     """The previews of the links that are the app's pages."""
     settings = adapters.current().settings

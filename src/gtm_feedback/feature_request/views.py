@@ -20,7 +20,7 @@ from gtm_feedback.feature_request.service import RequestFigures, RequestQuery, R
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.feedback.schemas import FeedbackOut
 from gtm_feedback.product_area.models import ProductArea
-from gtm_feedback.web.deps import AppSettings, DbSession
+from gtm_feedback.web.deps import MAX_OFFSET, AppSettings, DbSession
 
 router = APIRouter(prefix="/api/requests", tags=["requests"])
 
@@ -54,7 +54,7 @@ def list_requests(
     status: RequestStatus | None = None,
     sort: RequestSort = RequestSort.ARR,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> RequestPage:
     """Requests ranked by ARR (default), feedback count or recent activity."""
     query = RequestQuery(area_slug=area, status=status, sort=sort, limit=limit, offset=offset)

@@ -9,7 +9,7 @@ from gtm_feedback.db.base import utcnow
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.durable.fanout import fan_out
 from gtm_feedback.durable.registry import Startable
-from gtm_feedback.durable.retry import OUTBOUND_RETRY, retry_unless_permanent
+from gtm_feedback.durable.retry import DB_RETRY, OUTBOUND_RETRY, retry_unless_permanent
 from gtm_feedback.errors import PermanentError
 from gtm_feedback.feature_request import embeddings, service
 from gtm_feedback.feature_request.models import RequestStatus
@@ -48,7 +48,7 @@ class _Shipped(BaseModel):
     follower_ids: list[str]
 
 
-@DBOS.step()
+@DBOS.step(**DB_RETRY)
 def ship_step(request: str) -> _Shipped:
     """Set the status (once) and list the followers to tell."""
     url = adapters.current().settings.app_database_url
@@ -133,7 +133,7 @@ class _Pending(BaseModel):
     feedback: list[str]
 
 
-@DBOS.step()
+@DBOS.step(**DB_RETRY)
 def pending_embeddings_step() -> _Pending:
     """Rows whose vector is missing, stale, or of another model."""
     settings = adapters.current().settings

@@ -40,8 +40,9 @@ class FeedbackOut(BaseModel):
     created_at: datetime
 
 
-class FeedbackSubmission(BaseModel):
-    """Feedback as a person submits it (web form, API, Slack); validated before any work."""
+class FeedbackIn(BaseModel):
+    """Feedback as an API caller sends it; validated before any work (where it came from is
+    not the caller's to say: the API stamps it)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -51,6 +52,15 @@ class FeedbackSubmission(BaseModel):
     opportunity_id: str | None = Field(default=None, max_length=64)
     links: list[HttpUrl] = Field(default_factory=list, max_length=20)
     submitter_email: EmailLike
+
+    def submission(self, source: FeedbackSource = FeedbackSource.API) -> FeedbackSubmission:
+        """The submission, stamped with where it came from."""
+        return FeedbackSubmission.model_validate({**self.model_dump(), "source": source})
+
+
+class FeedbackSubmission(FeedbackIn):
+    """Feedback as a person submits it (web form, API, Slack), with where it came from."""
+
     source: FeedbackSource = FeedbackSource.API
 
 

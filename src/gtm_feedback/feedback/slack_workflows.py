@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gtm_feedback.approval import service as approvals
 from gtm_feedback.approval.outcome import rewrite_decided
 from gtm_feedback.db.session import session_scope
-from gtm_feedback.durable.retry import OUTBOUND_RETRY
+from gtm_feedback.durable.retry import DB_RETRY, OUTBOUND_RETRY
 from gtm_feedback.errors import PermanentError
 from gtm_feedback.feedback import workflows as feedback_workflows
 from gtm_feedback.feedback.agents import EXTRACT, ExtractInput
@@ -147,7 +147,7 @@ def _replies(channel: str, ts: str) -> list[dict[str, Any]]:
     return messages
 
 
-@DBOS.step()
+@DBOS.step(**DB_RETRY)
 def extract_step(texts: list[str]) -> str:
     """The customer pain in the thread (Slack writer agent); empty when there is none."""
     output = adapters.current().agents.run(EXTRACT, ExtractInput(messages=texts)).output

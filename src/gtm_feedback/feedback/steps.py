@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from gtm_feedback.approval import service as approvals
 from gtm_feedback.db.session import session_scope
+from gtm_feedback.durable.retry import DB_RETRY
 from gtm_feedback.feature_request import agents as request_agents
 from gtm_feedback.feature_request import embeddings, search
 from gtm_feedback.feature_request import service as requests
@@ -47,7 +48,7 @@ def _url() -> str:
     return adapters.current().settings.app_database_url
 
 
-@DBOS.step()
+@DBOS.step(**DB_RETRY)
 def match_step(pain: str) -> MatchOutcome:
     """Rank the requests and pick the tier."""
     settings = adapters.current().settings
@@ -67,7 +68,7 @@ def match_step(pain: str) -> MatchOutcome:
     )
 
 
-@DBOS.step()
+@DBOS.step(**DB_RETRY)
 def attach_step(
     data: ProcessFeedbackInput, request_id: str, tier: MatchTier, match: MatchOutcome
 ) -> str:
@@ -91,7 +92,7 @@ def attach_step(
     return feedback_id
 
 
-@DBOS.step()
+@DBOS.step(**DB_RETRY)
 def ask_step(data: ProcessFeedbackInput, match: MatchOutcome, workflow_id: str) -> str:
     """Record the approval (once) for the workflow that will wait on it; return its token."""
     with session_scope(_url(), write=True) as session:
@@ -115,7 +116,7 @@ def ask_step(data: ProcessFeedbackInput, match: MatchOutcome, workflow_id: str) 
         ).token
 
 
-@DBOS.step()
+@DBOS.step(**DB_RETRY)
 def approval_state_step(token: str) -> bool | None:
     """The stored decision (True approved, False declined), or None while pending."""
     with session_scope(_url()) as session:
@@ -124,7 +125,7 @@ def approval_state_step(token: str) -> bool | None:
 
 # Recorded under its earlier name (it lived in workflows.py): replays of runs recorded before
 # the move must find the same step name, or DBOS refuses them.
-@DBOS.step(name="_feedback_count_step")
+@DBOS.step(name="_feedback_count_step", **DB_RETRY)
 def feedback_count_step(request_id: str) -> int:
     """How many feedback items the request has now."""
     with session_scope(_url()) as session:
@@ -140,7 +141,7 @@ class CreatedRequest(BaseModel):
     related_request_id: str | None
 
 
-@DBOS.step()
+@DBOS.step(**DB_RETRY)
 def create_request_step(request_id: str, pain: str, creator_email: str) -> CreatedRequest:
     """Write a new request from the pain (once), embed it, and link a related request."""
     found = adapters.current()

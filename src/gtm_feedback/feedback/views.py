@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel
 
 from gtm_feedback.feedback import intake
 from gtm_feedback.feedback import workflows as feedback_workflows
-from gtm_feedback.feedback.schemas import FeedbackSubmission
+from gtm_feedback.feedback.models import FeedbackSource
+from gtm_feedback.feedback.schemas import FeedbackIn
+from gtm_feedback.web.admission import admitted
 from gtm_feedback.web.deps import DbSession
 
 router = APIRouter(prefix="/api/feedback", tags=["feedback"])
@@ -22,13 +24,27 @@ class Submitted(BaseModel):
     run_id: str
 
 
-@router.post("", status_code=202, response_model=Submitted)
+@router.post(
+    "",
+    status_code=202,
+    response_model=Submitted,
+    dependencies=[Depends(admitted, scope="function")],
+    responses={
+        409: {"description": "Idempotency-Key used before with another body"},
+        503: {"description": "No room now (see Retry-After); nothing was written"},
+    },
+)
 def submit(
-    body: FeedbackSubmission,
+    body: FeedbackIn,
     session: DbSession,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Submitted:
-    """Accept feedback; matching, approvals and notifications continue in the background."""
-    intake.check_references(session, body)
-    started = feedback_workflows.start_processing(body, idempotency_key)
+    """Accept feedback; matching, approvals and notifications continue in the background.
+
+    202 once the run is durably enqueued; 409 when the Idempotency-Key was used with another
+    body.
+    """
+    submission = body.submission(FeedbackSource.API)
+    intake.check_references(session, submission)
+    started = feedback_workflows.start_processing(submission, idempotency_key)
     return Submitted(submission_id=started.submission_id, run_id=started.run_id)

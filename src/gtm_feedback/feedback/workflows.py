@@ -14,16 +14,18 @@ from dbos import DBOS, SetWorkflowID
 
 from gtm_feedback.approval.service import topic
 from gtm_feedback.db.session import session_scope
+from gtm_feedback.durable.idempotency import check_same_input
 from gtm_feedback.durable.queues import enqueue
 from gtm_feedback.durable.registry import Startable
 from gtm_feedback.durable.sleep import durable_sleep
 from gtm_feedback.feedback import intake, steps
 from gtm_feedback.feedback.agents import MessageKind
-from gtm_feedback.feedback.models import MatchTier
+from gtm_feedback.feedback.models import FeedbackSource, MatchTier
 from gtm_feedback.feedback.notify import notify_step
 from gtm_feedback.feedback.schemas import (
     CreateRequestInput,
     CreateRequestResult,
+    FeedbackIn,
     FeedbackSubmission,
     Outcome,
     ProcessFeedbackInput,
@@ -205,16 +207,22 @@ class Started:
 
 
 def start_processing(submission: FeedbackSubmission, idempotency_key: str | None) -> Started:
-    """Enqueue the process-feedback run (once per key) and return at once."""
+    """Enqueue the process-feedback run (once per key; durably, before returning).
+
+    A key used before with another submission raises ``ConflictError`` (409).
+    """
     submission_id = intake.submission_id_for(idempotency_key)
     run_id = intake.run_id_for(submission_id)
     data = ProcessFeedbackInput(submission_id=submission_id, submission=submission)
     enqueue("feedback", run_id, process_feedback_workflow, data)
+    if idempotency_key is not None:
+        check_same_input(run_id, data)
     return Started(submission_id=submission_id, run_id=run_id)
 
 
-def _start_by_name(submission: FeedbackSubmission, idempotency_key: str | None) -> str:
+def _start_by_name(body: FeedbackIn, idempotency_key: str | None) -> str:
     # Through the intake, like POST /api/feedback: same checks, queue and idempotency.
+    submission = body.submission(FeedbackSource.API)
     with session_scope(adapters.current().settings.app_database_url) as session:
         intake.check_references(session, submission)
     return start_processing(submission, idempotency_key).run_id
@@ -223,7 +231,7 @@ def _start_by_name(submission: FeedbackSubmission, idempotency_key: str | None) 
 STARTABLE = (
     Startable(
         "process-feedback",
-        FeedbackSubmission,
+        FeedbackIn,
         process_feedback_workflow,
         "Match a customer pain; attach it, ask a person, or write a new request.",
         start=_start_by_name,

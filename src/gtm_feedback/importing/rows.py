@@ -56,6 +56,15 @@ def _check_id(value: str) -> str:
 Id = Annotated[str, BeforeValidator(str.strip), AfterValidator(_check_id)]
 OptionalId = Annotated[Id | None, BeforeValidator(_blank_to_none)]
 OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none)]
+
+
+def _web_url(value: str | None) -> str | None:
+    if value is not None and not value.lower().startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+OptionalWebUrl = Annotated[OptionalText, AfterValidator(_web_url)]
 Money = Annotated[Decimal, BeforeValidator(_money), Field(ge=0, max_digits=14, decimal_places=2)]
 Flag = Annotated[bool, BeforeValidator(_bool)]
 StrList = Annotated[list[str], BeforeValidator(_split_list)]
@@ -77,8 +86,8 @@ class AccountRow(_Row):
     region: OptionalText = Field(default=None, max_length=40)
     arr: Money = Decimal("0")
     is_enterprise: Flag = False
-    website: OptionalText = Field(default=None, max_length=300)
-    link: OptionalText = Field(default=None, max_length=500)
+    website: OptionalWebUrl = Field(default=None, max_length=300)
+    link: OptionalWebUrl = Field(default=None, max_length=500)
 
 
 class OpportunityRow(_Row):

@@ -8,7 +8,6 @@ A failed area is reported in the result; the other areas' reports are still stor
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import datetime
 from typing import Any, Literal
 
@@ -20,6 +19,7 @@ from gtm_feedback.config import Settings
 from gtm_feedback.db import transactional
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.durable.fanout import fan_out
+from gtm_feedback.durable.idempotency import check_same_input, run_id_for
 from gtm_feedback.durable.queues import enqueue
 from gtm_feedback.durable.registry import Startable
 from gtm_feedback.durable.retry import retry_unless_permanent
@@ -234,8 +234,10 @@ def start_insights(data: AreaInsightsInput, idempotency_key: str | None) -> str:
     """Queue an area-insights run (once per key) on the insights queue; returns its run id."""
     with session_scope(adapters.current().settings.app_database_url) as session:
         service.check_areas(session=session, slugs=data.areas)
-    run_id = f"{WORKFLOW_NAME}-{idempotency_key or uuid.uuid4().hex}"
+    run_id = run_id_for(WORKFLOW_NAME, idempotency_key)
     enqueue("insights", run_id, area_insights_workflow, data)
+    if idempotency_key is not None:
+        check_same_input(run_id, data)
     return run_id
 
 

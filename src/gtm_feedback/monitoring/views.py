@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 from dbos import DBOS, SetWorkflowID
-from fastapi import APIRouter, Body, Header
+from fastapi import APIRouter, Body, Depends, Header
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
+from gtm_feedback.durable.idempotency import check_same_input, run_id_for
 from gtm_feedback.durable.registry import startable
 from gtm_feedback.durable.runs import RunOut, run_details
 from gtm_feedback.errors import NotFoundError
+from gtm_feedback.web.admission import admitted
 
 router = APIRouter(prefix="/api", tags=["workflows"])
 
@@ -28,7 +29,12 @@ class Started(BaseModel):
     "/workflows/{name}",
     status_code=202,
     response_model=Started,
-    responses={404: {"description": "No workflow with this name"}},
+    dependencies=[Depends(admitted, scope="function")],
+    responses={
+        404: {"description": "No workflow with this name"},
+        409: {"description": "Idempotency-Key used before with another body"},
+        503: {"description": "No room now (see Retry-After); nothing was started"},
+    },
 )
 def start(
     name: str,
@@ -51,9 +57,11 @@ def start(
     if found.start is not None:
         return Started(workflow=name, run_id=found.start(data, idempotency_key))
     # Same key, same run: DBOS runs one workflow per id and returns its result to repeats.
-    run_id = f"{name}-{idempotency_key or uuid.uuid4().hex}"
+    run_id = run_id_for(name, idempotency_key)
     with SetWorkflowID(run_id):
         DBOS.start_workflow(found.workflow, data)
+    if idempotency_key is not None:
+        check_same_input(run_id, data)
     return Started(workflow=name, run_id=run_id)
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from gtm_feedback.outbox import service
-from gtm_feedback.web.deps import DbSession
+from gtm_feedback.web.deps import MAX_OFFSET, DbSession
 
 router = APIRouter(prefix="/api/outbox", tags=["outbox"])
 
@@ -31,7 +31,7 @@ class OutboxMessageOut(BaseModel):
 def list_messages(
     session: DbSession,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> list[OutboxMessageOut]:
     """The newest messages first."""
     rows = service.recent(session=session, limit=limit, offset=offset)

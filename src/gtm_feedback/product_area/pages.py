@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from gtm_feedback.product_area import service
 from gtm_feedback.user import service as users_service
-from gtm_feedback.web.deps import DbSession
+from gtm_feedback.web.deps import DbSession, DbWrite
 from gtm_feedback.web.templating import templates
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -40,7 +40,7 @@ def areas(request: Request, session: DbSession, edit: str = "") -> Response:
 @router.post("/areas", response_class=HTMLResponse)
 def save_area(
     request: Request,
-    session: DbSession,
+    session: DbWrite,
     name: Annotated[str, Form()] = "",
     area_id: Annotated[str, Form(alias="id")] = "",
     slug: Annotated[str, Form()] = "",
@@ -79,7 +79,7 @@ def users(request: Request, session: DbSession) -> Response:
 
 @router.post("/users/{user_id}/admin")
 def toggle_admin(
-    user_id: str, session: DbSession, is_admin: Annotated[bool, Form()] = False
+    user_id: str, session: DbWrite, is_admin: Annotated[bool, Form()] = False
 ) -> RedirectResponse:
     """Grant or revoke the admin flag."""
     users_service.set_admin(session=session, user_id=user_id, is_admin=is_admin)

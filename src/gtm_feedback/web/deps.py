@@ -19,13 +19,28 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
+#: The largest offset a list accepts: past it there is nothing, and a 64-bit overflow waits.
+MAX_OFFSET = 1_000_000
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """A database session for one request, committed when the handler returns."""
+    """A database session for one request, committed before the answer is sent."""
     with session_scope(get_app_settings(request).app_database_url) as session:
         yield session
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+def get_write_session(request: Request) -> Iterator[Session]:
+    """A session for a request that writes: SQLite's write lock is taken up front (it waits
+    its turn instead of failing mid-transaction) and the commit happens before the answer,
+    so a failed commit is the answer (503 when the database was busy), never a "saved"."""
+    with session_scope(get_app_settings(request).app_database_url, write=True) as session:
+        yield session
+
+
+# scope="function": the session closes (commits) when the handler returns, before the
+# response goes out; the default would commit after the client was told it worked.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+DbWrite = Annotated[Session, Depends(get_write_session, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
 
 

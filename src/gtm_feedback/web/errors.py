@@ -5,12 +5,23 @@ The application raises :mod:`gtm_feedback.errors` kinds; this maps them to 404 /
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from fastapi import Request
-from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from gtm_feedback.errors import AppError, ConflictError, InvalidInputError, NotFoundError
+from gtm_feedback.db.session import is_transient
+from gtm_feedback.errors import (
+    AppError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    UnavailableError,
+)
 from gtm_feedback.logging import get_logger
 from gtm_feedback.web.deps import field_errors
 from gtm_feedback.web.templating import templates
@@ -39,11 +50,16 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
+#: Seconds a 503 asks the client to wait: there was no room for the request just now (a full
+#: intake line, a pool timeout, SQLite busy) and nothing was written.
+BUSY_RETRY_AFTER_S = 1
+
 #: The HTTP status of each kind of application error; any other kind is a 500.
 STATUS_OF: tuple[tuple[type[AppError], int], ...] = (
     (NotFoundError, 404),
     (ConflictError, 409),
     (InvalidInputError, 422),
+    (UnavailableError, 503),
 )
 
 
@@ -54,10 +70,53 @@ async def app_error(request: Request, exc: Exception) -> Response:
     if status is None:
         return await unhandled(request, exc)
     if isinstance(exc, InvalidInputError) and exc.errors and not wants_page(request):
-        return await request_validation_exception_handler(request, field_errors(exc.errors))
+        return await validation_error(request, field_errors(exc.errors))
+    headers = {"Retry-After": str(BUSY_RETRY_AFTER_S)} if status == 503 else None
     if wants_page(request):
-        return _page(request, status, str(exc))
-    return JSONResponse({"detail": str(exc)}, status_code=status)
+        page = _page(request, status, str(exc))
+        page.headers.update(headers or {})
+        return page
+    return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+
+
+async def validation_error(request: Request, exc: Exception) -> Response:
+    """A 422 naming each bad field; the input is never echoed (it may not even be encodable:
+    NaN, a lone surrogate, a 100-digit number), only where and why it was refused."""
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": safe_errors(exc.errors())}, status_code=422)
+
+
+def safe_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Validation errors reduced to what is always safe to send: type, location, message."""
+    return [
+        {
+            "type": str(error.get("type", "value_error")),
+            "loc": [
+                part if isinstance(part, int) else _text(part) for part in error.get("loc", ())
+            ],
+            "msg": _text(error.get("msg", "")),
+        }
+        for error in errors
+    ]
+
+
+def _text(value: object) -> str:
+    # A message can quote the input (a lone surrogate cannot be encoded as UTF-8).
+    return str(value).encode("utf-8", "replace").decode("utf-8")[:300]
+
+
+async def database_busy(request: Request, exc: Exception) -> Response:
+    """A transient database failure as 503 with ``Retry-After``, not a 500."""
+    if isinstance(exc, OperationalError) and not is_transient(exc):
+        return await unhandled(request, exc)
+    log.warning("request.database_busy", path=request.url.path, error=str(exc)[:200])
+    headers = {"Retry-After": str(BUSY_RETRY_AFTER_S)}
+    detail = "the server is busy; nothing was saved, try again in a moment"
+    if wants_page(request):
+        response = _page(request, 503, detail)
+        response.headers.update(headers)
+        return response
+    return JSONResponse({"detail": detail}, status_code=503, headers=headers)
 
 
 async def unhandled(request: Request, exc: Exception) -> Response:

@@ -44,5 +44,16 @@ def ms(value: float | int) -> str:
     return f"{value / 60_000:.0f} min"
 
 
+def web_link(value: object) -> str | None:
+    """The URL if it is an http(s) one (safe in an href), else None: show it as text.
+
+    Imports refuse other schemes; this covers rows stored before they did.
+    """
+    text = str(value or "").strip()
+    return text if text.lower().startswith(("http://", "https://")) else None
+
+
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
-templates.env.filters.update(money=money, figure=figure, when=when, epoch=epoch, ms=ms)
+templates.env.filters.update(
+    money=money, figure=figure, when=when, epoch=epoch, ms=ms, web_link=web_link
+)

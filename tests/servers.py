@@ -1,0 +1,63 @@
+"""Real `gtm-feedback serve` processes for tests: start, wait until ready, read runs."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+
+CLI = Path(sys.executable).with_name("gtm-feedback")  # the venv's installed entry point
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(data_dir: Path, **settings: str) -> tuple[dict[str, str], str]:
+    """The environment of a server on ``data_dir`` (migrated, sample loaded) and its URL."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GTMFB_")}
+    env |= {"GTMFB_DATA_DIR": str(data_dir), "GTMFB_PORT": str(port), "GTMFB_LOG_LEVEL": "WARNING"}
+    env |= {f"GTMFB_{name.upper()}": value for name, value in settings.items()}
+    subprocess.run([str(CLI), "init"], env=env, check=True, capture_output=True)
+    return env, f"http://127.0.0.1:{port}"
+
+
+def start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``gtm-feedback serve`` with its output appended to ``log``."""
+    with log.open("ab") as handle:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen([str(CLI), "serve"], env=env, stdout=handle, stderr=handle)
+
+
+def wait_ready(base: str, timeout: float = 120) -> None:
+    """Wait until ``/readyz`` answers 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("server never became ready")
+
+
+def run_status(base: str, run_id: str) -> dict[str, Any]:
+    """``GET /api/runs/{run_id}``."""
+    answer: dict[str, Any] = httpx.get(f"{base}/api/runs/{run_id}", timeout=30).json()
+    return answer
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then wait for the process to exit."""
+    server.terminate()
+    server.wait(timeout=60)
