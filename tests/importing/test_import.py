@@ -173,3 +173,13 @@ def test_a_batch_holds_the_write_lock_so_another_writer_cannot_break_it(sqlite_u
         event.remove(engine, "before_cursor_execute", write_from_elsewhere)
     assert (report.created, report.errors) == (1, [])
     assert intruder == ["had to wait"]
+
+
+def test_an_oversize_field_rejects_its_row_not_the_file(sqlite_url: str) -> None:
+    huge = b"x" * 1_000_001  # over the CSV reader's field limit
+    data = b"id,name\nA1,Acme\nA2," + huge + b"\nA3,Gamma\n"
+    report = run(sqlite_url, "accounts", data)
+    assert [
+        (error.line, "field larger than field limit" in error.reason) for error in report.errors
+    ] == [(3, True)]
+    assert report.created == 2

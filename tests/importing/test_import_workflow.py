@@ -88,7 +88,7 @@ def test_imported_requests_are_embedded_by_a_child_run(
     [
         ({"kind": "areas", "csv": "title\nSomething\n"}, "missing required column(s) id, name"),
         ({"kind": "accounts", "csv": ""}, "at least 1"),
-        ({"kind": "accounts", "csv": "\x00\x01binary"}, "binary, not CSV"),
+        ({"kind": "accounts", "csv": "\x00\x01binary"}, "NUL bytes are not allowed"),
         ({"kind": "widgets", "csv": "id\n1\n"}, "Input should be"),
         ({"kind": "accounts", "csv": "id,name\nA,B\n", "batch_size": 0}, "greater than"),
     ],

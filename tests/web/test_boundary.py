@@ -8,12 +8,15 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from dbos import DBOS
 from fastapi.testclient import TestClient
+from slack_bolt import Ack
 from sqlalchemy import func, select
 
 from gtm_feedback.account.models import Account
 from gtm_feedback.config import Settings
 from gtm_feedback.db.session import session_scope
+from gtm_feedback.feature_request import slack as request_slack
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.main import create_app
 from tests.integrations.fake_slack import signed_headers
@@ -102,7 +105,7 @@ def test_nul_bytes_in_a_body_are_refused(
     before = _feedback_count(settings)
     answer = client.post("/api/feedback", json=_body(settings, **change))
     assert answer.status_code == 422
-    assert "NUL" in answer.json()["detail"]
+    assert "NUL" in answer.json()["detail"][0]["msg"]
     assert _feedback_count(settings) == before
 
 
@@ -202,7 +205,7 @@ def test_a_signed_but_malformed_slack_body_is_400(client: TestClient, path: str,
 
 
 def test_a_javascript_url_is_never_a_link(client: TestClient, settings: Settings) -> None:
-    with session_scope(settings.app_database_url) as session:
+    with session_scope(settings.app_database_url, write=True) as session:
         account = session.get(Account, _account(settings))
         assert account is not None
         account.website = "javascript:alert(1)"  # stored before imports refused it
@@ -218,3 +221,32 @@ def test_a_javascript_url_is_never_a_link(client: TestClient, settings: Settings
     result = finished(client, imported.json()["run_id"], timeout=60)["result"]
     assert (result["created"], len(result["errors"])) == (0, 1)
     assert "http" in result["errors"][0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "field"),
+    [
+        ("mark-shipped", {"request": "no-such-request"}, "request"),
+        ("weekly-digest", {"day": "0001-01-01"}, "day"),
+        ("weekly-digest", {"day": "9999-12-31"}, "day"),
+    ],
+)
+def test_a_start_known_to_fail_is_refused_at_the_door(
+    client: TestClient, name: str, body: dict[str, str], field: str
+) -> None:
+    answer = client.post(f"/api/workflows/{name}", json=body)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body", field]
+
+
+def test_an_unfurl_without_a_bot_token_starts_no_run(client: TestClient) -> None:
+    ack = Ack()  # type: ignore[no-untyped-call]  # slack_bolt leaves __init__ untyped
+    event = {
+        "type": "link_shared",
+        "channel": "C1",
+        "message_ts": "1.2",
+        "links": [{"url": "http://127.0.0.1:8000/requests/x"}],
+    }
+    request_slack.on_link_shared(ack, {"event_id": "EvNoBot"}, event)
+    assert ack.response is not None  # acknowledged
+    assert DBOS.get_workflow_status("slack-EvNoBot") is None  # nothing that could only fail

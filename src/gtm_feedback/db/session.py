@@ -101,7 +101,10 @@ def session_scope(url: str, *, write: bool = False) -> Iterator[Session]:
     ``write=True`` for a transaction that reads then writes while other writers may run (on
     SQLite it then waits its turn, up to busy_timeout, instead of failing).
     """
-    get_engine(url)
+    engine = get_engine(url)
+    turn = _writer_turn(url) if write and engine.dialect.name == "sqlite" else None
+    if turn is not None and not turn.acquire(timeout=_pools.timeout):
+        raise PoolTimeoutError(f"no turn to write to {engine.url.database} in {_pools.timeout} s")
     session = _MAKERS[url]()
     try:
         if write:
@@ -113,6 +116,21 @@ def session_scope(url: str, *, write: bool = False) -> Iterator[Session]:
         raise
     finally:
         session.close()
+        if turn is not None:
+            turn.release()
+
+
+_WRITERS: dict[str, threading.Lock] = {}
+
+
+def _writer_turn(url: str) -> threading.Lock:
+    # SQLite has one writer at a time, and its busy handler polls: under many writers a
+    # waiter can lose every poll for the whole busy timeout ("database is locked"). This
+    # process's writers queue on a lock instead, and only other processes meet the poll.
+    # A plain Lock, not an RLock: a request's session may be closed by another thread than
+    # the one that opened it (FastAPI runs a dependency's teardown where it likes).
+    with _LOCK:
+        return _WRITERS.setdefault(url, threading.Lock())
 
 
 def dispose_engines() -> None:

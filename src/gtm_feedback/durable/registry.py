@@ -29,6 +29,8 @@ class Startable:
     summary: str
     #: Starts it another way than a plain start: (validated input, idempotency key) -> run id.
     start: Callable[[Any, str | None], str] | None = None
+    #: Refuses, before any run starts, an input known to fail (raises InvalidInputError).
+    check: Callable[[Any], None] | None = None
 
 
 @cache

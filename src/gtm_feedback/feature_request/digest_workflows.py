@@ -24,7 +24,12 @@ class WeeklyDigestInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    day: date | None = Field(default=None, description="a day of the week after the one reported")
+    day: date | None = Field(
+        default=None,
+        ge=date(2000, 1, 10),  # the week before must be a week of this era
+        le=date(9999, 12, 24),
+        description="a day of the week after the one reported",
+    )
 
 
 class WeeklyDigestResult(BaseModel):

@@ -18,9 +18,12 @@ from gtm_feedback.feature_request.slack_workflows import (
     slack_unfurl_workflow,
 )
 from gtm_feedback.integrations import adapters
+from gtm_feedback.logging import get_logger
 
 USAGE = "Usage: `/shipped <request link>`, e.g. `/shipped {base}/requests/saml-sso`"
 _REQUEST_PATH = re.compile(r"/requests/([^/?#\s]+)/?$")
+
+log = get_logger(__name__)
 
 
 def request_slug(text: str) -> str | None:
@@ -59,6 +62,11 @@ def on_link_shared(ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> Non
     ack()
     links = [str(link.get("url", "")) for link in event.get("links", []) if link.get("url")]
     if not links or not event.get("message_ts"):
+        return
+    if adapters.current().slack is None:
+        # Previews are posted with the bot token: without one there is nothing to do, and a
+        # run that could only fail is not started.
+        log.info("slack.unfurl_skipped", reason="no bot token")
         return
     data = UnfurlInput(channel=event["channel"], message_ts=event["message_ts"], links=links)
     enqueue("slack", f"slack-{body['event_id']}", slack_unfurl_workflow, data)

@@ -10,7 +10,7 @@ from gtm_feedback.db.session import session_scope
 from gtm_feedback.durable.fanout import fan_out
 from gtm_feedback.durable.registry import Startable
 from gtm_feedback.durable.retry import DB_RETRY, OUTBOUND_RETRY, retry_unless_permanent
-from gtm_feedback.errors import PermanentError
+from gtm_feedback.errors import InvalidInputError, PermanentError
 from gtm_feedback.feature_request import embeddings, service
 from gtm_feedback.feature_request.models import RequestStatus
 from gtm_feedback.feedback.agents import COMPOSE, ComposeInput, MessageKind
@@ -174,12 +174,19 @@ def sync_embeddings_workflow(data: SyncEmbeddingsInput) -> SyncEmbeddingsResult:
     )
 
 
+def _check_request(data: MarkShippedInput) -> None:
+    with session_scope(adapters.current().settings.app_database_url) as session:
+        if service.resolve(session=session, id_or_slug=data.request) is None:
+            raise InvalidInputError([("request", f"no feature request {data.request!r}")])
+
+
 STARTABLE = (
     Startable(
         "mark-shipped",
         MarkShippedInput,
         mark_shipped_workflow,
         "Mark a request shipped and notify every follower once.",
+        check=_check_request,
     ),
     Startable(
         "sync-embeddings",

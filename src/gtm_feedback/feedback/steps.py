@@ -20,6 +20,7 @@ from gtm_feedback.feature_request import service as requests
 from gtm_feedback.feature_request.agents import (
     AreaOption,
     RelatedInput,
+    RequestDraft,
     RequestDraftInput,
     RequestOption,
 )
@@ -28,7 +29,8 @@ from gtm_feedback.feedback import service as feedback
 from gtm_feedback.feedback.models import MatchTier
 from gtm_feedback.feedback.schemas import ProcessFeedbackInput
 from gtm_feedback.integrations import adapters
-from gtm_feedback.integrations.embeddings import get_embedder
+from gtm_feedback.integrations.embeddings import Precomputed, get_embedder
+from gtm_feedback.matching.matcher import request_text
 from gtm_feedback.matching.tiers import Tier
 from gtm_feedback.product_area import service as areas
 from gtm_feedback.user import service as users
@@ -75,6 +77,8 @@ def attach_step(
     """Store the feedback on the request (once), make the submitter follow it, embed it."""
     feedback_id = f"fb_{data.submission_id}"
     placement = feedback.Placement(tier, match.confidence, match.reason, match.candidates)
+    # Embedded before the write transaction: the write lock is never held while a model runs.
+    embedder = Precomputed(get_embedder(adapters.current().settings), [data.submission.pain])
     with session_scope(_url(), write=True) as session:
         user = users.get_or_create(session=session, email=data.submission.submitter_email)
         _, new = feedback.record(
@@ -87,7 +91,6 @@ def attach_step(
         )
         if new:
             requests.follow(session=session, request_id=request_id, user_id=user.id)
-        embedder = get_embedder(adapters.current().settings)
         embeddings.embed_feedback(session=session, embedder=embedder, ids=[feedback_id])
     return feedback_id
 
@@ -143,32 +146,45 @@ class CreatedRequest(BaseModel):
 
 @DBOS.step(**DB_RETRY)
 def create_request_step(request_id: str, pain: str, creator_email: str) -> CreatedRequest:
-    """Write a new request from the pain (once), embed it, and link a related request."""
-    found = adapters.current()
+    """Write a new request from the pain (once), embed it, and link a related request.
+
+    The agents and the model run before the write transaction, which then only inserts: the
+    write lock is held for milliseconds, not for the length of an LLM call.
+    """
+    with session_scope(_url()) as session:
+        row = requests.get(session=session, request_id=request_id)
+        if row is not None:
+            return _created(row)
+        options = [
+            AreaOption(id=a.id, name=a.name, description=a.description or "")
+            for a in areas.list_areas(session=session)
+        ]
+    agents = adapters.current().agents
+    draft = agents.run(request_agents.WRITER, RequestDraftInput(pain=pain, areas=options)).output
+    related = _related(draft.title, draft.description)
+    text = request_text(draft.title, draft.description)
+    embedder = Precomputed(get_embedder(adapters.current().settings), [text])
     with session_scope(_url(), write=True) as session:
         row = requests.get(session=session, request_id=request_id)
-        if row is None:
-            row = _write_request(session, request_id, pain, creator_email)
-            embeddings.embed_requests(
-                session=session, embedder=get_embedder(found.settings), ids=[request_id]
-            )
-        return CreatedRequest(
-            id=row.id, slug=row.slug, title=row.title, related_request_id=row.related_request_id
-        )
+        if row is None:  # a retry after a commit finds its own request
+            row = _insert_request(session, request_id, draft, creator_email, related)
+            embeddings.embed_requests(session=session, embedder=embedder, ids=[request_id])
+        return _created(row)
 
 
-def _write_request(
-    session: Session, request_id: str, pain: str, creator_email: str
-) -> FeatureRequest:
-    options = [
-        AreaOption(id=a.id, name=a.name, description=a.description or "")
-        for a in areas.list_areas(session=session)
-    ]
-    draft = (
-        adapters.current()
-        .agents.run(request_agents.WRITER, RequestDraftInput(pain=pain, areas=options))
-        .output
+def _created(row: FeatureRequest) -> CreatedRequest:
+    return CreatedRequest(
+        id=row.id, slug=row.slug, title=row.title, related_request_id=row.related_request_id
     )
+
+
+def _insert_request(
+    session: Session,
+    request_id: str,
+    draft: RequestDraft,
+    creator_email: str,
+    related_request_id: str | None,
+) -> FeatureRequest:
     user = users.get_or_create(session=session, email=creator_email)
     row = FeatureRequest(
         id=request_id,
@@ -176,38 +192,32 @@ def _write_request(
         title=draft.title,
         description=draft.description,
         creator_id=user.id,
+        related_request_id=related_request_id,
     )
     requests.set_areas(session=session, request=row, area_ids=draft.area_ids)
     session.add(row)
     session.flush()
-    _link_related(session, row)
     return row
 
 
-def _link_related(session: Session, row: FeatureRequest) -> None:
-    # Only the request's nearest neighbours are offered: the agent compares meanings, and
+def _related(title: str, description: str) -> str | None:
+    # Only the new request's nearest neighbours are offered: the agent compares meanings, and
     # the stored index finds the neighbours without embedding every request again.
     settings = adapters.current().settings
     embedder = get_embedder(settings)
-    neighbours = search.find_candidates(
-        session=session,
-        embedder=embedder,
-        pain=f"{row.title}. {row.description}",
-        config=search.match_config(settings, embedder.model_id),
-    )
-    ids = [c.request_id for c in neighbours.candidates if c.request_id != row.id]
-    texts = search.request_texts(session=session, ids=ids)
+    with session_scope(_url()) as session:
+        neighbours = search.find_candidates(
+            session=session,
+            embedder=embedder,
+            pain=f"{title}. {description}",
+            config=search.match_config(settings, embedder.model_id),
+        )
+        ids = [c.request_id for c in neighbours.candidates]
+        texts = search.request_texts(session=session, ids=ids)
     candidates = [
         RequestOption(id=i, title=texts[i].title, description=texts[i].description)
         for i in ids
         if i in texts
     ]
-    answer = (
-        adapters.current()
-        .agents.run(
-            request_agents.RELATED,
-            RelatedInput(title=row.title, description=row.description, candidates=candidates),
-        )
-        .output
-    )
-    row.related_request_id = answer.related_request_id
+    question = RelatedInput(title=title, description=description, candidates=candidates)
+    return adapters.current().agents.run(request_agents.RELATED, question).output.related_request_id

@@ -63,7 +63,16 @@ def read_csv_text(text: str) -> tuple[list[str], Iterator[RawRow]]:
 
 def _rows(reader: _csv.Reader, header: list[str]) -> Iterator[RawRow]:
     line = reader.line_num + 1
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # One oversize field spoils its row, not the file: the reader goes on after it.
+            start, line = line, reader.line_num + 1
+            yield RawRow(start, {}, f"cannot be read: {exc}")
+            continue
         start, line = line, reader.line_num + 1
         if not any(cell.strip() for cell in record):
             continue

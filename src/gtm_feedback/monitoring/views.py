@@ -56,6 +56,8 @@ def start(
         raise RequestValidationError(errors) from exc
     if found.start is not None:
         return Started(workflow=name, run_id=found.start(data, idempotency_key))
+    if found.check is not None:
+        found.check(data)
     # Same key, same run: DBOS runs one workflow per id and returns its result to repeats.
     run_id = run_id_for(name, idempotency_key)
     with SetWorkflowID(run_id):

@@ -37,10 +37,18 @@ def get_write_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+#: Requests that write at once, per process.
+WRITE_CONCURRENCY = 4
+
 # scope="function": the session closes (commits) when the handler returns, before the
 # response goes out; the default would commit after the client was told it worked.
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
-DbWrite = Annotated[Session, Depends(get_write_session, scope="function")]
+# At most a few writing requests hold a worker thread at once; the rest wait on the event
+# loop without one. (On SQLite writers take turns: were every thread of the pool waiting for
+# a turn, the request holding it could get no thread to finish on.)
+DbWrite = Annotated[
+    Session, Depends(get_write_session, scope="function", max_concurrency=WRITE_CONCURRENCY)
+]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
 
 

@@ -40,7 +40,7 @@ class BoundaryGuard:
             return
         where = bytes(scope.get("raw_path") or scope["path"].encode()) + scope["query_string"]
         if has_nul(where):
-            await _refuse(send, 422, "NUL bytes are not allowed in the URL")
+            await _refuse(send, 422, _field_error("url", "NUL bytes are not allowed in the URL"))
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body_bytes:
@@ -51,7 +51,8 @@ class BoundaryGuard:
             await _refuse(send, 413, self._too_large())
             return
         if has_nul(body):
-            await _refuse(send, 422, "NUL bytes are not allowed in the request body")
+            message = "NUL bytes are not allowed in the request body"
+            await _refuse(send, 422, _field_error("body", message))
             return
         await self.app(scope, _replay(body, receive), send)
 
@@ -98,7 +99,12 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _refuse(send: Send, status: int, detail: str) -> None:
+def _field_error(where: str, message: str) -> list[dict[str, Any]]:
+    # Shaped like FastAPI's own 422s, so clients read one format.
+    return [{"type": "value_error", "loc": [where], "msg": message}]
+
+
+async def _refuse(send: Send, status: int, detail: str | list[dict[str, Any]]) -> None:
     body = json.dumps({"detail": detail}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})

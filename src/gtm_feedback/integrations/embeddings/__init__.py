@@ -5,6 +5,7 @@ from gtm_feedback.integrations.embeddings.base import (
     EmbeddingError,
     EmbeddingModelError,
     FloatMatrix,
+    Precomputed,
 )
 from gtm_feedback.integrations.embeddings.factory import build_embedder, get_embedder
 
@@ -13,6 +14,7 @@ __all__ = [
     "EmbeddingError",
     "EmbeddingModelError",
     "FloatMatrix",
+    "Precomputed",
     "build_embedder",
     "get_embedder",
 ]

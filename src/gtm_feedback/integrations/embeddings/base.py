@@ -59,3 +59,34 @@ def batches_by_length(lengths: Sequence[int], batch_size: int) -> list[list[int]
 def empty_matrix(dimensions: int) -> FloatMatrix:
     """A (0, dimensions) float32 array, the result of embedding nothing."""
     return np.zeros((0, dimensions), dtype=np.float32)
+
+
+class Precomputed:
+    """An embedder that answers from vectors computed earlier, and asks ``base`` for the rest.
+
+    Lets a step embed before it opens a write transaction and store inside it, so the write
+    lock is never held while a model runs.
+    """
+
+    def __init__(self, base: Embedder, texts: Sequence[str]) -> None:
+        self._base = base
+        self._known = dict(zip(texts, base.embed(texts), strict=True)) if texts else {}
+
+    @property
+    def model_id(self) -> str:
+        """The base embedder's model id."""
+        return self._base.model_id
+
+    @property
+    def dimensions(self) -> int:
+        """The base embedder's width."""
+        return self._base.dimensions
+
+    def embed(self, texts: Sequence[str]) -> FloatMatrix:
+        """The known vectors; texts not seen before are embedded by the base embedder."""
+        missing = [text for text in texts if text not in self._known]
+        if missing:
+            self._known.update(zip(missing, self._base.embed(missing), strict=True))
+        if not texts:
+            return empty_matrix(self.dimensions)
+        return np.stack([self._known[text] for text in texts])
