@@ -3,7 +3,7 @@
 import os
 import sys
 
-from bench import core_bench, insights, matching, pages, workflows
+from bench import burst, core_bench, insights, matching, pages, workflows
 
 if __name__ == "__main__":
     core_bench.main()
@@ -14,6 +14,7 @@ if __name__ == "__main__":
     insights.main([])
     pages.main([])
     workflows.main([])
+    burst.main([])
     # The workflows benchmark leaves approval waits pending by design (see bench/workflows.py).
     sys.stdout.flush()
     os._exit(0)

@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -61,9 +62,8 @@ def _admin_conninfo() -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-@pytest.fixture
-def empty_pg_url() -> Iterator[str]:
-    """A brand-new, empty PostgreSQL database for one test, dropped afterwards."""
+@contextmanager
+def _fresh_pg_database() -> Iterator[str]:
     name = f"gtmfb_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -73,6 +73,20 @@ def empty_pg_url() -> Iterator[str]:
         dispose_engines()
         with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def empty_pg_url() -> Iterator[str]:
+    """A brand-new, empty PostgreSQL database for one test, dropped afterwards."""
+    with _fresh_pg_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_pg_url() -> Iterator[str]:
+    """A brand-new, empty PostgreSQL database for one test module, dropped afterwards."""
+    with _fresh_pg_database() as url:
+        yield url
 
 
 @pytest.fixture

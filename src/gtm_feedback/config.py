@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import limits
 from croniter import croniter
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -67,8 +68,21 @@ def check_cron(value: str) -> str:
     return value
 
 
+def check_rate(value: str) -> str:
+    """A rate such as ``600/minute`` or ``10/second``, or ``off`` for no limit."""
+    value = value.strip()
+    if value.lower() == "off":
+        return "off"
+    try:
+        limits.parse(value)
+    except ValueError as exc:
+        raise ValueError(f"not a rate: {value!r} (e.g. '600/minute')") from exc
+    return value
+
+
 TimeZone = Annotated[str, AfterValidator(check_timezone)]
 Cron = Annotated[str, AfterValidator(check_cron)]
+RateText = Annotated[str, AfterValidator(check_rate)]
 
 
 class Settings(BaseSettings):
@@ -121,6 +135,7 @@ class Settings(BaseSettings):
     intake_concurrency: int = Field(default=8, ge=1, le=1000)
     intake_waiting: int = Field(default=1000, ge=0, le=100_000)
     intake_wait: Duration = 10.0
+    intake_rate_limit: RateText = "600/minute"
     db_pool_size: int = Field(default=10, ge=1, le=500)
     db_max_overflow: int = Field(default=30, ge=0, le=1000)
     db_pool_timeout: Duration = 30.0

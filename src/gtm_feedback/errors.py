@@ -42,5 +42,13 @@ class UnavailableError(AppError):
     """No room for this request now; nothing was done, retry shortly (HTTP 503)."""
 
 
+class RateLimitedError(AppError):
+    """The client sent more than its rate allows; nothing was done (HTTP 429)."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class PermanentError(AppError):
     """A failure retrying cannot fix (unknown id, invalid input): a step stops retrying."""

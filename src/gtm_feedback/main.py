@@ -41,6 +41,7 @@ from gtm_feedback.slack_app import router as slack_router
 from gtm_feedback.web import errors
 from gtm_feedback.web.admission import Admission
 from gtm_feedback.web.guard import BoundaryGuard
+from gtm_feedback.web.ratelimit import RateLimit
 from gtm_feedback.web.templating import STATIC_DIR
 
 log = get_logger(__name__)
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, *, launch_dbos: bool = True) ->
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.rate_limit = RateLimit(settings.intake_rate_limit)
     app.state.admission = Admission(
         settings.intake_concurrency, settings.intake_waiting, settings.intake_wait
     )

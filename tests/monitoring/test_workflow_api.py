@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
+from dbos import DBOS, SetWorkflowID
 from fastapi.testclient import TestClient
 
+from gtm_feedback.feature_request.workflows import MarkShippedInput, mark_shipped_workflow
 from gtm_feedback.main import create_app
 from tests.runs import finished, seeded_settings
 
@@ -51,7 +54,13 @@ def test_idempotency_key_returns_the_same_run(client: TestClient) -> None:
 
 
 def test_a_failed_run_shows_its_error(client: TestClient) -> None:
-    run_id = client.post("/api/workflows/mark-shipped", json={"request": "nope"}).json()["run_id"]
+    # The API refuses an unknown request at the door; a run started past it (e.g. the request
+    # was deleted in between) fails with the cause on its step.
+    refused = client.post("/api/workflows/mark-shipped", json={"request": "nope"})
+    assert refused.status_code == 422
+    run_id = f"mark-shipped-gone-{uuid.uuid4().hex[:8]}"
+    with SetWorkflowID(run_id):
+        DBOS.start_workflow(mark_shipped_workflow, MarkShippedInput(request="nope"))
     run = finished(client, run_id)
     assert run["status"] == "ERROR"
     assert run["error"] == "PermanentError: no request with id or slug 'nope'"

@@ -13,6 +13,7 @@ from gtm_feedback.feedback.models import FeedbackSource
 from gtm_feedback.feedback.schemas import FeedbackIn
 from gtm_feedback.web.admission import admitted
 from gtm_feedback.web.deps import DbSession
+from gtm_feedback.web.ratelimit import rate_limited
 
 router = APIRouter(prefix="/api/feedback", tags=["feedback"])
 
@@ -28,7 +29,7 @@ class Submitted(BaseModel):
     "",
     status_code=202,
     response_model=Submitted,
-    dependencies=[Depends(admitted, scope="function")],
+    dependencies=[Depends(rate_limited), Depends(admitted, scope="function")],
     responses={
         409: {"description": "Idempotency-Key used before with another body"},
         503: {"description": "No room now (see Retry-After); nothing was written"},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,8 +98,14 @@ def describe_validation(exc: ValidationError) -> str:
 
 def validate(kind: str, rows: Iterable[RawRow], report: ImportReport) -> list[tuple[int, Any]]:
     """Rows that pass validation and are not duplicates; the others go into ``report``."""
+    return list(iter_valid(kind, rows, report))
+
+
+def iter_valid(
+    kind: str, rows: Iterable[RawRow], report: ImportReport
+) -> Iterator[tuple[int, Any]]:
+    """:func:`validate` one row at a time: memory holds a batch, not the file's rows."""
     spec = KINDS[kind]
-    good: list[tuple[int, Any]] = []
     first_line: dict[str, int] = {}
     for raw in rows:
         report.total += 1
@@ -117,8 +123,7 @@ def validate(kind: str, rows: Iterable[RawRow], report: ImportReport) -> list[tu
             report.errors.append(RowError(raw.line, reason))
             continue
         first_line[row_id] = raw.line
-        good.append((raw.line, row))
-    return good
+        yield raw.line, row
 
 
 def write(

@@ -8,6 +8,8 @@ batch is written exactly once and the created / updated counts stay exact across
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from typing import Any
 
 from dbos import DBOS, SetWorkflowID
@@ -17,7 +19,7 @@ from gtm_feedback.durable.registry import Startable
 from gtm_feedback.feature_request.workflows import SyncEmbeddingsInput, sync_embeddings_workflow
 from gtm_feedback.importing.reader import read_csv_bytes
 from gtm_feedback.importing.schemas import BatchOutcome, ImportInput, ImportResult, RowErrorOut
-from gtm_feedback.importing.service import ImportReport, check_header, validate, write_batch
+from gtm_feedback.importing.service import ImportReport, check_header, iter_valid, write_batch
 from gtm_feedback.integrations import adapters
 
 #: Kinds whose rows carry text that matching searches (and so need embedding).
@@ -29,6 +31,12 @@ def _write_batch(url: str, kind: str, rows: list[tuple[int, Any]]) -> BatchOutco
     write_batch(session=transactional.session(url), kind=kind, rows=rows, report=report)
     errors = [RowErrorOut(line=e.line, reason=e.reason) for e in report.errors]
     return BatchOutcome(created=report.created, updated=report.updated, errors=errors)
+
+
+def _batches(rows: Iterator[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
+    # itertools.batched arrives in Python 3.12.
+    while batch := list(itertools.islice(rows, size)):
+        yield batch
 
 
 def _progress(done: int, total: int, created: int, rejected: int) -> None:
@@ -53,16 +61,19 @@ def import_workflow(data: ImportInput) -> ImportResult:
     url = adapters.current().settings.app_database_url
     header, raw_rows = read_csv_bytes(data.csv)
     report = ImportReport(kind=data.kind, ignored_columns=check_header(data.kind, header))
-    good = validate(data.kind, raw_rows, report)
-    errors = [RowErrorOut(line=e.line, reason=e.reason) for e in report.errors]
+    # Rows are read, validated and written a batch at a time: memory holds one batch of
+    # validated rows, not the whole file's (a count of the records first, for the progress).
+    total = sum(1 for _ in read_csv_bytes(data.csv)[1])
+    written: list[RowErrorOut] = []
     created = updated = batches = 0
-    _progress(0, len(good), created, len(errors))
-    for start in range(0, len(good), data.batch_size):
-        batch = good[start : start + data.batch_size]
+    _progress(0, total, created, 0)
+    for batch in _batches(iter_valid(data.kind, raw_rows, report), data.batch_size):
         done = transactional.run_step(url, "import_batch_step", _write_batch, url, data.kind, batch)
         created, updated, batches = created + done.created, updated + done.updated, batches + 1
-        errors.extend(done.errors)
-        _progress(start + len(batch), len(good), created, len(errors))
+        written.extend(done.errors)
+        _progress(report.total, total, created, len(report.errors) + len(written))
+    _progress(total, total, created, len(report.errors) + len(written))
+    errors = [RowErrorOut(line=e.line, reason=e.reason) for e in report.errors] + written
     errors.sort(key=lambda error: error.line)
     return ImportResult(
         kind=data.kind,

@@ -14,6 +14,7 @@ from gtm_feedback.durable.registry import startable
 from gtm_feedback.durable.runs import RunOut, run_details
 from gtm_feedback.errors import NotFoundError
 from gtm_feedback.web.admission import admitted
+from gtm_feedback.web.ratelimit import rate_limited
 
 router = APIRouter(prefix="/api", tags=["workflows"])
 
@@ -29,7 +30,7 @@ class Started(BaseModel):
     "/workflows/{name}",
     status_code=202,
     response_model=Started,
-    dependencies=[Depends(admitted, scope="function")],
+    dependencies=[Depends(rate_limited), Depends(admitted, scope="function")],
     responses={
         404: {"description": "No workflow with this name"},
         409: {"description": "Idempotency-Key used before with another body"},

@@ -20,6 +20,7 @@ from gtm_feedback.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
+    RateLimitedError,
     UnavailableError,
 )
 from gtm_feedback.logging import get_logger
@@ -60,6 +61,7 @@ STATUS_OF: tuple[tuple[type[AppError], int], ...] = (
     (ConflictError, 409),
     (InvalidInputError, 422),
     (UnavailableError, 503),
+    (RateLimitedError, 429),
 )
 
 
@@ -71,12 +73,20 @@ async def app_error(request: Request, exc: Exception) -> Response:
         return await unhandled(request, exc)
     if isinstance(exc, InvalidInputError) and exc.errors and not wants_page(request):
         return await validation_error(request, field_errors(exc.errors))
-    headers = {"Retry-After": str(BUSY_RETRY_AFTER_S)} if status == 503 else None
+    headers = _retry_after(exc)
     if wants_page(request):
         page = _page(request, status, str(exc))
         page.headers.update(headers or {})
         return page
     return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+
+
+def _retry_after(exc: AppError) -> dict[str, str] | None:
+    if isinstance(exc, RateLimitedError):
+        return {"Retry-After": str(exc.retry_after_s)}
+    if isinstance(exc, UnavailableError):
+        return {"Retry-After": str(BUSY_RETRY_AFTER_S)}
+    return None
 
 
 async def validation_error(request: Request, exc: Exception) -> Response:

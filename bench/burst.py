@@ -1,0 +1,163 @@
+"""Burst benchmark: N concurrent ``POST /api/feedback`` on a real server, SQLite and PostgreSQL.
+
+For each database: how many first answers were 202 (accepted) or 503/429 (shed, with
+Retry-After), the first answer's latency (p50, p99), when every submission had been accepted
+(clients retry shed ones after Retry-After with the same Idempotency-Key), and when every
+accepted run had finished (drained). ``python -m bench.burst [--burst 200]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import psycopg
+from sqlalchemy.engine import make_url
+
+CLI = Path(sys.executable).with_name("gtm-feedback")
+PG_ADMIN = os.environ.get(
+    "GTMFB_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _bodies(data_dir: Path, count: int) -> list[dict[str, str]]:
+    with (data_dir / "sample" / "incoming.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return [
+        {
+            "pain": f"{rows[n % len(rows)]['text']} (burst {n})",
+            "severity": rows[n % len(rows)]["severity"],
+            "account_id": rows[n % len(rows)]["account_id"],
+            "submitter_email": rows[n % len(rows)]["submitter_email"],
+        }
+        for n in range(count)
+    ]
+
+
+async def _one(client: httpx.AsyncClient, n: int, body: dict[str, str]) -> dict[str, Any]:
+    first: tuple[int, float] | None = None
+    while True:
+        started = time.monotonic()
+        answer = await client.post("/api/feedback", json=body, headers={"Idempotency-Key": f"{n}"})
+        first = first or (answer.status_code, time.monotonic() - started)
+        if answer.status_code == 202:
+            return {"first": first, "run": answer.json()["run_id"], "at": time.monotonic()}
+        await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
+
+
+async def _burst(base: str, bodies: list[dict[str, str]]) -> tuple[list[dict[str, Any]], float]:
+    limits = httpx.Limits(max_connections=len(bodies), max_keepalive_connections=len(bodies))
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=300) as client:
+        started = time.monotonic()
+        done = await asyncio.gather(*(_one(client, n, b) for n, b in enumerate(bodies)))
+        return list(done), started
+
+
+def _drain(base: str, runs: list[str]) -> float:
+    with httpx.Client(base_url=base, timeout=60) as client:
+        while True:
+            states = [client.get(f"/api/runs/{run}").json()["status"] for run in runs]
+            if all(state in ("SUCCESS", "ERROR") for state in states):
+                assert "ERROR" not in states, "a run failed"
+                return time.monotonic()
+            time.sleep(0.25)
+
+
+@contextmanager
+def _database(database: str) -> Iterator[dict[str, str]]:
+    """The settings of a fresh database: the embedded SQLite, or a new PostgreSQL one."""
+    if database != "postgres":
+        yield {}
+        return
+    name = f"gtmfb_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield {"GTMFB_DATABASE_URL": make_url(PG_ADMIN).set(database=name).render_as_string(False)}
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _run(env: dict[str, str], folder: Path, bodies: list[dict[str, str]]) -> dict[str, Any]:
+    log = (folder / "server.log").open("ab")
+    server = subprocess.Popen([str(CLI), "serve"], env=env, stdout=log, stderr=log)
+    try:
+        base = f"http://127.0.0.1:{env['GTMFB_PORT']}"
+        _ready(base)
+        done, started = asyncio.run(_burst(base, bodies))
+        return {"done": done, "started": started, "drained": _drain(base, [d["run"] for d in done])}
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def measure(database: str, count: int) -> dict[str, float]:
+    """One burst against a fresh server on ``database`` (sqlite or postgres)."""
+    with tempfile.TemporaryDirectory() as name, _database(database) as db_env:
+        folder = Path(name)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GTMFB_")}
+        env |= {"GTMFB_DATA_DIR": str(folder / "data"), "GTMFB_PORT": str(_port())}
+        env |= {"GTMFB_LOG_LEVEL": "WARNING", "GTMFB_FOLLOWUP_DELAY": "1h"}
+        env |= {"GTMFB_INTAKE_RATE_LIMIT": "off", **db_env}  # one client sends everything
+        subprocess.run([str(CLI), "init"], env=env, check=True, capture_output=True)
+        run = _run(env, folder, _bodies(folder / "data", count))
+    done, started = run["done"], run["started"]
+    latencies = sorted(d["first"][1] * 1000 for d in done)
+    return {
+        "accepted first": sum(d["first"][0] == 202 for d in done),
+        "shed first (503/429)": sum(d["first"][0] in (429, 503) for d in done),
+        "first answer p50 (ms)": statistics.median(latencies),
+        "first answer p99 (ms)": latencies[max(0, round(0.99 * len(latencies)) - 1)],
+        "all accepted after (s)": max(d["at"] for d in done) - started,
+        "all drained after (s)": run["drained"] - started,
+    }
+
+
+def _ready(base: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the server never became ready")
+
+
+def main(argv: list[str]) -> None:
+    """Print the burst table for SQLite and PostgreSQL."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--burst", type=int, default=200)
+    args = parser.parse_args(argv)
+    results = {db: measure(db, args.burst) for db in ("sqlite", "postgres")}
+    print(f"\n## Burst of {args.burst} concurrent POST /api/feedback\n")
+    print("| figure | SQLite | PostgreSQL |\n|---|---:|---:|")
+    for figure in results["sqlite"]:
+        values = [results[db][figure] for db in ("sqlite", "postgres")]
+        print(f"| {figure} | " + " | ".join(f"{v:,.1f}" for v in values) + " |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

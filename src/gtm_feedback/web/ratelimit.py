@@ -1,0 +1,40 @@
+"""Per-client rate limits on the intake endpoints, with the `limits` library.
+
+A client over its rate gets 429 with ``Retry-After`` (seconds until its window frees a slot)
+and nothing is written. Clients are told apart by address until API tokens exist; the counts
+live in this process (a moving window in memory).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from fastapi import Request
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from gtm_feedback.errors import RateLimitedError
+
+
+class RateLimit:
+    """One rate (e.g. ``120/minute``) per client, or none when the rate is ``off``."""
+
+    def __init__(self, rate: str) -> None:
+        self._item: RateLimitItem | None = None if rate == "off" else parse(rate)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def check(self, client: str) -> None:
+        """Count one request of ``client``; raise ``RateLimitedError`` when over the rate."""
+        if self._item is None or self._limiter.hit(self._item, client):
+            return
+        reset = self._limiter.get_window_stats(self._item, client).reset_time
+        wait = max(1, math.ceil(reset - time.time()))
+        raise RateLimitedError(f"over the limit of {self._item}; retry in {wait} s", wait)
+
+
+def rate_limited(request: Request) -> None:
+    """A dependency: count the request against its client's rate."""
+    limit: RateLimit = request.app.state.rate_limit
+    limit.check(request.client.host if request.client else "unknown")
