@@ -6,12 +6,8 @@ Every submission must end with exactly one outcome, no feedback row twice, no me
 from __future__ import annotations
 
 import csv
-import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,55 +18,13 @@ from sqlalchemy import func, select
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.outbox.models import OutboxMessage
-
-CLI = Path(sys.executable).with_name("gtm-feedback")  # the venv's installed entry point
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as handle:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen([str(CLI), "serve"], env=env, stdout=handle, stderr=handle)
-
-
-def _wait_ready(base: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("server never became ready")
-
-
-def _status(base: str, run_id: str) -> dict[str, Any]:
-    answer: dict[str, Any] = httpx.get(f"{base}/api/runs/{run_id}", timeout=10).json()
-    return answer
-
-
-def _server_env(tmp_path: Path, followup_delay: str) -> tuple[dict[str, str], str]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GTMFB_")}
-    env |= {
-        "GTMFB_DATA_DIR": str(tmp_path / "data"),
-        "GTMFB_PORT": str(port),
-        "GTMFB_FOLLOWUP_DELAY": followup_delay,
-        "GTMFB_LOG_LEVEL": "WARNING",
-    }
-    subprocess.run([str(CLI), "init"], env=env, check=True, capture_output=True)
-    return env, f"http://127.0.0.1:{port}"
+from tests.servers import run_status, server_env, start, wait_ready
 
 
 def _finished(base: str, run_id: str, timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        state = _status(base, run_id)
+        state = run_status(base, run_id)
         if state.get("status") in {"SUCCESS", "ERROR"}:
             return state
         time.sleep(0.2)
@@ -83,11 +37,11 @@ def _first_incoming(tmp_path: Path) -> dict[str, str]:
 
 
 def test_sleep_and_approval_wait_survive_a_restart(tmp_path: Path) -> None:
-    env, base = _server_env(tmp_path, "20s")
+    env, base = server_env(tmp_path / "data", followup_delay="20s")
     log = tmp_path / "server.log"
     row = _first_incoming(tmp_path)
-    server = _start(env, log)
-    _wait_ready(base)
+    server = start(env, log)
+    wait_ready(base)
 
     def submit(pain: str) -> str:
         body = {
@@ -108,9 +62,9 @@ def test_sleep_and_approval_wait_survive_a_restart(tmp_path: Path) -> None:
     server.wait(timeout=30)
     time.sleep(8.0)  # down for 8 s of the 20 s sleep
 
-    server = _start(env, log)
+    server = start(env, log)
     try:
-        _wait_ready(base)
+        wait_ready(base)
         followup = _finished(base, f"followup-{request_id}", timeout=60)
         assert followup["result"] is True
         # Woke at the original time (20 s after it started; later only if the restart took
@@ -131,10 +85,10 @@ def test_sleep_and_approval_wait_survive_a_restart(tmp_path: Path) -> None:
 
 
 def test_killed_server_finishes_every_submission_exactly_once(tmp_path: Path) -> None:
-    env, base = _server_env(tmp_path, "1h")
+    env, base = server_env(tmp_path / "data", followup_delay="1h")
     log = tmp_path / "server.log"
-    server = _start(env, log)
-    _wait_ready(base)
+    server = start(env, log)
+    wait_ready(base)
     with (tmp_path / "data" / "sample" / "incoming.csv").open(encoding="utf-8") as handle:
         incoming = list(csv.DictReader(handle))[:50]
     runs = []
@@ -158,13 +112,13 @@ def test_killed_server_finishes_every_submission_exactly_once(tmp_path: Path) ->
         ).fetchone()[0]
     assert finished < len(runs)  # the kill interrupted the work
 
-    server = _start(env, log)
+    server = start(env, log)
     try:
-        _wait_ready(base)
+        wait_ready(base)
         deadline = time.monotonic() + 180
         states: dict[str, dict[str, Any]] = {}
         while time.monotonic() < deadline:
-            states = {run: _status(base, run) for run in runs}
+            states = {run: run_status(base, run) for run in runs}
             settled = [s for s in states.values() if s["status"] == "SUCCESS"]
             if len(settled) == len(runs):
                 break

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Header
 from pydantic import BaseModel
 
 from gtm_feedback.feedback import intake
 from gtm_feedback.feedback import workflows as feedback_workflows
 from gtm_feedback.feedback.models import FeedbackSource
 from gtm_feedback.feedback.schemas import FeedbackIn
-from gtm_feedback.web.admission import admitted
+from gtm_feedback.web.admission import INTAKE, INTAKE_RESPONSES
 from gtm_feedback.web.deps import DbSession
-from gtm_feedback.web.ratelimit import rate_limited
 
 router = APIRouter(prefix="/api/feedback", tags=["feedback"])
 
@@ -29,11 +28,8 @@ class Submitted(BaseModel):
     "",
     status_code=202,
     response_model=Submitted,
-    dependencies=[Depends(rate_limited), Depends(admitted, scope="function")],
-    responses={
-        409: {"description": "Idempotency-Key used before with another body"},
-        503: {"description": "No room now (see Retry-After); nothing was written"},
-    },
+    dependencies=INTAKE,
+    responses=INTAKE_RESPONSES,
 )
 def submit(
     body: FeedbackIn,

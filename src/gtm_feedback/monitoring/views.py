@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from dbos import DBOS, SetWorkflowID
-from fastapi import APIRouter, Body, Depends, Header
+from fastapi import APIRouter, Body, Header
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
@@ -13,8 +13,7 @@ from gtm_feedback.durable.idempotency import check_same_input, run_id_for
 from gtm_feedback.durable.registry import startable
 from gtm_feedback.durable.runs import RunOut, run_details
 from gtm_feedback.errors import NotFoundError
-from gtm_feedback.web.admission import admitted
-from gtm_feedback.web.ratelimit import rate_limited
+from gtm_feedback.web.admission import INTAKE, INTAKE_RESPONSES
 
 router = APIRouter(prefix="/api", tags=["workflows"])
 
@@ -30,12 +29,8 @@ class Started(BaseModel):
     "/workflows/{name}",
     status_code=202,
     response_model=Started,
-    dependencies=[Depends(rate_limited), Depends(admitted, scope="function")],
-    responses={
-        404: {"description": "No workflow with this name"},
-        409: {"description": "Idempotency-Key used before with another body"},
-        503: {"description": "No room now (see Retry-After); nothing was started"},
-    },
+    dependencies=INTAKE,
+    responses={404: {"description": "No workflow with this name"}, **INTAKE_RESPONSES},
 )
 def start(
     name: str,

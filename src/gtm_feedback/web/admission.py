@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from gtm_feedback.errors import UnavailableError
+from gtm_feedback.web.ratelimit import rate_limited
 
 
 @dataclass
@@ -59,3 +61,15 @@ async def admitted(request: Request) -> AsyncIterator[None]:
         yield
     finally:
         admission.leave()
+
+
+#: The dependencies of an intake route: the client's rate, then a slot (released before the
+#: answer is sent).
+INTAKE = [Depends(rate_limited), Depends(admitted, scope="function")]
+
+#: What an intake route may answer besides 202 and 422 (for the OpenAPI schema).
+INTAKE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    409: {"description": "Idempotency-Key used before with another body"},
+    429: {"description": "Over the client's rate (see Retry-After); nothing was done"},
+    503: {"description": "No room now (see Retry-After); nothing was done"},
+}
