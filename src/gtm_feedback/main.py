@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -47,12 +47,62 @@ from gtm_feedback.web.templating import STATIC_DIR
 log = get_logger(__name__)
 
 
+#: Every router, API first, then the pages and Slack's URLs.
+ROUTERS = (
+    health_router,
+    areas_router,
+    insights_router,
+    accounts_router,
+    requests_router,
+    approvals_router,
+    outbox_router,
+    workflows_router,
+    feedback_router,
+    insight_pages,
+    request_pages,
+    feedback_pages,
+    approval_pages,
+    account_pages,
+    outbox_pages,
+    run_pages,
+    admin_pages,
+    slack_router,
+)
+
+
 def create_app(settings: Settings | None = None, *, launch_dbos: bool = True) -> FastAPI:
     """Build the app; DBOS is launched when the app starts and destroyed when it stops."""
     settings = settings or get_settings()
+    app = FastAPI(
+        title="GTM Feedback",
+        version=__version__,
+        description="Customer feedback turned into ranked, ARR-weighted feature requests.",
+        lifespan=_lifespan(settings, launch_dbos),
+    )
+    app.state.settings = settings
+    app.state.rate_limit = RateLimit(settings.intake_rate_limit)
+    app.state.admission = Admission(
+        settings.intake_concurrency, settings.intake_waiting, settings.intake_wait
+    )
+    app.state.bolt = build_bolt(settings)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(BoundaryGuard, max_body_bytes=settings.max_body_bytes)
+    _map_errors(app)
 
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/requests")
+
+    return app
+
+
+def _lifespan(
+    settings: Settings, launch_dbos: bool
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if launch_dbos:
             # DBOS's launch and queue registration are synchronous calls that refuse to run
             # on an event loop; a worker thread keeps the server's loop free.
@@ -65,51 +115,14 @@ def create_app(settings: Settings | None = None, *, launch_dbos: bool = True) ->
                 await asyncio.to_thread(runtime.shutdown)
             dispose_engines()
 
-    app = FastAPI(
-        title="GTM Feedback",
-        version=__version__,
-        description="Customer feedback turned into ranked, ARR-weighted feature requests.",
-        lifespan=lifespan,
-    )
-    app.state.settings = settings
-    app.state.rate_limit = RateLimit(settings.intake_rate_limit)
-    app.state.admission = Admission(
-        settings.intake_concurrency, settings.intake_waiting, settings.intake_wait
-    )
-    app.state.bolt = build_bolt(settings)
-    routers = (
-        health_router,
-        areas_router,
-        insights_router,
-        accounts_router,
-        requests_router,
-        approvals_router,
-        outbox_router,
-        workflows_router,
-        feedback_router,
-        insight_pages,
-        request_pages,
-        feedback_pages,
-        approval_pages,
-        account_pages,
-        outbox_pages,
-        run_pages,
-        admin_pages,
-        slack_router,
-    )
-    for router in routers:
-        app.include_router(router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(BoundaryGuard, max_body_bytes=settings.max_body_bytes)
+    return lifespan
+
+
+def _map_errors(app: FastAPI) -> None:
+    # Each kind of failure is answered in one place (web/errors.py).
     app.add_exception_handler(HTTPException, errors.http_error)
     app.add_exception_handler(AppError, errors.app_error)
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     app.add_exception_handler(OperationalError, errors.database_busy)
     app.add_exception_handler(PoolTimeoutError, errors.database_busy)
     app.add_exception_handler(Exception, errors.unhandled)
-
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse("/requests")
-
-    return app
