@@ -25,12 +25,15 @@ def run_id_for(endpoint: str, key: str | None) -> str:
     return f"{endpoint}-{digest}"
 
 
-def check_same_input(run_id: str, *args: Any) -> None:
-    """Refuse (409) when ``run_id`` was started earlier with other arguments than ``args``.
+def check_same_input(run_id: str, key: str | None, *args: Any) -> None:
+    """Refuse (409) when ``run_id`` was started earlier with other arguments than ``args``
+    (nothing to check without an idempotency ``key``: the run id was new).
 
     Call it after starting: DBOS keeps the first run of an id, so comparing what it recorded
     with what this request asked for is race-free however many requests share the key.
     """
+    if key is None:
+        return
     found = DBOS.list_workflows(workflow_ids=[run_id], load_input=True, load_output=False)
     if not found or found[0].input is None:
         return

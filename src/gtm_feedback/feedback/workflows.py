@@ -215,8 +215,7 @@ def start_processing(submission: FeedbackSubmission, idempotency_key: str | None
     run_id = intake.run_id_for(submission_id)
     data = ProcessFeedbackInput(submission_id=submission_id, submission=submission)
     enqueue("feedback", run_id, process_feedback_workflow, data)
-    if idempotency_key is not None:
-        check_same_input(run_id, data)
+    check_same_input(run_id, idempotency_key, data)
     return Started(submission_id=submission_id, run_id=run_id)
 
 

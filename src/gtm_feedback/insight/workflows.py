@@ -236,8 +236,7 @@ def start_insights(data: AreaInsightsInput, idempotency_key: str | None) -> str:
         service.check_areas(session=session, slugs=data.areas)
     run_id = run_id_for(WORKFLOW_NAME, idempotency_key)
     enqueue("insights", run_id, area_insights_workflow, data)
-    if idempotency_key is not None:
-        check_same_input(run_id, data)
+    check_same_input(run_id, idempotency_key, data)
     return run_id
 
 

@@ -58,8 +58,7 @@ def start(
     run_id = run_id_for(name, idempotency_key)
     with SetWorkflowID(run_id):
         DBOS.start_workflow(found.workflow, data)
-    if idempotency_key is not None:
-        check_same_input(run_id, data)
+    check_same_input(run_id, idempotency_key, data)
     return Started(workflow=name, run_id=run_id)
 
 

@@ -120,13 +120,8 @@ async def database_busy(request: Request, exc: Exception) -> Response:
     if isinstance(exc, OperationalError) and not is_transient(exc):
         return await unhandled(request, exc)
     log.warning("request.database_busy", path=request.url.path, error=str(exc)[:200])
-    headers = {"Retry-After": str(BUSY_RETRY_AFTER_S)}
-    detail = "the server is busy; nothing was saved, try again in a moment"
-    if wants_page(request):
-        response = _page(request, 503, detail)
-        response.headers.update(headers)
-        return response
-    return JSONResponse({"detail": detail}, status_code=503, headers=headers)
+    busy = UnavailableError("the server is busy; nothing was saved, try again in a moment")
+    return await app_error(request, busy)
 
 
 async def unhandled(request: Request, exc: Exception) -> Response:
