@@ -32,7 +32,7 @@ from gtm_feedback.feedback.workflows import process_feedback_workflow
 from gtm_feedback.importing.reader import read_csv_bytes
 from gtm_feedback.importing.schemas import ImportInput
 from gtm_feedback.importing.service import import_rows
-from gtm_feedback.importing.workflows import import_workflow
+from gtm_feedback.importing.workflows import start_import_bytes
 from gtm_feedback.integrations.embeddings import get_embedder
 from gtm_feedback.logging import configure_logging
 from gtm_feedback.migrations import upgrade
@@ -92,8 +92,8 @@ def import_plain_vs_workflow(url: str, rows: int = IMPORT_ROWS) -> tuple[float, 
         assert report.created == rows
         spec = ImportInput(kind="accounts", csv=_accounts_csv(f"W{run}-", rows), batch_size=200)
         start = time.perf_counter()
-        with SetWorkflowID(f"bench-import-{run}"):
-            result = DBOS.start_workflow(import_workflow, spec).get_result()
+        _input, handle = start_import_bytes(spec, f"bench-import-{run}")
+        result = handle.get_result()
         durable.append(rows / (time.perf_counter() - start))
         assert result.created == rows
     return statistics.median(plain), statistics.median(durable)

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from fastapi.testclient import TestClient
 
+from gtm_feedback import migrations
 from gtm_feedback.config import Settings
 from gtm_feedback.main import create_app
 from gtm_feedback.migrations import upgrade
@@ -31,7 +32,7 @@ def test_health_and_readiness(client: TestClient) -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {
-        "database": {"ok": True, "revision": "0005"},
+        "database": {"ok": True, "revision": migrations.head_revision()},
         "dbos": {"ok": True},
     }
 

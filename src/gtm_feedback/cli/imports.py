@@ -7,7 +7,6 @@ with Ctrl-C) resumes that run after its last committed batch instead of starting
 from __future__ import annotations
 
 import csv
-import hashlib
 import os
 import re
 import socket
@@ -18,8 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, Protocol
 
 import typer
-from dbos import DBOS, SetWorkflowID, WorkflowHandle
-from pydantic import ValidationError
+from dbos import DBOS, WorkflowHandle
 from rich.progress import Progress, TaskID
 from rich.table import Table
 
@@ -31,8 +29,9 @@ from gtm_feedback.cli.support import (
     require_current_schema,
 )
 from gtm_feedback.durable.runs import FINISHED
-from gtm_feedback.importing.reader import CsvFormatError
-from gtm_feedback.importing.schemas import ImportInput, ImportResult
+from gtm_feedback.errors import InvalidInputError
+from gtm_feedback.importing.schemas import ImportResult
+from gtm_feedback.importing.staging import FileFacts, inspect
 
 
 class ImportKind(StrEnum):
@@ -60,7 +59,8 @@ def import_csv(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per transaction.")] = 200,
     rejects: Annotated[
-        Path | None, typer.Option(help="Write the rejected lines and reasons to this CSV.")
+        Path | None,
+        typer.Option(help="Write the rejected lines and reasons (the first 10,000) to this CSV."),
     ] = None,
     embed: Annotated[
         bool, typer.Option(help="Embed imported requests / feedback so matching sees them.")
@@ -68,49 +68,46 @@ def import_csv(
 ) -> None:
     """Import a CSV file as a durable workflow: bad rows reported by line, good rows upserted.
 
-    Killed or interrupted? Run the same command again: it resumes after the last batch.
+    The file is checked, copied into the database and read back a batch at a time, so
+    memory does not grow with the file. Killed or interrupted? Run the same command again:
+    it resumes after the last batch.
     """
     from gtm_feedback.runtime import dbos_runtime
 
     settings = cli_settings()
     require_current_schema(settings)
-    data = _input(kind, file, batch_size, embed)
+    facts = _inspect(kind, file)
     with dbos_runtime(settings, "cli"):
-        handle, note = claim_run(data)
+        handle, note = claim_run(kind.value, facts, file, batch_size=batch_size, embed=embed)
         if note:
             console.print(note)
         result = _follow(handle, kind.value)
     print_report(result)
     if rejects is not None and result.errors:
         _write_rejects(rejects, result.errors)
-    if result.errors:
+    if result.rejected:
         raise typer.Exit(1)
 
 
-def _input(kind: ImportKind, file: Path, batch_size: int, embed: bool) -> ImportInput:
+def _inspect(kind: ImportKind, file: Path) -> FileFacts:
     try:
-        content = file.read_bytes()
-        return ImportInput(
-            kind=kind.value, csv=content, filename=file.name, batch_size=batch_size, embed=embed
-        )
-    except CsvFormatError as exc:
+        with file.open("rb") as stream:
+            return inspect(kind.value, stream)
+    except InvalidInputError as exc:
         errors.print(f"[red]Cannot import {file}:[/] {exc}")
         raise typer.Exit(2) from exc
-    except ValidationError as exc:
-        message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
-        errors.print(f"[red]Cannot import {file}:[/] {message}")
-        raise typer.Exit(2) from exc
 
 
-def run_id_base(data: ImportInput) -> str:
-    """Runs importing the same text as the same kind share this prefix (numbered -1, -2…)."""
-    digest = hashlib.sha256(data.kind.encode() + b"\0" + data.csv).hexdigest()[:16]
-    return f"import-{data.kind}-{digest}"
+def run_id_base(kind: str, facts: FileFacts) -> str:
+    """Runs importing the same content as the same kind share this prefix (numbered -1, -2…)."""
+    return f"import-{kind}-{facts.sha256[:16]}"
 
 
-def claim_run(data: ImportInput) -> tuple[WorkflowHandle[ImportResult], str | None]:
+def claim_run(
+    kind: str, facts: FileFacts, file: Path, *, batch_size: int, embed: bool
+) -> tuple[WorkflowHandle[ImportResult], str | None]:
     """Resume an interrupted run of this file, follow one still running, or start a new one."""
-    base = run_id_base(data)
+    base = run_id_base(kind, facts)
     earlier = DBOS.list_workflows(workflow_id_prefix=f"{base}-")
     for run in earlier:
         if run.status in FINISHED:
@@ -124,11 +121,11 @@ def claim_run(data: ImportInput) -> tuple[WorkflowHandle[ImportResult], str | No
             f"This file is already being imported by {run.executor_id} "
             f"(run {run.workflow_id}): following it."
         )
-    run_id = f"{base}-{len(earlier) + 1}"
-    from gtm_feedback.importing.workflows import import_workflow
+    from gtm_feedback.importing.workflows import describe, start_import
 
-    with SetWorkflowID(run_id):
-        return DBOS.start_workflow(import_workflow, data), None
+    run_id = f"{base}-{len(earlier) + 1}"
+    data = describe(run_id, kind, facts, filename=file.name, batch_size=batch_size, embed=embed)
+    return start_import(data, lambda: file.open("rb")), None
 
 
 def abandoned(executor_id: str | None) -> bool:
@@ -198,6 +195,9 @@ class ImportSummary(Protocol):
     def updated(self) -> int: ...
 
     @property
+    def rejected(self) -> int: ...
+
+    @property
     def errors(self) -> Sequence[Rejected]: ...
 
     @property
@@ -208,7 +208,7 @@ def print_report(report: ImportSummary) -> None:
     """One summary line, the ignored columns, and a table of the rejected rows."""
     console.print(
         f"[bold]{report.kind}[/]: {report.total} rows, {report.created} created, "
-        f"{report.updated} updated, {len(report.errors)} rejected"
+        f"{report.updated} updated, {report.rejected} rejected"
     )
     if report.ignored_columns:
         console.print(f"  ignored unknown column(s): {', '.join(report.ignored_columns)}")
@@ -217,6 +217,8 @@ def print_report(report: ImportSummary) -> None:
         for error in report.errors:
             table.add_row(str(error.line), error.reason)
         errors.print(table)
+        if report.rejected > len(report.errors):
+            errors.print(f"… and {report.rejected - len(report.errors)} more rejected rows")
 
 
 def _write_rejects(path: Path, rejected: Sequence[Rejected]) -> None:

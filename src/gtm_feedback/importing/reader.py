@@ -5,9 +5,10 @@ from __future__ import annotations
 import _csv
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from gtm_feedback.errors import InvalidInputError
 
@@ -28,32 +29,38 @@ class CsvFormatError(InvalidInputError):
 
 
 def read_csv(path: Path) -> tuple[list[str], Iterator[RawRow]]:
-    """The header and the rows of the CSV file at ``path``."""
-    return read_csv_bytes(path.read_bytes())
+    """The header and the rows of the CSV file at ``path``, read as they are needed."""
+    return read_csv_stream(path.open("rb"))
 
 
 def read_csv_bytes(data: bytes) -> tuple[list[str], Iterator[RawRow]]:
     """The header and the rows of CSV ``data``; bad bytes spoil only the rows they are in."""
-    return read_csv_text(decode_csv(data))
+    return read_csv_stream(io.BytesIO(data))
 
 
-def decode_csv(data: bytes) -> str:
-    """CSV bytes as text; undecodable bytes are kept (as lone surrogates) for rows to report."""
-    if b"\x00" in data[:4096]:
-        raise CsvFormatError("the file is binary, not CSV text")
+def read_csv_stream(stream: IO[bytes]) -> tuple[list[str], Iterator[RawRow]]:
+    """The header and the rows of a CSV byte stream, decoded and parsed as they are read.
+
+    Memory holds one row and the reader's buffer, never the file.
+    """
     # surrogateescape keeps undecodable bytes as lone surrogates so each row can be judged
-    # on its own instead of the whole file failing to decode.
-    return data.decode("utf-8-sig", errors="surrogateescape")
+    # on its own instead of the whole file failing to decode; newline="" is what csv wants.
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    return read_csv_lines(text)
 
 
-def read_csv_text(text: str) -> tuple[list[str], Iterator[RawRow]]:
-    """The header and the rows of CSV ``text`` (from :func:`decode_csv`, or typed in)."""
+def read_csv_lines(lines: Iterable[str]) -> tuple[list[str], Iterator[RawRow]]:
+    """The header and the rows of CSV text given line by line (a file, or typed in)."""
     csv.field_size_limit(_MAX_FIELD)
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    reader = csv.reader(lines)
     try:
         header = [name.strip().lower() for name in next(reader)]
     except StopIteration:
         raise CsvFormatError("the file is empty: expected a header row") from None
+    except csv.Error as exc:
+        raise CsvFormatError(f"the header row cannot be read: {exc}") from None
+    if any("\x00" in name for name in header):
+        raise CsvFormatError("the file is binary, not CSV text")
     if not any(header):
         raise CsvFormatError("the first row must be a header naming the columns")
     if _undecodable("".join(header)):
@@ -84,6 +91,8 @@ def _to_row(line: int, header: list[str], record: list[str]) -> RawRow:
         fault = f"has {len(record)} fields, the header has {len(header)}"
         return RawRow(line, {}, fault)
     for column, cell in zip(header, record, strict=True):
+        if "\x00" in cell:
+            return RawRow(line, {}, f"column {column!r} holds a NUL byte")
         bad = _undecodable(cell)
         if bad is not None:
             return RawRow(line, {}, f"column {column!r} is not valid UTF-8 (byte 0x{bad:02x})")

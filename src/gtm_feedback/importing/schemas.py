@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-
-from gtm_feedback.importing.reader import read_csv_bytes
-from gtm_feedback.importing.service import check_header
-
-#: The largest CSV file one import takes (bytes); split bigger files.
-MAX_CSV_BYTES = 20_000_000
+from pydantic import BaseModel, ConfigDict, Field
 
 ImportKindName = Literal["accounts", "opportunities", "areas", "requests", "feedback"]
 
+#: Rejected rows a result lists by line; more are counted, not listed.
+MAX_LISTED_ERRORS = 10_000
+
 
 class ImportInput(BaseModel):
-    """A CSV file to import: its kind and its bytes (stored with the run, so a resume has them).
+    """A CSV file to import (``POST /api/workflows/import``): its kind and its content.
 
     Bytes, not text: a byte that is not UTF-8 must spoil only its own row, which the
     workflow reports by line (a JSON client sends the file as a string).
@@ -26,9 +23,7 @@ class ImportInput(BaseModel):
 
     kind: ImportKindName
     csv: bytes = Field(
-        min_length=1,
-        max_length=MAX_CSV_BYTES,
-        description="The file's content, header row first (the columns of the kind).",
+        min_length=1, description="The file's content, header row first (the columns of the kind)."
     )
     filename: str | None = Field(default=None, max_length=255)
     batch_size: int = Field(default=200, ge=1, le=10_000, description="Rows per transaction.")
@@ -37,15 +32,19 @@ class ImportInput(BaseModel):
         description="Embed imported requests and feedback afterwards so matching sees them.",
     )
 
-    @field_validator("csv")
-    @classmethod
-    def _readable(cls, content: bytes, info: ValidationInfo) -> bytes:
-        # A file that cannot be imported at all is refused before any run starts.
-        header, _rows = read_csv_bytes(content)
-        kind = info.data.get("kind")
-        if kind is not None:
-            check_header(kind, header)
-        return content
+
+class StagedImport(BaseModel):
+    """The import run's input: the staged file it reads (by id, never its bytes), and how."""
+
+    file_id: str
+    sha256: str
+    size: int
+    rows: int
+    kind: ImportKindName
+    filename: str | None
+    batch_size: int = Field(default=200, ge=1, le=10_000)
+    embed: bool = True
+    ignored_columns: list[str]
 
 
 class RowErrorOut(BaseModel):

@@ -62,6 +62,15 @@ class ImportReport:
     updated: int = 0
     errors: list[RowError] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    #: Rows refused; ``errors`` lists the first ``max_listed`` of them (all without a cap).
+    rejected: int = 0
+    max_listed: int | None = None
+
+    def reject(self, line: int, reason: str) -> None:
+        """Count a refused row, and list it while the list is under its cap."""
+        self.rejected += 1
+        if self.max_listed is None or len(self.errors) < self.max_listed:
+            self.errors.append(RowError(line, reason))
 
     @property
     def imported(self) -> int:
@@ -102,28 +111,39 @@ def validate(kind: str, rows: Iterable[RawRow], report: ImportReport) -> list[tu
 
 
 def iter_valid(
-    kind: str, rows: Iterable[RawRow], report: ImportReport
+    kind: str, rows: Iterable[RawRow], report: ImportReport, *, dedupe: bool = True
 ) -> Iterator[tuple[int, Any]]:
-    """:func:`validate` one row at a time: memory holds a batch, not the file's rows."""
+    """:func:`validate` one row at a time. ``dedupe=False`` leaves repeated ids to the
+    caller (the import workflow finds them in the database, not in memory)."""
     spec = KINDS[kind]
     first_line: dict[str, int] = {}
     for raw in rows:
         report.total += 1
         if raw.fault is not None:
-            report.errors.append(RowError(raw.line, raw.fault))
+            report.reject(raw.line, raw.fault)
             continue
         try:
             row = spec.row_model.model_validate(raw.cells)
         except ValidationError as exc:
-            report.errors.append(RowError(raw.line, describe_validation(exc)))
+            report.reject(raw.line, describe_validation(exc))
             continue
-        row_id = str(getattr(row, "id"))  # noqa: B009 - every row model has an id
-        if row_id in first_line:
-            reason = f"duplicate id {row_id!r} (first on line {first_line[row_id]})"
-            report.errors.append(RowError(raw.line, reason))
-            continue
-        first_line[row_id] = raw.line
+        if dedupe:
+            row_id = row_key(row)
+            if row_id in first_line:
+                report.reject(raw.line, duplicate_reason(row_id, first_line[row_id]))
+                continue
+            first_line[row_id] = raw.line
         yield raw.line, row
+
+
+def row_key(row: Any) -> str:
+    """The id a validated row is upserted by."""
+    return str(getattr(row, "id"))  # noqa: B009 - every row model has an id
+
+
+def duplicate_reason(row_id: str, first: int) -> str:
+    """Why a row whose id came earlier in the file is refused."""
+    return f"duplicate id {row_id!r} (first on line {first})"
 
 
 def write(
@@ -170,10 +190,10 @@ def _write_one(session: Session, spec: Kind, line: int, row: Any, report: Import
         with session.begin_nested():
             created = spec.write(session, row)
     except (apply.RowRejectedError, ValueError) as exc:
-        report.errors.append(RowError(line, str(exc)))
+        report.reject(line, str(exc))
         return
     except IntegrityError as exc:
-        report.errors.append(RowError(line, f"rejected by the database: {exc.orig}"))
+        report.reject(line, f"rejected by the database: {exc.orig}")
         return
     if created:
         report.created += 1

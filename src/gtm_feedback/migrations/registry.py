@@ -6,6 +6,7 @@ from gtm_feedback.db.base import Base
 from gtm_feedback.feature_request import index_state  # noqa: F401  (registers the listener)
 from gtm_feedback.feature_request.models import FeatureRequest, VectorIndexState
 from gtm_feedback.feedback.models import Feedback
+from gtm_feedback.importing.models import ImportChunk, ImportFile, ImportSeenId
 from gtm_feedback.insight.models import InsightReport
 from gtm_feedback.outbox.models import OutboxMessage
 from gtm_feedback.product_area.models import ProductArea
@@ -18,6 +19,9 @@ __all__ = [
     "Approval",
     "FeatureRequest",
     "Feedback",
+    "ImportChunk",
+    "ImportFile",
+    "ImportSeenId",
     "InsightReport",
     "Opportunity",
     "OutboxMessage",
