@@ -65,16 +65,33 @@ async def _one(client: httpx.AsyncClient, n: int, body: dict[str, str]) -> dict[
         await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
 
 
-async def _burst(base: str, bodies: list[dict[str, str]]) -> tuple[list[dict[str, Any]], float]:
+def _token(env: dict[str, str]) -> dict[str, str]:
+    """An admin's API token on the server's database, made with the command line."""
+    user = ["users", "add", "bench@example.com", "--role", "admin"]
+    subprocess.run([str(CLI), *user], env=env, check=True, capture_output=True)
+    made = subprocess.run(
+        [str(CLI), "tokens", "create", "--user", "bench@example.com", "--name", "bench"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return {"Authorization": f"Bearer {made.stdout.strip().splitlines()[-1]}"}
+
+
+async def _burst(
+    base: str, auth: dict[str, str], bodies: list[dict[str, str]]
+) -> tuple[list[dict[str, Any]], float]:
     limits = httpx.Limits(max_connections=len(bodies), max_keepalive_connections=len(bodies))
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=300) as client:
+    client = httpx.AsyncClient(base_url=base, limits=limits, timeout=300, headers=auth)
+    async with client:
         started = time.monotonic()
         done = await asyncio.gather(*(_one(client, n, b) for n, b in enumerate(bodies)))
         return list(done), started
 
 
-def _drain(base: str, runs: list[str]) -> float:
-    with httpx.Client(base_url=base, timeout=60) as client:
+def _drain(base: str, auth: dict[str, str], runs: list[str]) -> float:
+    with httpx.Client(base_url=base, timeout=60, headers=auth) as client:
         while True:
             states = [client.get(f"/api/runs/{run}").json()["status"] for run in runs]
             if all(state in ("SUCCESS", "ERROR") for state in states):
@@ -100,13 +117,15 @@ def _database(database: str) -> Iterator[dict[str, str]]:
 
 
 def _run(env: dict[str, str], folder: Path, bodies: list[dict[str, str]]) -> dict[str, Any]:
+    auth = _token(env)
     log = (folder / "server.log").open("ab")
     server = subprocess.Popen([str(CLI), "serve"], env=env, stdout=log, stderr=log)
     try:
         base = f"http://127.0.0.1:{env['GTMFB_PORT']}"
         _ready(base)
-        done, started = asyncio.run(_burst(base, bodies))
-        return {"done": done, "started": started, "drained": _drain(base, [d["run"] for d in done])}
+        done, started = asyncio.run(_burst(base, auth, bodies))
+        drained = _drain(base, auth, [d["run"] for d in done])
+        return {"done": done, "started": started, "drained": drained}
     finally:
         server.terminate()
         server.wait(timeout=60)

@@ -29,6 +29,9 @@ from gtm_feedback.logging import configure_logging
 from gtm_feedback.main import create_app
 from gtm_feedback.migrations import upgrade
 from gtm_feedback.sample.loader import seed
+from gtm_feedback.user import service as users
+from gtm_feedback.user import tokens
+from gtm_feedback.user.models import Role
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -46,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{os.cpu_count()} cores, SQLite (WAL), sample data, {args.repeats} requests per page"
     )
     with TestClient(create_app(settings)) as client:
+        client.headers["Authorization"] = f"Bearer {_admin_token(settings)}"
         started = client.post(
             "/api/workflows/area-insights", json={}, headers={"Idempotency-Key": "bench"}
         )
@@ -65,6 +69,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{name:22} median {statistics.median(values):6.1f} ms   "
             f"p95 {percentile(values, 0.95):6.1f} ms"
         )
+
+
+def _admin_token(settings: Settings) -> str:
+    """A token of an admin, so every page answers (they all need a signed-in person)."""
+    with session_scope(settings.app_database_url, write=True) as session:
+        user = users.get_or_create(session=session, email="bench@example.com")
+        users.set_role(session=session, user_id=user.id, role=Role.admin)
+        return tokens.create(session=session, user=user, name="bench").secret
 
 
 def _pages(settings: Settings, run_id: str) -> dict[str, str]:

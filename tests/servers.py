@@ -12,6 +12,10 @@ from typing import Any
 
 import httpx2 as httpx
 
+from gtm_feedback.config import Settings
+from gtm_feedback.user.models import Role
+from tests.auth import bearer
+
 CLI = Path(sys.executable).with_name("gtm-feedback")  # the venv's installed entry point
 
 
@@ -51,10 +55,26 @@ def wait_ready(base: str, timeout: float = 120) -> None:
     raise AssertionError("server never became ready")
 
 
-def run_status(base: str, run_id: str) -> dict[str, Any]:
+def database_url(env: dict[str, str]) -> str:
+    """The application database of the server started with ``env``."""
+    found = Settings(
+        data_dir=Path(env["GTMFB_DATA_DIR"]), database_url=env.get("GTMFB_DATABASE_URL")
+    )
+    return found.app_database_url
+
+
+def api_headers(
+    env: dict[str, str], role: Role = Role.admin, email: str | None = None
+) -> dict[str, str]:
+    """An ``Authorization`` header for the server started with ``env`` (a real new token)."""
+    return bearer(database_url(env), role, email)
+
+
+def run_status(base: str, run_id: str, headers: dict[str, str]) -> dict[str, Any]:
     """``GET /api/runs/{run_id}``."""
-    answer: dict[str, Any] = httpx.get(f"{base}/api/runs/{run_id}", timeout=30).json()
-    return answer
+    answer = httpx.get(f"{base}/api/runs/{run_id}", timeout=30, headers=headers)
+    found: dict[str, Any] = answer.json()
+    return found
 
 
 def stop(server: subprocess.Popen[bytes]) -> None:

@@ -67,3 +67,31 @@ def test_every_setting_is_documented_in_env_example() -> None:
     example = (Path(__file__).parents[1] / ".env.example").read_text(encoding="utf-8")
     missing = [name for name in Settings.model_fields if f"GTMFB_{name.upper()}=" not in example]
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    "value", ["", "changeme", "CHANGE-ME-please", "xxxx", "<secret>", "your-key"]
+)
+def test_placeholder_secrets_are_refused_outside_the_embedded_default(value: str) -> None:
+    with pytest.raises(ValueError, match="GTMFB_SESSION_SECRET is empty or a placeholder"):
+        Settings(database_url="postgresql://db.example/gtm", session_secret=value)
+    with pytest.raises(ValueError, match="GTMFB_OIDC_CLIENT_SECRET is empty or a placeholder"):
+        Settings(database_url="postgresql://db.example/gtm", oidc_client_secret=value)
+
+
+def test_an_empty_secret_on_the_embedded_default_means_unset(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, slack_signing_secret="", session_secret="")
+    assert settings.slack_signing_secret is None
+    assert settings.session_secret is None
+
+
+def test_the_session_secret_is_generated_once_and_kept_private(tmp_path: Path) -> None:
+    first = Settings(data_dir=tmp_path / "data").resolved_session_secret()
+    again = Settings(data_dir=tmp_path / "data").resolved_session_secret()
+    assert first == again
+    assert len(first) >= 48
+    assert (tmp_path / "data" / "session_secret").stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["session_secret"]
+    given = Settings(data_dir=tmp_path / "other", session_secret="s" * 40)
+    assert given.resolved_session_secret() == "s" * 40
+    assert not (tmp_path / "other").exists()

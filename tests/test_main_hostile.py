@@ -9,6 +9,7 @@ real app with DBOS launched, on a seeded SQLite file and on a fresh PostgreSQL d
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from gtm_feedback.config import Settings
 from gtm_feedback.main import create_app
 from gtm_feedback.migrations import upgrade
 from gtm_feedback.sample.loader import seed
+from tests.auth import signed_in
 from tests.runs import SAMPLE_NOW
 
 # Schemathesis's own strategies use the random module, which Hypothesis warns about: not ours.
@@ -32,9 +34,13 @@ pytestmark = pytest.mark.filterwarnings(
 #: Cases per operation and database (Hypothesis stops earlier on a small input space).
 EXAMPLES = 150
 
-# The schema only: the app built without DBOS, never started.
-schema = schemathesis.openapi.from_asgi(
-    "/openapi.json", create_app(Settings(data_dir=Path("/nonexistent")), launch_dbos=False)
+# The schema only: the app built without DBOS, never started (its /openapi.json needs a
+# signed-in viewer; the schema itself is the same).
+schema = schemathesis.openapi.from_dict(
+    create_app(
+        Settings(data_dir=Path("/nonexistent"), session_secret=secrets.token_urlsafe(32)),
+        launch_dbos=False,
+    ).openapi()
 )
 schema.config.generation.update(codec=None, allow_x00=True, max_examples=EXAMPLES)
 
@@ -51,7 +57,7 @@ def client(
     app_settings = Settings(data_dir=data_dir, database_url=url, followup_delay=3600.0)
     upgrade(app_settings.app_database_url)
     seed(app_settings.app_database_url, data_dir, seed_value=7, now=SAMPLE_NOW)
-    with TestClient(create_app(app_settings)) as test_client:
+    with signed_in(create_app(app_settings), app_settings) as test_client:
         yield test_client
 
 

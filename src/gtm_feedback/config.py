@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import secrets
 import socket
 from functools import lru_cache
 from pathlib import Path
@@ -12,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import limits
 from croniter import croniter
-from pydantic import AfterValidator, BeforeValidator, Field, SecretStr
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gtm_feedback import __version__
@@ -85,6 +87,21 @@ Cron = Annotated[str, AfterValidator(check_cron)]
 RateText = Annotated[str, AfterValidator(check_rate)]
 
 
+#: Values a secret setting must not have outside the embedded default (copied examples).
+_PLACEHOLDERS = re.compile(
+    r"^(|change-?me.*|secret|password|placeholder|todo|x+|\*+|<.*>|your[-_ ].*|\.\.\.)$",
+    re.IGNORECASE,
+)
+_SECRETS = (
+    "session_secret",
+    "slack_bot_token",
+    "slack_signing_secret",
+    "llm_api_key",
+    "embeddings_api_key",
+    "oidc_client_secret",
+)
+
+
 class Settings(BaseSettings):
     """Every setting of the application; see ``.env.example`` for the documentation."""
 
@@ -139,9 +156,52 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=500)
     db_max_overflow: int = Field(default=30, ge=0, le=1000)
     db_pool_timeout: Duration = 30.0
+    session_secret: SecretStr | None = None
+    session_idle_timeout: Duration = 8 * 3600.0
+    session_max_age: Duration = 7 * 86400.0
+    signin_rate_limit: RateText = "10/minute"
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_name: str = "your identity provider"
+    oidc_allowed_domains: str = ""
+    oidc_default_role: Literal["viewer", "member", "approver", "admin"] = "viewer"
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
     sample_seed: int = 7
+
+    @model_validator(mode="after")
+    def _real_secrets(self) -> Settings:
+        # On the embedded default an empty secret (a copied .env.example) means "not set";
+        # anywhere else an empty or placeholder secret is a mistake that must not start.
+        for name in _SECRETS:
+            value: SecretStr | None = getattr(self, name)
+            if value is None or not _PLACEHOLDERS.match(value.get_secret_value().strip()):
+                continue
+            if self.embedded and not value.get_secret_value().strip():
+                setattr(self, name, None)
+                continue
+            raise ValueError(f"GTMFB_{name.upper()} is empty or a placeholder: set a real value")
+        return self
+
+    def resolved_session_secret(self) -> str:
+        """The key signing session cookies: the setting, else one generated on first run and
+        kept in the data directory (readable by this user only). Several web servers on
+        different machines must share one: set ``GTMFB_SESSION_SECRET``."""
+        if self.session_secret is not None:
+            return self.session_secret.get_secret_value()
+        path = self.data_dir / "session_secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            # Written whole to a private file, then linked into place: a second process
+            # starting at the same moment reads the winner's key, never a half-written one.
+            draft = self.data_dir / f".session_secret.{os.getpid()}"
+            draft.touch(mode=0o600)
+            draft.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+            draft.unlink()
+        return path.read_text(encoding="utf-8").strip()
 
     @property
     def app_database_url(self) -> str:
@@ -158,6 +218,22 @@ class Settings(BaseSettings):
         if is_postgres(self.app_database_url):
             return self.app_database_url
         return f"sqlite:///{(self.data_dir / 'dbos_system.sqlite').resolve()}"
+
+    @property
+    def embedded(self) -> bool:
+        """True on the embedded default: the application database is a local SQLite file."""
+        return not is_postgres(self.app_database_url)
+
+    @property
+    def oidc_allowed_domain_set(self) -> frozenset[str]:
+        """Email domains whose people may sign in with OpenID Connect without an account."""
+        parts = self.oidc_allowed_domains.replace(",", " ").split()
+        return frozenset(part.strip().lower().lstrip("@") for part in parts)
+
+    @property
+    def https(self) -> bool:
+        """True when people reach the app over https (cookies Secure, HSTS sent)."""
+        return (self.public_url or "").lower().startswith("https://")
 
     @property
     def slack_api_base(self) -> str:

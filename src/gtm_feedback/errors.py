@@ -18,6 +18,14 @@ class NotFoundError(AppError, LookupError):
     """The thing named does not exist (HTTP 404)."""
 
 
+class UnauthenticatedError(AppError):
+    """No valid credential came with the request (HTTP 401; pages redirect to sign-in)."""
+
+
+class ForbiddenError(AppError):
+    """The credential is valid but its role may not do this (HTTP 403)."""
+
+
 class ConflictError(AppError):
     """The action clashes with the current state, e.g. decided twice (HTTP 409)."""
 

@@ -8,11 +8,12 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
+from starlette.middleware.sessions import SessionMiddleware
 
 from gtm_feedback import __version__, runtime
 from gtm_feedback.account.pages import router as account_pages
@@ -38,13 +39,24 @@ from gtm_feedback.product_area.pages import router as admin_pages
 from gtm_feedback.product_area.views import router as areas_router
 from gtm_feedback.slack_app import build_bolt
 from gtm_feedback.slack_app import router as slack_router
+from gtm_feedback.user.access import PUBLIC, VIEWER
+from gtm_feedback.user.oidc import build_client
+from gtm_feedback.user.oidc import router as oidc_router
+from gtm_feedback.user.pages import router as user_pages
+from gtm_feedback.user.signin import router as signin_router
 from gtm_feedback.web import errors
 from gtm_feedback.web.admission import Admission
+from gtm_feedback.web.browser import BrowserGuard
 from gtm_feedback.web.guard import BoundaryGuard
 from gtm_feedback.web.ratelimit import RateLimit
 from gtm_feedback.web.templating import STATIC_DIR
 
 log = get_logger(__name__)
+
+DESCRIPTION = (
+    "Customer feedback turned into ranked, ARR-weighted feature requests. Authenticate with "
+    "`Authorization: Bearer <token>` (`gtm-feedback tokens create`)."
+)
 
 
 #: Every router, API first, then the pages and Slack's URLs.
@@ -66,6 +78,9 @@ ROUTERS = (
     outbox_pages,
     run_pages,
     admin_pages,
+    user_pages,
+    signin_router,
+    oidc_router,
     slack_router,
 )
 
@@ -76,11 +91,18 @@ def create_app(settings: Settings | None = None, *, launch_dbos: bool = True) ->
     app = FastAPI(
         title="GTM Feedback",
         version=__version__,
-        description="Customer feedback turned into ranked, ARR-weighted feature requests.",
+        description=DESCRIPTION,
         lifespan=_lifespan(settings, launch_dbos),
+        # The interactive docs load their script from a CDN and inline it: neither is allowed
+        # (no network, no inline script); the schema is served below, to signed-in people.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.rate_limit = RateLimit(settings.intake_rate_limit)
+    app.state.signin_limit = RateLimit(settings.signin_rate_limit)
+    app.state.oidc = build_client(settings)
     app.state.admission = Admission(
         settings.intake_concurrency, settings.intake_waiting, settings.intake_wait
     )
@@ -88,14 +110,32 @@ def create_app(settings: Settings | None = None, *, launch_dbos: bool = True) ->
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(BoundaryGuard, max_body_bytes=settings.max_body_bytes)
+    _middleware(app, settings)
     _map_errors(app)
 
-    @app.get("/", include_in_schema=False)
+    @app.get("/", include_in_schema=False, dependencies=[PUBLIC])
     def home() -> RedirectResponse:
         return RedirectResponse("/requests")
 
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[VIEWER])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
     return app
+
+
+def _middleware(app: FastAPI, settings: Settings) -> None:
+    # Added last runs first: the boundary guard sees every request before anything else.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.resolved_session_secret(),
+        session_cookie="gtmfb_session",
+        max_age=int(settings.session_max_age),
+        same_site="lax",
+        https_only=settings.https,
+    )
+    app.add_middleware(BrowserGuard, https=settings.https)
+    app.add_middleware(BoundaryGuard, max_body_bytes=settings.max_body_bytes)
 
 
 def _lifespan(

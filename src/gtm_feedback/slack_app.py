@@ -25,6 +25,7 @@ from gtm_feedback.feature_request import slack as request_slack
 from gtm_feedback.feedback import slack as feedback_slack
 from gtm_feedback.feedback.messaging import MODAL, PROPOSAL_ADD, SHORTCUT
 from gtm_feedback.logging import get_logger
+from gtm_feedback.user.access import PUBLIC
 
 router = APIRouter(prefix="/slack", include_in_schema=False)
 log = get_logger(__name__)
@@ -84,19 +85,19 @@ async def _dispatch(request: Request) -> Response:
     return to_starlette_response(answer)
 
 
-@router.post("/events")
+@router.post("/events", dependencies=[PUBLIC])
 async def events(request: Request) -> Response:
     """Events API: URL verification, reactions, link previews."""
     return await _dispatch(request)
 
 
-@router.post("/interactions")
+@router.post("/interactions", dependencies=[PUBLIC])
 async def interactions(request: Request) -> Response:
     """Buttons, the global shortcut and modal submissions."""
     return await _dispatch(request)
 
 
-@router.post("/commands")
+@router.post("/commands", dependencies=[PUBLIC])
 async def commands(request: Request) -> Response:
     """Slash commands: ``/shipped``."""
     return await _dispatch(request)

@@ -37,6 +37,7 @@ from gtm_feedback.durable.runs import FINISHED
 from gtm_feedback.durable.sleep import SLEEP_EVENT, WAKE_TOPIC, wake_up
 from gtm_feedback.migrations import upgrade
 from gtm_feedback.outbox.models import OutboxMessage
+from gtm_feedback.user.audit import Actor
 
 T = TypeVar("T")
 
@@ -107,7 +108,8 @@ class WorkflowKit:
 
     def decide(self, token: str, approved: bool, user: str = "tester@example.com") -> None:
         """Decide an approval the way the inbox, Slack and the API do (the run resumes)."""
-        approvals.decide_and_resume(self.url, token=token, approved=approved, user=user)
+        actor = Actor(None, user, "test")
+        approvals.decide_and_resume(self.url, token=token, approved=approved, actor=actor)
 
     def messages(self, kind: str | None = None) -> list[OutboxMessage]:
         """Messages sent so far (the outbox records them all here), oldest first."""

@@ -16,6 +16,8 @@ from gtm_feedback.config import Settings
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.main import create_app
 from gtm_feedback.migrations import upgrade
+from gtm_feedback.user.models import Role
+from tests.auth import bearer, signed_in
 
 
 @DBOS.step()
@@ -48,7 +50,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
+    with signed_in(create_app(settings), settings) as test_client:
         yield test_client
 
 
@@ -71,25 +73,26 @@ def test_decision_resumes_the_waiting_workflow_once(client: TestClient, settings
     assert [a["token"] for a in inbox] == [token]
     assert inbox[0]["payload"] == {"question": "Attach to SSO?"}
 
-    decided = client.post(f"/api/approvals/{token}", json={"approved": True, "user": "pm@x.io"})
+    pm = bearer(url, Role.approver, "pm@x.io")
+    decided = client.post(f"/api/approvals/{token}", json={"approved": True}, headers=pm)
     assert decided.status_code == 200, decided.text
     assert decided.json()["status"] == "approved"
     assert decided.json()["decided_by"] == "pm@x.io"
     assert handle.get_result() == {"token": token, "approved": True, "decided_by": "pm@x.io"}
 
-    again = client.post(f"/api/approvals/{token}", json={"approved": False, "user": "other@x.io"})
+    other = bearer(url, Role.approver, "other@x.io")
+    again = client.post(f"/api/approvals/{token}", json={"approved": False}, headers=other)
     assert again.status_code == 409
     assert "already approved by pm@x.io at" in again.json()["detail"]
     assert client.get("/api/approvals").json() == []
 
 
 def test_unknown_token_and_bad_bodies(client: TestClient) -> None:
-    assert (
-        client.post("/api/approvals/nope", json={"approved": True, "user": "a"}).status_code == 404
-    )
-    bad = client.post("/api/approvals/nope", json={"approved": "perhaps", "user": ""})
+    assert client.post("/api/approvals/nope", json={"approved": True}).status_code == 404
+    bad = client.post("/api/approvals/nope", json={"approved": "perhaps", "user": "a"})
     assert bad.status_code == 422
     fields = {tuple(error["loc"]) for error in bad.json()["detail"]}
+    # Who decides is the signed-in user, never a name in the body.
     assert fields == {("body", "approved"), ("body", "user")}
 
 

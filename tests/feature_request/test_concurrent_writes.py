@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,20 @@ from sqlalchemy import select
 
 from gtm_feedback.db.session import dispose_engines, session_scope
 from gtm_feedback.feature_request.models import FeatureRequest, RequestStatus
-from gtm_feedback.user.models import User
-from tests.servers import server_env, start, stop, wait_ready
+from gtm_feedback.user.models import Role, User
+from tests.servers import api_headers, server_env, start, stop, wait_ready
 
 SUBMISSIONS = 100
 STATUS_CHANGES = 30
 FOLLOWS = 60
+
+
+@dataclass(frozen=True)
+class People:
+    """The credentials of who writes: one approver, and a member per follow."""
+
+    pm: dict[str, str]
+    followers: list[dict[str, str]]
 
 
 async def _until_answered(send: Any) -> httpx.Response:
@@ -31,21 +40,23 @@ async def _until_answered(send: Any) -> httpx.Response:
     raise AssertionError("never answered")
 
 
-async def _all(base: str, feedback: list[dict[str, str]], slugs: list[str]) -> list[int]:
+async def _all(
+    base: str, people: People, feedback: list[dict[str, str]], slugs: list[str]
+) -> list[int]:
     limits = httpx.Limits(max_connections=200)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
 
         def submit(n: int) -> Any:
-            headers = {"Idempotency-Key": f"w{n}"}
+            headers = people.pm | {"Idempotency-Key": f"w{n}"}
             return lambda: client.post("/api/feedback", json=feedback[n], headers=headers)
 
         def deprioritize(slug: str) -> Any:
             form = {"status": "deprioritized"}
-            return lambda: client.post(f"/requests/{slug}/status", data=form)
+            return lambda: client.post(f"/requests/{slug}/status", data=form, headers=people.pm)
 
         def follow(n: int) -> Any:
-            form = {"email": f"follower{n}@gtm.example"}
-            return lambda: client.post(f"/requests/{slugs[n % len(slugs)]}/followers", data=form)
+            path = f"/requests/{slugs[n % len(slugs)]}/followers"
+            return lambda: client.post(path, data={}, headers=people.followers[n])
 
         sends = [submit(n) for n in range(SUBMISSIONS)]
         sends += [deprioritize(slug) for slug in slugs[:STATUS_CHANGES]]
@@ -77,10 +88,16 @@ def test_every_saved_answer_is_stored(
         | {"pain": f"{rows[n % len(rows)]['text']} (write test {n})"}
         for n in range(SUBMISSIONS)
     ]
+    people = People(
+        pm=api_headers(env, Role.approver, "pm@gtm.example"),
+        followers=[
+            api_headers(env, Role.member, f"follower{n}@gtm.example") for n in range(FOLLOWS)
+        ],
+    )
     server = start(env, tmp_path / "server.log")
     try:
         wait_ready(base)
-        codes = asyncio.run(_all(base, feedback, slugs))
+        codes = asyncio.run(_all(base, people, feedback, slugs))
     finally:
         stop(server)
     assert codes[:SUBMISSIONS] == [202] * SUBMISSIONS

@@ -19,7 +19,8 @@ from sqlalchemy import func, select
 from gtm_feedback.db.session import dispose_engines, session_scope
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.outbox.models import OutboxMessage
-from tests.servers import run_status, server_env, start, stop, wait_ready
+from gtm_feedback.user.models import Role
+from tests.servers import api_headers, run_status, server_env, start, stop, wait_ready
 
 BURST = 200
 
@@ -52,19 +53,24 @@ async def _submit(client: httpx.AsyncClient, n: int, body: dict[str, str]) -> di
     raise AssertionError(f"submission {n} never accepted")
 
 
-async def _burst(base: str, bodies: list[dict[str, str]]) -> tuple[list[dict[str, Any]], float]:
+async def _burst(
+    base: str, auth: dict[str, str], bodies: list[dict[str, str]]
+) -> tuple[list[dict[str, Any]], float]:
     limits = httpx.Limits(max_connections=BURST, max_keepalive_connections=BURST)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
+    client = httpx.AsyncClient(base_url=base, limits=limits, timeout=120, headers=auth)
+    async with client:
         started = time.monotonic()
         answers = await asyncio.gather(*(_submit(client, n, b) for n, b in enumerate(bodies)))
         return list(answers), time.monotonic() - started
 
 
-def _settle(base: str, runs: list[str], timeout: float = 600) -> dict[str, dict[str, Any]]:
+def _settle(
+    base: str, auth: dict[str, str], runs: list[str], timeout: float = 600
+) -> dict[str, dict[str, Any]]:
     deadline = time.monotonic() + timeout
     states: dict[str, dict[str, Any]] = {}
     while time.monotonic() < deadline:
-        states = {run: run_status(base, run) for run in runs}
+        states = {run: run_status(base, run, auth) for run in runs}
         if all(s["status"] in ("SUCCESS", "ERROR") for s in states.values()):
             return states
         time.sleep(1.0)
@@ -82,15 +88,16 @@ def test_a_burst_of_200_loses_nothing(
     if database == "postgres":
         settings["database_url"] = request.getfixturevalue("empty_pg_url")
     env, base = server_env(tmp_path / "data", **settings)
+    auth = api_headers(env, Role.member)
     log = tmp_path / "server.log"
     server = start(env, log)
     try:
         wait_ready(base)
-        answers, _ = asyncio.run(_burst(base, _bodies(tmp_path / "data")))
+        answers, _ = asyncio.run(_burst(base, auth, _bodies(tmp_path / "data")))
         assert {a["first"] for a in answers} <= {202, 429, 503}
         runs = [a["run_id"] for a in answers]
         assert len(set(runs)) == BURST
-        states = _settle(base, runs)
+        states = _settle(base, api_headers(env), runs)
     finally:
         stop(server)
     failed = {r: s["error"] for r, s in states.items() if s["status"] == "ERROR"}

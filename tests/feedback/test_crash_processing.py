@@ -18,13 +18,13 @@ from sqlalchemy import func, select
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.outbox.models import OutboxMessage
-from tests.servers import run_status, server_env, start, wait_ready
+from tests.servers import api_headers, run_status, server_env, start, wait_ready
 
 
-def _finished(base: str, run_id: str, timeout: float = 60) -> dict[str, Any]:
+def _finished(base: str, run_id: str, auth: dict[str, str], timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        state = run_status(base, run_id)
+        state = run_status(base, run_id, auth)
         if state.get("status") in {"SUCCESS", "ERROR"}:
             return state
         time.sleep(0.2)
@@ -38,6 +38,7 @@ def _first_incoming(tmp_path: Path) -> dict[str, str]:
 
 def test_sleep_and_approval_wait_survive_a_restart(tmp_path: Path) -> None:
     env, base = server_env(tmp_path / "data", followup_delay="20s")
+    auth = api_headers(env)
     log = tmp_path / "server.log"
     row = _first_incoming(tmp_path)
     server = start(env, log)
@@ -50,13 +51,13 @@ def test_sleep_and_approval_wait_survive_a_restart(tmp_path: Path) -> None:
             "account_id": row["account_id"],
             "submitter_email": row["submitter_email"],
         }
-        answer = httpx.post(f"{base}/api/feedback", json=body, timeout=10)
+        answer = httpx.post(f"{base}/api/feedback", json=body, timeout=10, headers=auth)
         assert answer.status_code == 202, answer.text
         return str(answer.json()["run_id"])
 
-    created = _finished(base, submit("The invoice PDF shows the wrong VAT rate for Germany."))
+    created = _finished(base, submit("The invoice PDF shows the wrong VAT rate for Germany."), auth)
     request_id = created["result"]["request_id"]
-    asked = _finished(base, submit("Our reps need the mobile app to work without signal."))
+    asked = _finished(base, submit("Our reps need the mobile app to work without signal."), auth)
     decision_run = asked["result"]["decision_run_id"]
     server.send_signal(signal.SIGKILL)
     server.wait(timeout=30)
@@ -65,19 +66,19 @@ def test_sleep_and_approval_wait_survive_a_restart(tmp_path: Path) -> None:
     server = start(env, log)
     try:
         wait_ready(base)
-        followup = _finished(base, f"followup-{request_id}", timeout=60)
+        followup = _finished(base, f"followup-{request_id}", auth, timeout=60)
         assert followup["result"] is True
         # Woke at the original time (20 s after it started; later only if the restart took
         # longer than 12 s on a busy machine), not 20 s after the restart: that would be at
         # least 8 + 20 = 28 s.
         assert 20_000 <= followup["duration_ms"] < 28_000, followup["duration_ms"]
-        inbox = httpx.get(f"{base}/api/approvals", timeout=10).json()
+        inbox = httpx.get(f"{base}/api/approvals", timeout=10, headers=auth).json()
         token = next(a["token"] for a in inbox if a["workflow_id"] == decision_run)
         decided = httpx.post(
-            f"{base}/api/approvals/{token}", json={"approved": True, "user": "pm@x"}, timeout=10
+            f"{base}/api/approvals/{token}", json={"approved": True}, timeout=10, headers=auth
         )
         assert decided.status_code == 200
-        outcome = _finished(base, decision_run)["result"]
+        outcome = _finished(base, decision_run, auth)["result"]
         assert (outcome["tier"], outcome["outcome"]) == ("approval", "attached")
     finally:
         server.send_signal(signal.SIGTERM)
@@ -86,6 +87,7 @@ def test_sleep_and_approval_wait_survive_a_restart(tmp_path: Path) -> None:
 
 def test_killed_server_finishes_every_submission_exactly_once(tmp_path: Path) -> None:
     env, base = server_env(tmp_path / "data", followup_delay="1h")
+    auth = api_headers(env)
     log = tmp_path / "server.log"
     server = start(env, log)
     wait_ready(base)
@@ -99,7 +101,8 @@ def test_killed_server_finishes_every_submission_exactly_once(tmp_path: Path) ->
             "account_id": row["account_id"],
             "submitter_email": row["submitter_email"],
         }
-        answer = httpx.post(f"{base}/api/feedback", json=body, headers={"Idempotency-Key": f"k{n}"})
+        headers = auth | {"Idempotency-Key": f"k{n}"}
+        answer = httpx.post(f"{base}/api/feedback", json=body, headers=headers)
         assert answer.status_code == 202, answer.text
         runs.append(answer.json()["run_id"])
     time.sleep(1.0)  # let part of the work happen, then pull the plug
@@ -118,7 +121,7 @@ def test_killed_server_finishes_every_submission_exactly_once(tmp_path: Path) ->
         deadline = time.monotonic() + 180
         states: dict[str, dict[str, Any]] = {}
         while time.monotonic() < deadline:
-            states = {run: run_status(base, run) for run in runs}
+            states = {run: run_status(base, run, auth) for run in runs}
             settled = [s for s in states.values() if s["status"] == "SUCCESS"]
             if len(settled) == len(runs):
                 break

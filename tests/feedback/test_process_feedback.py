@@ -17,6 +17,7 @@ from gtm_feedback.feedback.models import Feedback, MatchTier
 from gtm_feedback.integrations.embeddings import get_embedder
 from gtm_feedback.main import create_app
 from gtm_feedback.outbox.models import OutboxMessage
+from tests.auth import signed_in
 from tests.runs import finished, seeded_settings
 
 SSO = "saml-single-sign-on-with-okta-and-azure-ad"
@@ -37,7 +38,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
+    with signed_in(create_app(settings), settings) as test_client:
         yield test_client
 
 

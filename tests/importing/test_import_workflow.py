@@ -15,6 +15,7 @@ from gtm_feedback.config import Settings
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.feature_request.models import FeatureRequest
 from gtm_feedback.main import create_app
+from tests.auth import signed_in
 from tests.runs import finished, seeded_settings
 
 
@@ -25,7 +26,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
+    with signed_in(create_app(settings), settings) as test_client:
         yield test_client
 
 

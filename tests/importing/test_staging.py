@@ -22,6 +22,7 @@ from gtm_feedback.importing.schemas import StagedImport
 from gtm_feedback.importing.staging import CHUNK_BYTES, inspect, open_staged, stage
 from gtm_feedback.importing.workflows import describe
 from gtm_feedback.main import create_app
+from tests.auth import signed_in
 from tests.runs import finished, seeded_settings
 
 
@@ -32,7 +33,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
+    with signed_in(create_app(settings), settings) as test_client:
         yield test_client
 
 

@@ -19,6 +19,7 @@ from gtm_feedback.feature_request.models import FeatureRequest
 from gtm_feedback.insight.models import InsightReport
 from gtm_feedback.main import create_app
 from gtm_feedback.product_area.service import get_by_slug, upsert_area
+from tests.auth import signed_in
 from tests.integrations.fake_openai import serve
 from tests.runs import finished, seeded_settings
 
@@ -84,7 +85,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, llm: InsightsLLM) -> Sett
 
 @pytest.fixture(scope="module")
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
+    with signed_in(create_app(settings), settings) as test_client:
         yield test_client
 
 

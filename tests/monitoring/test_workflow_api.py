@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from gtm_feedback.feature_request.workflows import MarkShippedInput, mark_shipped_workflow
 from gtm_feedback.main import create_app
+from tests.auth import signed_in
 from tests.runs import finished, seeded_settings
 
 SLUG = "offline-mode-in-the-mobile-app"
@@ -19,7 +20,7 @@ SLUG = "offline-mode-in-the-mobile-app"
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = seeded_settings(tmp_path_factory, "workflow-api", port=8115)
-    with TestClient(create_app(settings)) as test_client:
+    with signed_in(create_app(settings), settings) as test_client:
         yield test_client
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from gtm_feedback.config import Settings
@@ -16,6 +15,7 @@ from gtm_feedback.migrations import upgrade
 from gtm_feedback.outbox import service
 from gtm_feedback.outbox.messengers import OutboxMessenger
 from gtm_feedback.outbox.models import OutboxMessage
+from tests.auth import signed_in
 
 
 def _count(url: str) -> int:
@@ -63,7 +63,7 @@ def test_outbox_api_lists_newest_first(tmp_path_factory: pytest.TempPathFactory)
     messenger = OutboxMessenger(settings.app_database_url, "Slack is not configured")
     for n in range(3):
         messenger.send(key=f"k{n}", kind="created", text=f"message {n}", channel="#firehose")
-    with TestClient(create_app(settings, launch_dbos=False)) as client:
+    with signed_in(create_app(settings, launch_dbos=False), settings) as client:
         listed = client.get("/api/outbox", params={"limit": 2}).json()
         assert [m["text"] for m in listed] == ["message 2", "message 1"]
         assert {m["reason"] for m in listed} == {"Slack is not configured"}

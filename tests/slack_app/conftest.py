@@ -15,6 +15,7 @@ from gtm_feedback.feature_request import embeddings
 from gtm_feedback.integrations.embeddings import get_embedder
 from gtm_feedback.main import create_app
 from gtm_feedback.user.models import User
+from tests.auth import signed_in
 from tests.integrations.fake_slack import FakeSlack, serve_slack, signed_headers
 from tests.runs import seeded_settings
 
@@ -57,13 +58,15 @@ def settings(tmp_path_factory: pytest.TempPathFactory, slack: FakeSlack) -> Sett
         todo = embeddings.pending(session=session, model_id=embedder.model_id)
         embeddings.embed_requests(session=session, embedder=embedder, ids=todo.requests)
         embeddings.embed_feedback(session=session, embedder=embedder, ids=todo.feedback)
-        session.add(User(email=SELLER_EMAIL, name="Sam Seller", slack_user_id=SELLER))
+        # An approver: besides filing feedback from Slack, the seller ships with /shipped.
+        seller = User(email=SELLER_EMAIL, name="Sam Seller", slack_user_id=SELLER, role="approver")
+        session.add(seller)
     return found
 
 
 @pytest.fixture(scope="module")
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
+    with signed_in(create_app(settings), settings) as test_client:
         yield test_client
 
 

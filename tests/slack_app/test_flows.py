@@ -12,7 +12,8 @@ from gtm_feedback.config import Settings
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.feature_request.models import FeatureRequest, RequestStatus
 from gtm_feedback.feedback.models import Feedback, FeedbackSource
-from gtm_feedback.user.models import User
+from gtm_feedback.user.models import Role, User
+from tests.auth import bearer
 from tests.integrations.fake_slack import FakeSlack, form
 from tests.runs import finished
 from tests.slack_app.conftest import PUBLIC, SELLER, SELLER_EMAIL, post_event, post_signed
@@ -81,10 +82,10 @@ def test_approve_button_resumes_the_match_and_a_second_click_is_told(
     assert told["text"].startswith(f"Nothing changed: this was already approved by {SELLER_EMAIL}")
 
 
-def _command(client: TestClient, slack: FakeSlack, text: str, name: str) -> Any:
+def _command(client: TestClient, slack: FakeSlack, text: str, name: str, user: str = SELLER) -> Any:
     body = (
         "command=%2Fshipped&user_id="
-        + SELLER
+        + user
         + "&trigger_id="
         + name
         + "&response_url="
@@ -108,6 +109,8 @@ def test_shipped_command(client: TestClient, settings: Settings, slack: FakeSlac
         ).first()
         assert request is not None
         slug, followers = request.slug, len(request.followers)
+    stranger = _command(client, slack, f"{PUBLIC}/requests/{slug}", "nope", user="U0STRANGER")
+    assert "Only approvers mark requests shipped" in stranger.text
     started = _command(client, slack, f"%3C{PUBLIC}/requests/{slug}%3E", "ship1")
     assert started.status_code == 200
     assert "shipped and telling its followers" in started.text
@@ -286,12 +289,9 @@ def test_a_decision_in_the_web_inbox_rewrites_the_slack_message(
         if a["workflow_id"] == f"{run_id}-decision"
     )
     updates = len(slack.of("chat.update"))
-    assert (
-        client.post(
-            f"/api/approvals/{token}", json={"approved": False, "user": "pm@gtm.example"}
-        ).status_code
-        == 200
-    )
+    pm = bearer(settings.app_database_url, Role.approver, "pm@gtm.example")
+    decided = client.post(f"/api/approvals/{token}", json={"approved": False}, headers=pm)
+    assert decided.status_code == 200
     update = slack.wait_for("chat.update", updates + 1)[-1]
     assert update["channel"].startswith("D")
     assert update["blocks"][-1]["elements"][0]["text"] == "*Declined* by pm@gtm.example"

@@ -19,6 +19,7 @@ from gtm_feedback.db.session import session_scope
 from gtm_feedback.feature_request import slack as request_slack
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.main import create_app
+from tests.auth import signed_in
 from tests.integrations.fake_slack import signed_headers
 from tests.runs import finished, seeded_settings
 
@@ -41,7 +42,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="module")
 def client(settings: Settings) -> Iterator[TestClient]:
     """The real app, DBOS launched for the module."""
-    with TestClient(create_app(settings)) as test_client:
+    with signed_in(create_app(settings), settings) as test_client:
         yield test_client
 
 

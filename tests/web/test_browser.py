@@ -20,12 +20,33 @@ from gtm_feedback.config import Settings
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.feature_request import embeddings
 from gtm_feedback.integrations.embeddings import get_embedder
+from gtm_feedback.user import service as users
+from gtm_feedback.user.models import Role
+from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, running_provider
 from tests.runs import seeded_settings
 
 CHROMIUM = os.environ.get("GTMFB_TEST_CHROMIUM", "/usr/bin/chromium")
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 GTM_FEEDBACK = Path(sys.executable).with_name("gtm-feedback")
 SELLER = "seller@gtm.example"
+PM, PM_PASSWORD = "pm@gtm.example", "pm-password-for-tests"
+VIEWER, VIEWER_PASSWORD = "viewer@gtm.example", "viewer-password-for-tests"
+
+
+def _person(url: str, email: str, role: Role, password: str) -> None:
+    with session_scope(url, write=True) as session:
+        user = users.get_or_create(session=session, email=email)
+        users.set_role(session=session, user_id=user.id, role=role)
+        users.set_password(session=session, user=user, password=password)
+
+
+def sign_in(page: Page, base: str, email: str = PM, password: str = PM_PASSWORD) -> None:
+    """Sign in through the form, as a person would."""
+    page.goto(f"{base}/signin")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("form.form button[type=submit]")
+    expect(page.locator("#whoami")).to_contain_text(email)
 
 
 def _free_port() -> int:
@@ -36,13 +57,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def provider() -> Iterator[Provider]:
+    with running_provider() as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, provider: Provider) -> Iterator[str]:
     settings: Settings = seeded_settings(tmp_path_factory, "pages")
     embedder = get_embedder(settings)
     with session_scope(settings.app_database_url) as session:
         todo = embeddings.pending(session=session, model_id=embedder.model_id)
         embeddings.embed_requests(session=session, embedder=embedder, ids=todo.requests)
         embeddings.embed_feedback(session=session, embedder=embedder, ids=todo.feedback)
+    _person(settings.app_database_url, PM, Role.admin, PM_PASSWORD)
+    _person(settings.app_database_url, VIEWER, Role.viewer, VIEWER_PASSWORD)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GTMFB_")}
     env |= {
@@ -50,6 +79,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "GTMFB_LOG_LEVEL": "WARNING",
         "GTMFB_FOLLOWUP_DELAY": "1s",
         "GTMFB_APPROVAL_TIMEOUT": "60s",
+        "GTMFB_OIDC_ISSUER": provider.issuer,
+        "GTMFB_OIDC_CLIENT_ID": CLIENT_ID,
+        "GTMFB_OIDC_CLIENT_SECRET": CLIENT_SECRET,
+        "GTMFB_OIDC_NAME": "Test IdP",
     }
     process = subprocess.Popen(
         [str(GTM_FEEDBACK), "serve", "--port", str(port)],
@@ -81,9 +114,11 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def page(browser: Browser, server: str) -> Iterator[Page]:
+    """A signed-in admin's tab."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     opened = context.new_page()
+    sign_in(opened, server)
     yield opened
     context.close()
 
@@ -115,7 +150,7 @@ def _submit(page: Page, base: str, pain: str, account: str) -> None:
     page.fill("input[name=account_id]", account)
     page.fill("textarea[name=pain]", pain)
     page.fill("input[name=submitter_email]", SELLER)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
 
 
 def test_submit_feedback_and_see_the_outcome(server: str, page: Page, shots: Path) -> None:
@@ -139,14 +174,14 @@ def test_submit_feedback_and_see_the_outcome(server: str, page: Page, shots: Pat
 def test_the_form_shows_errors_next_to_fields(server: str, page: Page) -> None:
     page.goto(f"{server}/feedback/new")
     page.evaluate("document.querySelector('form.form').noValidate = true")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     expect(page.locator("#severity-error")).to_be_visible()
     expect(page.locator("#pain-error")).to_be_visible()
     page.select_option("select[name=severity]", "low")
     page.fill("input[name=account_id]", "no-such-account")
     page.fill("textarea[name=pain]", "Anything")
     page.fill("input[name=submitter_email]", SELLER)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     expect(page.locator("#account_id-error")).to_have_text("unknown account 'no-such-account'")
 
 
@@ -158,7 +193,6 @@ def test_approve_a_pending_match(server: str, page: Page, shots: Path) -> None:
     item = page.locator("#pending li", has_text="work without signal").first
     expect(item).to_be_visible()
     _shot(page, shots, "approvals")
-    item.locator("input[name=user]").fill("pm@gtm.example")
     item.locator("button", has_text="Approve").click()
     expect(page.locator("[role=status]")).to_have_text("Approved.")
     expect(page.locator("body")).to_contain_text("Approved by pm@gtm.example")
@@ -232,8 +266,9 @@ def test_create_an_area_and_a_duplicate_name_is_refused(
     _shot(page, shots, "admin-areas")
     page.goto(f"{server}/admin/users")
     row = page.locator("#users tr", has_text=SELLER)
-    row.locator("button", has_text="Make admin").click()
-    expect(page.locator("#users tr", has_text=SELLER)).to_contain_text("admin")
+    row.locator("select[name=role]").select_option("approver")
+    row.locator("button", has_text="Save").click()
+    expect(page.locator("#users tr", has_text=SELLER).locator("select")).to_have_value("approver")
 
 
 def test_runs_and_a_run_with_its_steps(server: str, page: Page, shots: Path) -> None:
@@ -272,6 +307,7 @@ def test_pages_fit_a_phone_screen(server: str, browser: Browser, path: str) -> N
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     phone = context.new_page()
     try:
+        sign_in(phone, server)
         phone.goto(f"{server}{path}")
         overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{path} is {overflow}px wider than a phone screen"
@@ -291,3 +327,61 @@ def test_cancel_and_resume_a_waiting_run(server: str, page: Page) -> None:
     page.click("text=Resume")
     expect(page.locator("[role=status]")).to_have_text("Resumed.")
     expect(page.locator("#run-status")).to_have_text(re.compile("PENDING|ENQUEUED"))
+
+
+def test_sign_in_sign_out_and_what_a_viewer_sees(server: str, browser: Browser) -> None:
+    context = browser.new_context()
+    tab = context.new_page()
+    try:
+        tab.goto(f"{server}/requests?sort=feedback")
+        expect(tab).to_have_url(re.compile(r"/signin\?next=%2Frequests%3Fsort%3Dfeedback"))
+        tab.fill("input[name=email]", VIEWER)
+        tab.fill("input[name=password]", "not the password")
+        tab.click("form.form button[type=submit]")
+        expect(tab.locator("[role=alert]")).to_have_text("Wrong email or password.")
+        tab.fill("input[name=email]", VIEWER)
+        tab.fill("input[name=password]", VIEWER_PASSWORD)
+        tab.click("form.form button[type=submit]")
+        expect(tab).to_have_url(re.compile(r"/requests\?sort=feedback$"))  # back where it began
+        expect(tab.locator("#whoami")).to_have_text(f"{VIEWER} · viewer")
+        tab.locator("#requests tbody tr a").first.click()
+        expect(tab.locator("h1")).to_be_visible()
+        expect(tab.locator("text=Change status")).to_have_count(0)  # a viewer only reads
+        assert tab.goto(f"{server}/approvals").status == 403  # type: ignore[union-attr]
+        tab.goto(f"{server}/requests")
+        tab.click("text=Sign out")
+        expect(tab).to_have_url(re.compile(r"/signin$"))
+        tab.goto(f"{server}/requests")
+        expect(tab).to_have_url(re.compile(r"/signin\?next="))
+    finally:
+        context.close()
+
+
+def test_no_page_breaks_its_content_security_policy(server: str, page: Page) -> None:
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text))
+    account = _account(page, server)
+    for path in ["/requests", "/feedback/new", "/approvals", "/areas", "/runs", "/admin/tokens"]:
+        response = page.goto(f"{server}{path}")
+        assert response is not None
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert "server" not in response.headers  # no banner naming the server software
+    page.goto(f"{server}/feedback/new")
+    page.fill("input[name=account_id]", account[:3])  # htmx fetches the account options
+    expect(page.locator("#account-options option").first).to_be_attached()
+    assert not [text for text in refused if "Content Security Policy" in text], refused
+
+
+def test_sign_in_with_the_identity_provider(
+    server: str, browser: Browser, provider: Provider
+) -> None:
+    provider.next_identity = {"sub": "42", "email": VIEWER, "email_verified": True}
+    context = browser.new_context()
+    tab = context.new_page()
+    try:
+        tab.goto(f"{server}/areas")
+        tab.click("#oidc")  # to the provider, which signs the person in and sends them back
+        expect(tab).to_have_url(re.compile(r"/areas$"))
+        expect(tab.locator("#whoami")).to_have_text(f"{VIEWER} · viewer")
+    finally:
+        context.close()

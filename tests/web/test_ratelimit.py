@@ -11,6 +11,7 @@ from gtm_feedback.config import Settings
 from gtm_feedback.errors import RateLimitedError
 from gtm_feedback.main import create_app
 from gtm_feedback.web.ratelimit import RateLimit
+from tests.auth import signed_in
 from tests.runs import seeded_settings
 
 
@@ -39,7 +40,7 @@ def test_an_invalid_rate_is_refused_at_start() -> None:
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """The real app with a tiny intake rate."""
     settings = seeded_settings(tmp_path_factory, "ratelimit", intake_rate_limit="3/minute")
-    with TestClient(create_app(settings)) as test_client:
+    with signed_in(create_app(settings), settings) as test_client:
         yield test_client
 
 

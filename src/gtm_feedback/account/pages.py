@@ -8,13 +8,14 @@ from fastapi.responses import HTMLResponse, Response
 from gtm_feedback.account import service
 from gtm_feedback.errors import NotFoundError
 from gtm_feedback.feedback import service as feedback_service
+from gtm_feedback.user.access import VIEWER
 from gtm_feedback.web.deps import DbSession
 from gtm_feedback.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/accounts/{account_id}", response_class=HTMLResponse)
+@router.get("/accounts/{account_id}", response_class=HTMLResponse, dependencies=[VIEWER])
 def account_page(request: Request, account_id: str, session: DbSession) -> Response:
     """One account and what it asked for."""
     account = service.get_account(session=session, account_id=account_id)

@@ -9,13 +9,17 @@ from gtm_feedback.account.schemas import AccountFeedback, AccountOut, Opportunit
 from gtm_feedback.errors import NotFoundError
 from gtm_feedback.feedback import service as feedback_service
 from gtm_feedback.feedback.schemas import FeedbackOut
+from gtm_feedback.user.access import VIEWER
 from gtm_feedback.web.deps import DbSession
 
 router = APIRouter(prefix="/api/accounts", tags=["accounts"])
 
 
 @router.get(
-    "/{account_id}", response_model=AccountOut, responses={404: {"description": "No such account"}}
+    "/{account_id}",
+    response_model=AccountOut,
+    responses={404: {"description": "No such account"}},
+    dependencies=[VIEWER],
 )
 def get_account(account_id: str, session: DbSession) -> AccountOut:
     """One account with its opportunities and the feedback it left."""

@@ -10,13 +10,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from gtm_feedback.approval import service
 from gtm_feedback.approval.outcome import show_outcome
 from gtm_feedback.feature_request import service as feature_requests
+from gtm_feedback.user.access import APPROVER, Approver
 from gtm_feedback.web.deps import AppSettings, DbSession
 from gtm_feedback.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/approvals", response_class=HTMLResponse)
+@router.get("/approvals", response_class=HTMLResponse, dependencies=[APPROVER])
 def inbox(request: Request, session: DbSession, notice: str = "") -> Response:
     """Pending approvals, oldest first, then the latest decisions."""
     pending = service.pending(session=session)
@@ -37,12 +38,12 @@ def decide(
     settings: AppSettings,
     background: BackgroundTasks,
     approved: Annotated[bool, Form()],
-    user: Annotated[str, Form(min_length=1, max_length=320)] = "web inbox",
+    who: Approver,
 ) -> RedirectResponse:
     """Approve or decline from the inbox; the waiting workflow resumes at once."""
     try:
         approval = service.decide_and_resume(
-            settings.app_database_url, token=token, approved=approved, user=user
+            settings.app_database_url, token=token, approved=approved, actor=who.actor
         )
     except (service.ApprovalNotFoundError, service.AlreadyDecidedError) as exc:
         return RedirectResponse(f"/approvals?notice=Nothing changed: {exc}", status_code=303)

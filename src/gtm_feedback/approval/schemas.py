@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from gtm_feedback.approval.models import ApprovalStatus
 
@@ -16,7 +16,6 @@ class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     approved: bool
-    user: str = Field(min_length=1, max_length=320, description="Who decides (email or name).")
 
 
 class ApprovalOut(BaseModel):

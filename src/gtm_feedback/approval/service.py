@@ -20,6 +20,8 @@ from gtm_feedback.approval.models import Approval, ApprovalStatus
 from gtm_feedback.db.base import utcnow
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.errors import ConflictError, NotFoundError
+from gtm_feedback.user import audit
+from gtm_feedback.user.audit import Actor
 
 
 class ApprovalNotFoundError(NotFoundError):
@@ -93,12 +95,15 @@ def decide(*, session: Session, token: str, approved: bool, user: str) -> Approv
     return approval
 
 
-def decide_and_resume(url: str, *, token: str, approved: bool, user: str) -> Approval:
-    """Decide (committed), then wake the workflow waiting on this approval."""
+def decide_and_resume(url: str, *, token: str, approved: bool, actor: Actor) -> Approval:
+    """Decide (committed with its audit event), then wake the workflow waiting on it."""
     with session_scope(url, write=True) as session:
-        approval = decide(session=session, token=token, approved=approved, user=user)
+        approval = decide(session=session, token=token, approved=approved, user=actor.label)
+        action = "approval.approve" if approved else "approval.decline"
+        target = f"{approval.kind} for {approval.workflow_id}"
+        audit.record(session=session, actor=actor, action=action, target=target)
         session.expunge(approval)
-    message = DecisionMessage(token=token, approved=approved, decided_by=user)
+    message = DecisionMessage(token=token, approved=approved, decided_by=actor.label)
     DBOS.send(approval.workflow_id, message.as_dict(), topic=topic(token))
     return approval
 

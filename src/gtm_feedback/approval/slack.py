@@ -18,6 +18,7 @@ from gtm_feedback.db.session import session_scope
 from gtm_feedback.integrations import adapters
 from gtm_feedback.logging import get_logger
 from gtm_feedback.user import service as users
+from gtm_feedback.user.audit import Actor, slack_actor
 
 log = get_logger(__name__)
 
@@ -46,10 +47,11 @@ def on_decision(ack: Ack, body: dict[str, Any]) -> None:
     slack_user = body["user"]["id"]
     url = adapters.current().settings.app_database_url
     with session_scope(url) as session:
-        who = users.display_name(session=session, slack_user_id=slack_user)
+        linked = users.by_slack_id(session=session, slack_user_id=slack_user)
+        actor = Actor(linked.id, linked.email, "slack") if linked else slack_actor(slack_user)
     try:
         approval = approvals.decide_and_resume(
-            url, token=action["value"], approved=approved, user=who
+            url, token=action["value"], approved=approved, actor=actor
         )
     except approvals.AlreadyDecidedError as exc:
         tell(body, f"Nothing changed: this was {exc}.")

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from gtm_feedback import __version__, migrations
-from gtm_feedback.cli import agents, demo, imports, matching, scaffold, workflows
+from gtm_feedback.cli import access, agents, demo, imports, matching, scaffold, workflows
 from gtm_feedback.cli.support import cli_settings, console
 from gtm_feedback.logging import configure_logging
 from gtm_feedback.sample import loader
@@ -78,6 +78,8 @@ def init() -> None:
     else:
         console.print("Database ready (sample data already present or real data loaded).")
     matching.sync_with_progress(settings)
+    if settings.embedded:
+        console.print(access.demo_admin(settings))
 
 
 app.command("demo")(demo.demo)
@@ -105,7 +107,13 @@ def serve(
     overrides = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
     settings = cli_settings().model_copy(update=overrides)
     configure_logging(settings.log_level, settings.log_format)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        server_header=False,  # no banner naming the server software
+    )
 
 
 app.command("import")(imports.import_csv)
@@ -133,6 +141,9 @@ app.add_typer(matching.embeddings_app, name="embeddings")
 app.command("match")(matching.match_command)
 app.command("eval-matching")(matching.eval_matching)
 app.add_typer(agents.agents_app, name="agents")
+app.add_typer(access.users_app, name="users")
+app.add_typer(access.tokens_app, name="tokens")
+app.command("audit")(access.audit_log)
 app.command("ship")(workflows.ship)
 app.command("insights")(workflows.insights)
 app.command("new-workflow")(scaffold.new_workflow)

@@ -42,6 +42,7 @@ from gtm_feedback.insight.workflows import area_insights_workflow
 from gtm_feedback.logging import configure_logging
 from gtm_feedback.outbox.models import OutboxMessage
 from gtm_feedback.sample import loader
+from gtm_feedback.user.audit import Actor
 
 REVIEWER = "demo-reviewer@gtm.example"
 
@@ -150,7 +151,7 @@ def _review(
             settings.app_database_url,
             token=_token(settings.app_database_url, result.decision_run_id),
             approved=approve,
-            user=REVIEWER,
+            actor=Actor(None, REVIEWER, "demo"),
         )
         report.approved += approve
         report.declined += not approve

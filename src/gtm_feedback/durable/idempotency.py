@@ -15,6 +15,11 @@ from dbos import DBOS
 from gtm_feedback.errors import ConflictError
 
 
+def scoped(key: str | None, client: str) -> str | None:
+    """``key`` as ``client``'s own: two clients choosing the same key never share a run."""
+    return None if key is None else f"{client}\n{key}"
+
+
 def run_id_for(endpoint: str, key: str | None) -> str:
     """A reachable run id for ``key`` on ``endpoint`` (any key: slashes, spaces, emoji), or a
     fresh one without a key. The key is hashed with the endpoint, so keys are scoped per

@@ -31,6 +31,8 @@ class Startable:
     start: Callable[[Any, str | None], str] | None = None
     #: Refuses, before any run starts, an input known to fail (raises InvalidInputError).
     check: Callable[[Any], None] | None = None
+    #: The least role that may start it by name: member, approver or admin.
+    role: str = "admin"
 
 
 @cache

@@ -20,7 +20,9 @@ from gtm_feedback.feature_request.service import RequestQuery, RequestSort
 from gtm_feedback.feature_request.workflows import MarkShippedInput, mark_shipped_workflow
 from gtm_feedback.feedback.models import Severity
 from gtm_feedback.product_area import service as areas
+from gtm_feedback.user import audit
 from gtm_feedback.user import service as users
+from gtm_feedback.user.access import VIEWER, Approver, Member
 from gtm_feedback.web.deps import DbSession, DbWrite
 from gtm_feedback.web.templating import templates
 
@@ -39,7 +41,7 @@ def _blank(value: str | None) -> str | None:
     return value or None
 
 
-@router.get("/requests", response_class=HTMLResponse)
+@router.get("/requests", response_class=HTMLResponse, dependencies=[VIEWER])
 def requests_page(
     request: Request,
     session: DbSession,
@@ -108,7 +110,7 @@ def _ship_banner(run_id: str) -> dict[str, Any] | None:
     return {"id": run_id, "tone": "error", "running": False, "message": f"{status.status}."}
 
 
-@router.get("/requests/{slug}", response_class=HTMLResponse)
+@router.get("/requests/{slug}", response_class=HTMLResponse, dependencies=[VIEWER])
 def request_page(
     request: Request,
     slug: str,
@@ -134,10 +136,13 @@ def request_page(
 
 @router.post("/requests/{slug}/status")
 def change_status(
-    slug: str, session: DbWrite, status: Annotated[RequestStatus, Form()]
+    slug: str, session: DbWrite, who: Approver, status: Annotated[RequestStatus, Form()]
 ) -> RedirectResponse:
     """Set the status; *shipped* runs the mark-shipped workflow, which tells every follower."""
     found = _request_or_404(session, slug)
+    audit.record(
+        session=session, actor=who.actor, action="request.status", target=slug, detail=status
+    )
     if status is RequestStatus.SHIPPED:
         run_id = f"mark-shipped-{uuid.uuid4().hex}"
         with SetWorkflowID(run_id):
@@ -150,11 +155,15 @@ def change_status(
 
 @router.post("/requests/{slug}/areas")
 def change_areas(
-    slug: str, session: DbWrite, area_ids: Annotated[list[str], Form()]
+    slug: str, session: DbWrite, who: Approver, area_ids: Annotated[list[str], Form()]
 ) -> RedirectResponse:
     """Replace the request's areas (at least one)."""
     found = _request_or_404(session, slug)
     service.set_areas(session=session, request=found, area_ids=area_ids)
+    detail = ", ".join(area_ids)
+    audit.record(
+        session=session, actor=who.actor, action="request.areas", target=slug, detail=detail
+    )
     return RedirectResponse(f"/requests/{slug}", status_code=303)
 
 
@@ -162,12 +171,12 @@ def change_areas(
 def follow(
     slug: str,
     session: DbWrite,
-    email: Annotated[str, Form(min_length=3, max_length=320)],
+    who: Member,
     action: Annotated[str, Form()] = "follow",
 ) -> RedirectResponse:
-    """Follow (or unfollow) the request by email."""
+    """Follow (or unfollow) the request as the signed-in person."""
     found = _request_or_404(session, slug)
-    user = users.get_or_create(session=session, email=email)
+    user = users.get_or_create(session=session, email=who.email)
     if action == "unfollow":
         found.followers = [f for f in found.followers if f.id != user.id]
     else:

@@ -19,7 +19,11 @@ from gtm_feedback.feature_request.slack_workflows import (
 )
 from gtm_feedback.integrations import adapters
 from gtm_feedback.logging import get_logger
+from gtm_feedback.user import service as users
+from gtm_feedback.user.models import Role
 
+#: Roles that may ship (the same as on the request page).
+SHIPPERS = frozenset({Role.approver.value, Role.admin.value})
 USAGE = "Usage: `/shipped <request link>`, e.g. `/shipped {base}/requests/saml-sso`"
 _REQUEST_PATH = re.compile(r"/requests/([^/?#\s]+)/?$")
 
@@ -47,6 +51,14 @@ def on_shipped(ack: Ack, command: dict[str, Any]) -> None:
     with session_scope(settings.app_database_url) as session:
         found = service.get_by_slug(session=session, slug=slug)
         title = found.title if found else None
+        shipper = users.by_slack_id(session=session, slack_user_id=command["user_id"])
+        may_ship = shipper is not None and not shipper.disabled and shipper.role in SHIPPERS
+    if not may_ship:
+        ack(
+            "Only approvers mark requests shipped. Ask an admin for the approver role "
+            "(your Slack account is linked to you when you first use the app from Slack)."
+        )
+        return
     if title is None:
         ack(f"There is no request at {text}.")
         return

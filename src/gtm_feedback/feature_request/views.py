@@ -20,6 +20,7 @@ from gtm_feedback.feature_request.service import RequestFigures, RequestQuery, R
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.feedback.schemas import FeedbackOut
 from gtm_feedback.product_area.models import ProductArea
+from gtm_feedback.user.access import VIEWER
 from gtm_feedback.web.deps import MAX_OFFSET, AppSettings, DbSession
 
 router = APIRouter(prefix="/api/requests", tags=["requests"])
@@ -46,7 +47,7 @@ def _summary(
     }
 
 
-@router.get("", response_model=RequestPage)
+@router.get("", response_model=RequestPage, dependencies=[VIEWER])
 def list_requests(
     session: DbSession,
     settings: AppSettings,
@@ -76,7 +77,10 @@ def _feedback_out(item: Feedback) -> FeedbackWithAccount:
 
 
 @router.get(
-    "/{slug}", response_model=RequestDetail, responses={404: {"description": "No such request"}}
+    "/{slug}",
+    response_model=RequestDetail,
+    responses={404: {"description": "No such request"}},
+    dependencies=[VIEWER],
 )
 def get_request(slug: str, session: DbSession, settings: AppSettings) -> RequestDetail:
     """One request with its figures, followers and feedback."""

@@ -187,6 +187,7 @@ STARTABLE = (
         mark_shipped_workflow,
         "Mark a request shipped and notify every follower once.",
         check=_check_request,
+        role="approver",
     ),
     Startable(
         "sync-embeddings",

@@ -14,6 +14,7 @@ from gtm_feedback.feature_request import service as requests
 from gtm_feedback.feedback import intake
 from gtm_feedback.feedback import workflows as feedback_workflows
 from gtm_feedback.feedback.models import FeedbackSource, Severity
+from gtm_feedback.user.access import VIEWER, Member
 from gtm_feedback.web.deps import DbSession
 from gtm_feedback.web.templating import templates
 
@@ -29,15 +30,16 @@ def _form(
 
 
 @router.get("/feedback/new", response_class=HTMLResponse)
-def new_feedback(request: Request) -> Response:
-    """The empty form."""
-    return _form(request, dict.fromkeys(FIELDS, ""), {})
+def new_feedback(request: Request, who: Member) -> Response:
+    """The empty form, the signed-in person as the submitter."""
+    return _form(request, dict.fromkeys(FIELDS, "") | {"submitter_email": who.email}, {})
 
 
 @router.post("/feedback/new", response_class=HTMLResponse)
 def submit_feedback(
     request: Request,
     session: DbSession,
+    who: Member,
     severity: Annotated[str, Form()] = "",
     account_id: Annotated[str, Form()] = "",
     opportunity_id: Annotated[str, Form()] = "",
@@ -52,7 +54,7 @@ def submit_feedback(
         "opportunity_id": opportunity_id.strip(),
         "pain": pain,
         "links": links,
-        "submitter_email": submitter_email.strip(),
+        "submitter_email": submitter_email.strip() or who.email,
     }
     submission, errors = intake.from_form(session, values, source=FeedbackSource.UI)
     if submission is None:
@@ -80,21 +82,21 @@ def _progress(session: Any, run_id: str) -> dict[str, Any]:
     return {"state": "done", "run_id": run_id, "result": result, "request": request}
 
 
-@router.get("/feedback/runs/{run_id}", response_class=HTMLResponse)
+@router.get("/feedback/runs/{run_id}", response_class=HTMLResponse, dependencies=[VIEWER])
 def run_page(request: Request, run_id: str, session: DbSession) -> Response:
     """The submission's run: progress while it works, then the outcome with its request."""
     context = {"progress": _progress(session, run_id)}
     return templates.TemplateResponse(request, "feedback_run.html", context)
 
 
-@router.get("/feedback/runs/{run_id}/progress", response_class=HTMLResponse)
+@router.get("/feedback/runs/{run_id}/progress", response_class=HTMLResponse, dependencies=[VIEWER])
 def run_progress(request: Request, run_id: str, session: DbSession) -> Response:
     """The progress fragment HTMX polls every second until the run is done."""
     context = {"progress": _progress(session, run_id)}
     return templates.TemplateResponse(request, "_feedback_progress.html", context)
 
 
-@router.get("/accounts/search", response_class=HTMLResponse)
+@router.get("/accounts/search", response_class=HTMLResponse, dependencies=[VIEWER])
 def account_options(
     request: Request, session: DbSession, account_id: Annotated[str, Query(max_length=100)] = ""
 ) -> Response:

@@ -24,6 +24,7 @@ from gtm_feedback.feedback.schemas import FeedbackSubmission
 from gtm_feedback.integrations import adapters
 from gtm_feedback.integrations.slack.client import call_api
 from gtm_feedback.text.markup import mrkdwn_escape
+from gtm_feedback.user.audit import Actor
 from gtm_feedback.user.workflows import resolve_slack_user_step
 
 
@@ -92,7 +93,8 @@ def close_proposal_step(token: str, slack_user_id: str, email: str) -> bool:
     """Decide the proposal (added as feedback) and rewrite its message; False if decided."""
     url = adapters.current().settings.app_database_url
     try:
-        approval = approvals.decide_and_resume(url, token=token, approved=True, user=email)
+        actor = Actor(None, email, "slack")
+        approval = approvals.decide_and_resume(url, token=token, approved=True, actor=actor)
     except approvals.AlreadyDecidedError:
         return False
     rewrite_decided(approval, "Added as feedback", slack_user_id)

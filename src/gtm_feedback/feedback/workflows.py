@@ -234,11 +234,13 @@ STARTABLE = (
         process_feedback_workflow,
         "Match a customer pain; attach it, ask a person, or write a new request.",
         start=_start_by_name,
+        role="member",
     ),
     Startable(
         "create-request",
         CreateRequestInput,
         create_request_workflow,
         "Write a new request from a customer pain (AI writer), then follow up after a delay.",
+        role="approver",
     ),
 )

@@ -29,8 +29,9 @@ class CsvFormatError(InvalidInputError):
 
 
 def read_csv(path: Path) -> tuple[list[str], Iterator[RawRow]]:
-    """The header and the rows of the CSV file at ``path``, read as they are needed."""
-    return read_csv_stream(path.open("rb"))
+    """The header and the rows of the (small) CSV file at ``path``, read at once; big files
+    go through :func:`read_csv_stream` on a file the caller closes."""
+    return read_csv_bytes(path.read_bytes())
 
 
 def read_csv_bytes(data: bytes) -> tuple[list[str], Iterator[RawRow]]:

@@ -15,6 +15,7 @@ from gtm_feedback.insight import service
 from gtm_feedback.insight.schemas import AreaInsightsInput, AreaInsightsResult
 from gtm_feedback.insight.workflows import start_insights
 from gtm_feedback.product_area import service as areas
+from gtm_feedback.user.access import APPROVER, VIEWER
 from gtm_feedback.web.deps import AppSettings, DbSession
 from gtm_feedback.web.templating import templates
 
@@ -47,7 +48,7 @@ def run_banner(run_id: str, area_slug: str) -> RunBanner | None:
     return RunBanner(run_id, f"The run ended with status {status.status}.", "error", False)
 
 
-@router.get("/areas", response_class=HTMLResponse)
+@router.get("/areas", response_class=HTMLResponse, dependencies=[VIEWER])
 def areas_page(request: Request, session: DbSession) -> Response:
     """Every product area with its counts and when its insights were last generated."""
     counts = areas.status_counts_by_area(session=session)
@@ -66,7 +67,7 @@ def areas_page(request: Request, session: DbSession) -> Response:
     return templates.TemplateResponse(request, "areas.html", {"rows": rows})
 
 
-@router.get("/areas/{slug}", response_class=HTMLResponse)
+@router.get("/areas/{slug}", response_class=HTMLResponse, dependencies=[VIEWER])
 def area_page(
     request: Request,
     slug: str,
@@ -103,7 +104,7 @@ def _schedule_text(cron: str, timezone: str) -> str:
     return f"the schedule “{cron}” ({timezone})"
 
 
-@router.post("/areas/{slug}/insights")
+@router.post("/areas/{slug}/insights", dependencies=[APPROVER])
 def generate_now(slug: str, session: DbSession) -> RedirectResponse:
     """The button: start insights for this area and come back to follow the run."""
     if areas.get_by_slug(session=session, slug=slug) is None:

@@ -12,6 +12,7 @@ from gtm_feedback.insight import service
 from gtm_feedback.insight.schemas import InsightHistoryItem, InsightReportOut
 from gtm_feedback.product_area import service as areas
 from gtm_feedback.product_area.models import ProductArea
+from gtm_feedback.user.access import VIEWER
 from gtm_feedback.web.deps import DbSession
 
 router = APIRouter(prefix="/api/areas", tags=["insights"])
@@ -27,7 +28,12 @@ def _area(session: Session, slug: str) -> ProductArea:
     return area
 
 
-@router.get("/{slug}/insights", response_model=InsightReportOut, responses=_NOT_FOUND)
+@router.get(
+    "/{slug}/insights",
+    response_model=InsightReportOut,
+    responses=_NOT_FOUND,
+    dependencies=[VIEWER],
+)
 def latest(slug: str, session: DbSession) -> InsightReportOut:
     """The area's latest insight report."""
     found = service.latest(session=session, area=_area(session, slug))
@@ -39,7 +45,10 @@ def latest(slug: str, session: DbSession) -> InsightReportOut:
 
 
 @router.get(
-    "/{slug}/insights/history", response_model=list[InsightHistoryItem], responses=_NOT_FOUND
+    "/{slug}/insights/history",
+    response_model=list[InsightHistoryItem],
+    responses=_NOT_FOUND,
+    dependencies=[VIEWER],
 )
 def history(
     slug: str, session: DbSession, limit: Annotated[int, Query(ge=1, le=365)] = 30
@@ -48,7 +57,12 @@ def history(
     return service.history(session=session, area=_area(session, slug), limit=limit)
 
 
-@router.get("/{slug}/insights/{report_id}", response_model=InsightReportOut, responses=_NOT_FOUND)
+@router.get(
+    "/{slug}/insights/{report_id}",
+    response_model=InsightReportOut,
+    responses=_NOT_FOUND,
+    dependencies=[VIEWER],
+)
 def one(slug: str, report_id: str, session: DbSession) -> InsightReportOut:
     """One report from the area's history."""
     found = service.get(session=session, area=_area(session, slug), report_id=report_id)

@@ -246,4 +246,5 @@ STARTABLE = Startable(
     area_insights_workflow,
     "Insight reports for the named areas (all when none), one child run per area.",
     start=start_insights,
+    role="approver",
 )

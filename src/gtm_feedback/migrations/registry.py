@@ -10,13 +10,15 @@ from gtm_feedback.importing.models import ImportChunk, ImportFile, ImportSeenId
 from gtm_feedback.insight.models import InsightReport
 from gtm_feedback.outbox.models import OutboxMessage
 from gtm_feedback.product_area.models import ProductArea
-from gtm_feedback.user.models import User
+from gtm_feedback.user.models import ApiToken, AuditEvent, User
 
 metadata = Base.metadata
 
 __all__ = [
     "Account",
+    "ApiToken",
     "Approval",
+    "AuditEvent",
     "FeatureRequest",
     "Feedback",
     "ImportChunk",

@@ -11,12 +11,13 @@ from sqlalchemy import text
 from gtm_feedback.db.session import get_engine
 from gtm_feedback.durable.runs import dbos_ready
 from gtm_feedback.migrations import current_revision, head_revision
+from gtm_feedback.user.access import PUBLIC
 from gtm_feedback.web.deps import AppSettings
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", dependencies=[PUBLIC])
 def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
@@ -39,7 +40,11 @@ def _probe(check: Any) -> dict[str, Any]:
     return result
 
 
-@router.get("/readyz", responses={503: {"description": "A dependency is not ready"}})
+@router.get(
+    "/readyz",
+    responses={503: {"description": "A dependency is not ready"}},
+    dependencies=[PUBLIC],
+)
 def readyz(settings: AppSettings) -> JSONResponse:
     """The database (at the current schema) and DBOS both answer."""
     checks = {

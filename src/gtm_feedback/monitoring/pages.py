@@ -9,19 +9,28 @@ from dbos import DBOS
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from gtm_feedback.db.session import session_scope
 from gtm_feedback.durable.runs import FINISHED, jsonable, run_details
 from gtm_feedback.errors import NotFoundError
+from gtm_feedback.user import audit
+from gtm_feedback.user.access import VIEWER, Admin, Principal
 from gtm_feedback.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 STATUSES = ("PENDING", "ENQUEUED", "SUCCESS", "ERROR", "CANCELLED")
 
 
+def _audit(request: Request, who: Principal, action: str, target: str, detail: str) -> None:
+    url = request.app.state.settings.app_database_url
+    with session_scope(url, write=True) as session:
+        audit.record(session=session, actor=who.actor, action=action, target=target, detail=detail)
+
+
 def _short(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
 
-@router.get("/runs", response_class=HTMLResponse)
+@router.get("/runs", response_class=HTMLResponse, dependencies=[VIEWER])
 def runs_page(
     request: Request,
     workflow: Annotated[str, Query(max_length=200)] = "",
@@ -69,7 +78,7 @@ def _workflow_names() -> set[str]:
     return {run.name for run in recent}
 
 
-@router.get("/runs/{run_id}", response_class=HTMLResponse)
+@router.get("/runs/{run_id}", response_class=HTMLResponse, dependencies=[VIEWER])
 def run_page(request: Request, run_id: str, notice: str = "") -> Response:
     """A run: status, result or error, and its steps as a timeline with durations."""
     run = run_details(run_id)
@@ -90,7 +99,7 @@ def run_page(request: Request, run_id: str, notice: str = "") -> Response:
 
 
 @router.post("/runs/{run_id}/{action}")
-def run_action(run_id: str, action: str) -> RedirectResponse:
+def run_action(run_id: str, action: str, who: Admin, request: Request) -> RedirectResponse:
     """Cancel a running run, resume a cancelled or failed one, or retry it as a new run."""
     status = DBOS.get_workflow_status(run_id)
     if status is None:
@@ -107,4 +116,5 @@ def run_action(run_id: str, action: str) -> RedirectResponse:
         notice = f"Retried as a new run (from {run_id})."
     else:
         notice = f"Cannot {action} a run that is {status.status}."
+    _audit(request, who, f"run.{action}", run_id, notice)
     return RedirectResponse(f"/runs/{target}?notice={notice}", status_code=303)

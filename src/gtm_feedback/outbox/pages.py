@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from gtm_feedback.outbox import service
 from gtm_feedback.user import service as users
+from gtm_feedback.user.access import ADMIN
 from gtm_feedback.web.deps import DbSession
 from gtm_feedback.web.templating import templates
 
@@ -16,7 +17,7 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 
 
-@router.get("/outbox", response_class=HTMLResponse)
+@router.get("/outbox", response_class=HTMLResponse, dependencies=[ADMIN])
 def outbox_page(
     request: Request, session: DbSession, page: Annotated[int, Query(ge=1, le=10_000)] = 1
 ) -> Response:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from gtm_feedback.outbox import service
+from gtm_feedback.user.access import ADMIN
 from gtm_feedback.web.deps import MAX_OFFSET, DbSession
 
 router = APIRouter(prefix="/api/outbox", tags=["outbox"])
@@ -27,7 +28,7 @@ class OutboxMessageOut(BaseModel):
     created_at: datetime
 
 
-@router.get("", response_model=list[OutboxMessageOut])
+@router.get("", response_model=list[OutboxMessageOut], dependencies=[ADMIN])
 def list_messages(
     session: DbSession,
     limit: int = Query(50, ge=1, le=500),

@@ -1,4 +1,4 @@
-"""Admin pages: product areas (create, edit: name, slug, description, firehose) and users."""
+"""Admin pages: product areas (create, edit: name, slug, description, firehose)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from gtm_feedback.product_area import service
-from gtm_feedback.user import service as users_service
+from gtm_feedback.user import audit
+from gtm_feedback.user.access import ADMIN, Admin
 from gtm_feedback.web.deps import DbSession, DbWrite
 from gtm_feedback.web.templating import templates
 
@@ -23,7 +24,7 @@ def _areas_page(
     return templates.TemplateResponse(request, "admin_areas.html", context, status_code=status)
 
 
-@router.get("/areas", response_class=HTMLResponse)
+@router.get("/areas", response_class=HTMLResponse, dependencies=[ADMIN])
 def areas(request: Request, session: DbSession, edit: str = "") -> Response:
     """Every area, and the form to create one (or edit the one in ``?edit=``)."""
     area = service.get(session=session, area_id=edit) if edit else None
@@ -41,6 +42,7 @@ def areas(request: Request, session: DbSession, edit: str = "") -> Response:
 def save_area(
     request: Request,
     session: DbWrite,
+    who: Admin,
     name: Annotated[str, Form()] = "",
     area_id: Annotated[str, Form(alias="id")] = "",
     slug: Annotated[str, Form()] = "",
@@ -67,20 +69,6 @@ def save_area(
     except service.AreaError as exc:
         session.rollback()
         return _areas_page(request, session, form, str(exc), status=422)
+    action = "area.update" if area_id else "area.create"
+    audit.record(session=session, actor=who.actor, action=action, target=slug or name)
     return RedirectResponse("/admin/areas", status_code=303)
-
-
-@router.get("/users", response_class=HTMLResponse)
-def users(request: Request, session: DbSession) -> Response:
-    """Every user, admins first, with the admin flag to toggle."""
-    found = users_service.everyone(session=session)
-    return templates.TemplateResponse(request, "admin_users.html", {"users": found})
-
-
-@router.post("/users/{user_id}/admin")
-def toggle_admin(
-    user_id: str, session: DbWrite, is_admin: Annotated[bool, Form()] = False
-) -> RedirectResponse:
-    """Grant or revoke the admin flag."""
-    users_service.set_admin(session=session, user_id=user_id, is_admin=is_admin)
-    return RedirectResponse("/admin/users", status_code=303)

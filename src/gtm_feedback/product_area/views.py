@@ -6,12 +6,13 @@ from fastapi import APIRouter
 
 from gtm_feedback.product_area import service
 from gtm_feedback.product_area.schemas import AreaOut
+from gtm_feedback.user.access import VIEWER
 from gtm_feedback.web.deps import DbSession
 
 router = APIRouter(prefix="/api/areas", tags=["areas"])
 
 
-@router.get("", response_model=list[AreaOut])
+@router.get("", response_model=list[AreaOut], dependencies=[VIEWER])
 def list_areas(session: DbSession) -> list[AreaOut]:
     """Every product area with its open / shipped / deprioritized counts and ship rate."""
     counts = service.status_counts_by_area(session=session)

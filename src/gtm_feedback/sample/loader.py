@@ -15,6 +15,7 @@ from gtm_feedback.importing.service import ImportReport, import_rows
 from gtm_feedback.product_area.models import ProductArea
 from gtm_feedback.sample.generator import Row, SampleData, generate
 from gtm_feedback.user import service as users
+from gtm_feedback.user.models import Role
 
 # Order matters: feedback refers to requests, requests to areas, opportunities to accounts.
 LOAD_ORDER = ("areas", "accounts", "opportunities", "requests", "feedback")
@@ -68,7 +69,8 @@ def seed(url: str, data_dir: Path, *, seed_value: int, now: datetime | None = No
     with session_scope(url, write=True) as session:
         for person in data.users:
             user = users.get_or_create(session=session, email=person["email"], name=person["name"])
-            user.is_admin = person["role"] == "pm"
+            # Product managers decide; sellers and success managers file and follow.
+            user.role = (Role.approver if person["role"] == "pm" else Role.member).value
     reports = {}
     for kind in LOAD_ORDER:
         header, rows = _raw(getattr(data, kind))

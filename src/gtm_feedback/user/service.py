@@ -7,7 +7,9 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gtm_feedback.user.models import User
+from gtm_feedback.errors import NotFoundError
+from gtm_feedback.user import passwords
+from gtm_feedback.user.models import Role, User
 
 
 def normalise_email(email: str) -> str:
@@ -73,8 +75,9 @@ def emails_by_id(*, session: Session, ids: Iterable[str]) -> dict[str, str]:
 
 
 def everyone(*, session: Session) -> list[User]:
-    """Every user, admins first, then by email."""
-    return list(session.scalars(select(User).order_by(User.is_admin.desc(), User.email)))
+    """Every user, the most powerful roles first, then by email."""
+    found = list(session.scalars(select(User).order_by(User.email)))
+    return sorted(found, key=lambda user: -Role(user.role).rank)
 
 
 def without_slack(*, session: Session, limit: int) -> list[User]:
@@ -82,10 +85,18 @@ def without_slack(*, session: Session, limit: int) -> list[User]:
     return list(session.scalars(select(User).where(User.slack_user_id.is_(None)).limit(limit)))
 
 
-def set_admin(*, session: Session, user_id: str, is_admin: bool) -> bool:
-    """Grant or revoke the admin flag; False for an unknown user."""
+def set_role(*, session: Session, user_id: str, role: Role) -> User:
+    """Give a user another role; their sessions end (they sign in again with the new one)."""
     user = session.get(User, user_id)
     if user is None:
-        return False
-    user.is_admin = is_admin
-    return True
+        raise NotFoundError(f"no user {user_id!r}")
+    if user.role != role.value:
+        user.role = role.value
+        user.session_version += 1
+    return user
+
+
+def set_password(*, session: Session, user: User, password: str) -> None:
+    """Set a built-in password (argon2id); every session of the user ends."""
+    user.password_hash = passwords.hash_password(password)
+    user.session_version += 1

@@ -1,16 +1,18 @@
 """Error answers, mapped once: JSON for the API and Slack, a page for people.
 
-The application raises :mod:`gtm_feedback.errors` kinds; this maps them to 404 / 409 / 422.
+The application raises :mod:`gtm_feedback.errors` kinds; this maps them to HTTP statuses
+(401 / 403 / 404 / 409 / 422 / 429 / 503).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
@@ -18,9 +20,11 @@ from gtm_feedback.db.session import is_transient
 from gtm_feedback.errors import (
     AppError,
     ConflictError,
+    ForbiddenError,
     InvalidInputError,
     NotFoundError,
     RateLimitedError,
+    UnauthenticatedError,
     UnavailableError,
 )
 from gtm_feedback.logging import get_logger
@@ -57,6 +61,8 @@ BUSY_RETRY_AFTER_S = 1
 
 #: The HTTP status of each kind of application error; any other kind is a 500.
 STATUS_OF: tuple[tuple[type[AppError], int], ...] = (
+    (UnauthenticatedError, 401),
+    (ForbiddenError, 403),
     (NotFoundError, 404),
     (ConflictError, 409),
     (InvalidInputError, 422),
@@ -73,12 +79,27 @@ async def app_error(request: Request, exc: Exception) -> Response:
         return await unhandled(request, exc)
     if isinstance(exc, InvalidInputError) and exc.errors and not wants_page(request):
         return await validation_error(request, field_errors(exc.errors))
+    if isinstance(exc, UnauthenticatedError):
+        return _sign_in_first(request, exc)
     headers = _retry_after(exc)
     if wants_page(request):
         page = _page(request, status, str(exc))
         page.headers.update(headers or {})
         return page
     return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+
+
+def _sign_in_first(request: Request, exc: UnauthenticatedError) -> Response:
+    # People are sent to the sign-in page and back; programs get 401 and how to authenticate.
+    if wants_page(request) and request.method in ("GET", "HEAD"):
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/signin?{urlencode({'next': back})}", status_code=303)
+    if wants_page(request):
+        return RedirectResponse("/signin", status_code=303)
+    headers = {"WWW-Authenticate": 'Bearer realm="gtm-feedback"'}
+    if request.headers.get("hx-request"):
+        headers["HX-Redirect"] = "/signin"  # htmx follows this to the sign-in page
+    return JSONResponse({"detail": str(exc)}, status_code=401, headers=headers)
 
 
 def _retry_after(exc: AppError) -> dict[str, str] | None:
