@@ -95,3 +95,28 @@ def test_init_tells_how_to_sign_in_on_the_embedded_default(url: str, tmp_path: P
     assert passwords.verify(_password_of(url, "demo-admin@example.com"), kept)
     again = runner.invoke(app, ["init"])
     assert f"password: {kept}" in again.output  # the same account, not a new password
+
+
+def test_a_disabled_person_loses_sign_in_and_tokens(url: str) -> None:
+    added = runner.invoke(app, ["users", "add", "leaver@company.example"])
+    password = added.output.strip().splitlines()[-1]
+    made = runner.invoke(
+        app, ["tokens", "create", "--user", "leaver@company.example", "--name", "laptop"]
+    )
+    secret = made.stdout.strip().splitlines()[-1]
+    assert runner.invoke(app, ["users", "disable", "leaver@company.example"]).exit_code == 0
+    with session_scope(url) as session:
+        assert tokens.verify(session=session, presented=secret) is None
+        user = users.get_by_email(session=session, email="leaver@company.example")
+        assert user is not None
+        assert user.disabled
+    assert "disabled" in runner.invoke(app, ["users", "list"]).output
+    assert (
+        runner.invoke(app, ["users", "disable", "leaver@company.example", "--enable"]).exit_code
+        == 0
+    )
+    with session_scope(url) as session:
+        assert tokens.verify(session=session, presented=secret) is not None
+        again = users.get_by_email(session=session, email="leaver@company.example")
+        assert again is not None
+        assert passwords.verify(again.password_hash, password)

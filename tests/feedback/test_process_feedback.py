@@ -142,7 +142,7 @@ def test_an_unsure_match_waits_for_a_person(
     assert len(waiting) == 1
     token = waiting[0]["token"]
     assert client.get(f"/api/runs/{run_id}").json()["status"] == "PENDING"
-    decided = client.post(f"/api/approvals/{token}", json={"approved": approved, "user": "pm@x"})
+    decided = client.post(f"/api/approvals/{token}", json={"approved": approved})
     assert decided.status_code == 200
     result = finished(client, run_id)["result"]
     assert (result["tier"], result["outcome"]) == ("approval", outcome)

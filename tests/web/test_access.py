@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -284,11 +285,18 @@ def test_same_site_and_non_browser_posts_pass(
     assert answer.status_code == 404  # through the guard, to the route
 
 
-@pytest.mark.parametrize("path", ["/signin", "/requests", "/api/requests", "/healthz", "/nope"])
 def test_security_headers_on_every_answer(
-    anonymous: TestClient, settings: Settings, path: str
+    app: FastAPI, anonymous: TestClient, settings: Settings
 ) -> None:
-    answer = anonymous.get(path, headers=bearer(settings.app_database_url, Role.viewer))
+    viewer = bearer(settings.app_database_url, Role.viewer)
+    paths = [path for (method, path) in route_table(app) if method == "GET"]
+    assert len(paths) > 20
+    for path in [*paths, "/nope", "/static/app.css"]:
+        for headers in ({}, viewer):  # refused, redirected, served or missing: all carry them
+            _assert_hardened(anonymous.get(_sample_path(path), headers=headers))
+
+
+def _assert_hardened(answer: Any) -> None:
     assert "script-src 'self'" in answer.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
     assert answer.headers["x-frame-options"] == "DENY"

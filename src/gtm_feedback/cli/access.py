@@ -104,6 +104,22 @@ def set_password(
         console.print("Password changed.")
 
 
+@users_app.command("disable")
+def disable_user(
+    email: Annotated[str, typer.Argument(help="Who leaves.")],
+    enable: Annotated[bool, typer.Option("--enable", help="Let them in again.")] = False,
+) -> None:
+    """Stop a person signing in (sessions end, their tokens stop working), or --enable again."""
+    settings = _settings()
+    with session_scope(settings.app_database_url, write=True) as session:
+        user = _user(session, email)
+        user.disabled = not enable
+        user.session_version += 1
+        action = "user.enable" if enable else "user.disable"
+        audit.record(session=session, actor=CLI_ACTOR, action=action, target=user.email)
+    console.print(f"{email} {'can sign in again' if enable else 'can no longer sign in'}.")
+
+
 @users_app.command("list")
 def list_users() -> None:
     """Everyone, with role and how they sign in."""

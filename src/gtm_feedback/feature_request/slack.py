@@ -19,7 +19,9 @@ from gtm_feedback.feature_request.slack_workflows import (
 )
 from gtm_feedback.integrations import adapters
 from gtm_feedback.logging import get_logger
+from gtm_feedback.user import audit
 from gtm_feedback.user import service as users
+from gtm_feedback.user.audit import Actor
 from gtm_feedback.user.models import Role
 
 #: Roles that may ship (the same as on the request page).
@@ -37,6 +39,17 @@ def request_slug(text: str) -> str | None:
     return match.group(1) if match else None
 
 
+def _title_and_shipper(url: str, slug: str, slack_user_id: str) -> tuple[str | None, Actor | None]:
+    """The request's title (None: no such request), and the Slack user as the audit log shows
+    them if they may ship (an approver or admin linked to this Slack account), else None."""
+    with session_scope(url) as session:
+        found = service.get_by_slug(session=session, slug=slug)
+        shipper = users.by_slack_id(session=session, slack_user_id=slack_user_id)
+        allowed = shipper is not None and not shipper.disabled and shipper.role in SHIPPERS
+        actor = Actor(shipper.id, shipper.email, "slack") if shipper and allowed else None
+        return (found.title if found else None), actor
+
+
 def on_shipped(ack: Ack, command: dict[str, Any]) -> None:
     """``/shipped``: usage on empty text, an error for a link that is not a request, else go."""
     settings = adapters.current().settings
@@ -48,12 +61,8 @@ def on_shipped(ack: Ack, command: dict[str, Any]) -> None:
     if slug is None:
         ack(f"That is not a link to a request: {text}\n" + USAGE.format(base=settings.base_url))
         return
-    with session_scope(settings.app_database_url) as session:
-        found = service.get_by_slug(session=session, slug=slug)
-        title = found.title if found else None
-        shipper = users.by_slack_id(session=session, slack_user_id=command["user_id"])
-        may_ship = shipper is not None and not shipper.disabled and shipper.role in SHIPPERS
-    if not may_ship:
+    title, actor = _title_and_shipper(settings.app_database_url, slug, command["user_id"])
+    if actor is None:
         ack(
             "Only approvers mark requests shipped. Ask an admin for the approver role "
             "(your Slack account is linked to you when you first use the app from Slack)."
@@ -62,6 +71,10 @@ def on_shipped(ack: Ack, command: dict[str, Any]) -> None:
     if title is None:
         ack(f"There is no request at {text}.")
         return
+    with session_scope(settings.app_database_url, write=True) as session:
+        audit.record(
+            session=session, actor=actor, action="request.status", target=slug, detail="shipped"
+        )
     ack(f"Marking “{title}” shipped and telling its followers…")
     data = ShippedInput(
         request=slug, slack_user_id=command["user_id"], response_url=command["response_url"]
