@@ -329,12 +329,15 @@ def test_cancel_and_resume_a_waiting_run(server: str, page: Page) -> None:
     expect(page.locator("#run-status")).to_have_text(re.compile("PENDING|ENQUEUED"))
 
 
-def test_sign_in_sign_out_and_what_a_viewer_sees(server: str, browser: Browser) -> None:
-    context = browser.new_context()
+def test_sign_in_sign_out_and_what_a_viewer_sees(
+    server: str, browser: Browser, shots: Path
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     tab = context.new_page()
     try:
         tab.goto(f"{server}/requests?sort=feedback")
         expect(tab).to_have_url(re.compile(r"/signin\?next=%2Frequests%3Fsort%3Dfeedback"))
+        _shot(tab, shots, "signin")
         tab.fill("input[name=email]", VIEWER)
         tab.fill("input[name=password]", "not the password")
         tab.click("form.form button[type=submit]")
@@ -357,11 +360,11 @@ def test_sign_in_sign_out_and_what_a_viewer_sees(server: str, browser: Browser) 
         context.close()
 
 
-def test_no_page_breaks_its_content_security_policy(server: str, page: Page) -> None:
+def test_no_page_breaks_its_content_security_policy(server: str, page: Page, shots: Path) -> None:
     refused: list[str] = []
     page.on("console", lambda message: refused.append(message.text))
     account = _account(page, server)
-    for path in ["/requests", "/feedback/new", "/approvals", "/areas", "/runs", "/admin/tokens"]:
+    for path in ["/requests", "/feedback/new", "/approvals", "/areas", "/runs", "/admin/audit"]:
         response = page.goto(f"{server}{path}")
         assert response is not None
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
@@ -370,6 +373,9 @@ def test_no_page_breaks_its_content_security_policy(server: str, page: Page) -> 
     page.fill("input[name=account_id]", account[:3])  # htmx fetches the account options
     expect(page.locator("#account-options option").first).to_be_attached()
     assert not [text for text in refused if "Content Security Policy" in text], refused
+    page.goto(f"{server}/admin/audit")
+    expect(page.locator("#audit")).to_contain_text("signin")  # this admin's own sign-in
+    _shot(page, shots, "admin-audit")
 
 
 def test_sign_in_with_the_identity_provider(
