@@ -100,6 +100,16 @@ def test_a_restatement_is_attached_automatically(client: TestClient, settings: S
     messages = outbox(settings, f"confirm:{result['feedback_id']}")
     assert [m.kind for m in messages if m.channel is None] == ["match_confirmation"]
     assert [m.channel for m in messages if m.channel] == ["#firehose-security"]
+    # The auto tier is auditable: newest first, with where it went, how sure and why.
+    newest = client.get("/api/feedback/automatic", params={"limit": 1}).json()
+    assert [(a["feedback_id"], a["request_slug"]) for a in newest] == [(result["feedback_id"], SSO)]
+    assert newest[0]["confidence"] == result["confidence"]
+    assert newest[0]["reason"]
+    assert newest[0]["pain"] == pain
+    page = client.get("/matching/automatic", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert f"/requests/{SSO}?eid={result['feedback_id']}" in page.text
+    assert client.get("/api/feedback/automatic", params={"limit": 0}).status_code == 422
 
 
 def test_a_new_pain_creates_a_request_and_the_follow_up_fires(

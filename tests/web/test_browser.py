@@ -364,7 +364,8 @@ def test_no_page_breaks_its_content_security_policy(server: str, page: Page, sho
     refused: list[str] = []
     page.on("console", lambda message: refused.append(message.text))
     account = _account(page, server)
-    for path in ["/requests", "/feedback/new", "/approvals", "/areas", "/runs", "/admin/audit"]:
+    pages = ["/requests", "/feedback/new", "/approvals", "/areas", "/runs", "/admin/audit"]
+    for path in [*pages, "/matching/automatic"]:
         response = page.goto(f"{server}{path}")
         assert response is not None
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]

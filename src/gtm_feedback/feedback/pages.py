@@ -1,4 +1,5 @@
-"""The submit-feedback page: a validated form, then the run's progress live (HTMX polling)."""
+"""The submit-feedback page (a validated form, then the run's progress live, by HTMX polling),
+and the page of what matching attached automatically."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from gtm_feedback.account import service as accounts
 from gtm_feedback.durable.runs import FINISHED
 from gtm_feedback.feature_request import service as requests
 from gtm_feedback.feedback import intake
+from gtm_feedback.feedback import service as feedback_service
 from gtm_feedback.feedback import workflows as feedback_workflows
 from gtm_feedback.feedback.models import FeedbackSource, Severity
+from gtm_feedback.feedback.views import auto_attach_out
 from gtm_feedback.user.access import VIEWER, Member
 from gtm_feedback.web.deps import DbSession
 from gtm_feedback.web.templating import templates
@@ -103,3 +106,22 @@ def account_options(
     """Datalist options for the account field (search as you type)."""
     found = accounts.search(session=session, text=account_id)
     return templates.TemplateResponse(request, "_account_options.html", {"accounts": found})
+
+
+#: Rows per page of the automatic attaches.
+AUTO_PAGE_SIZE = 50
+
+
+@router.get("/matching/automatic", response_class=HTMLResponse, dependencies=[VIEWER])
+def automatic_page(
+    request: Request, session: DbSession, page: Annotated[int, Query(ge=1, le=10_000)] = 1
+) -> Response:
+    """What matching attached on its own, newest first: confidence, reason, where it went."""
+    offset = (page - 1) * AUTO_PAGE_SIZE
+    rows = feedback_service.automatic(session=session, limit=AUTO_PAGE_SIZE + 1, offset=offset)
+    context = {
+        "rows": [auto_attach_out(row) for row in rows[:AUTO_PAGE_SIZE]],
+        "page": page,
+        "has_next": len(rows) > AUTO_PAGE_SIZE,
+    }
+    return templates.TemplateResponse(request, "automatic.html", context)

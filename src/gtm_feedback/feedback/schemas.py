@@ -40,6 +40,20 @@ class FeedbackOut(BaseModel):
     created_at: datetime
 
 
+class AutoAttachOut(BaseModel):
+    """Feedback matching attached on its own: where it went, how sure it was, and why."""
+
+    feedback_id: str
+    pain: str
+    request_slug: str
+    request_title: str
+    account_id: str
+    account_name: str
+    confidence: float | None
+    reason: str | None
+    created_at: datetime
+
+
 class FeedbackIn(BaseModel):
     """Feedback as an API caller sends it; validated before any work (where it came from is
     not the caller's to say: the API stamps it)."""

@@ -77,3 +77,18 @@ def of_account(*, session: Session, account_id: str) -> list[Feedback]:
             .order_by(Feedback.created_at.desc(), Feedback.id)
         )
     )
+
+
+def automatic(*, session: Session, limit: int, offset: int = 0) -> list[Feedback]:
+    """Feedback attached without asking anyone (the auto tier), newest first, with its
+    request and account loaded: the audit of what matching decided on its own."""
+    return list(
+        session.scalars(
+            select(Feedback)
+            .where(Feedback.match_tier == MatchTier.AUTO)
+            .options(selectinload(Feedback.request), selectinload(Feedback.account))
+            .order_by(Feedback.created_at.desc(), Feedback.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    )

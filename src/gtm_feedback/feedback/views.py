@@ -1,20 +1,21 @@
-"""Feedback intake: ``POST /api/feedback`` validates, then starts processing in the background."""
+"""Feedback intake: ``POST /api/feedback`` validates, then starts processing in the background;
+``GET /api/feedback/automatic`` lists what matching attached on its own."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel
 
 from gtm_feedback.durable.idempotency import scoped
-from gtm_feedback.feedback import intake
+from gtm_feedback.feedback import intake, service
 from gtm_feedback.feedback import workflows as feedback_workflows
-from gtm_feedback.feedback.models import FeedbackSource
-from gtm_feedback.feedback.schemas import FeedbackIn
-from gtm_feedback.user.access import MEMBER, Member
+from gtm_feedback.feedback.models import Feedback, FeedbackSource
+from gtm_feedback.feedback.schemas import AutoAttachOut, FeedbackIn
+from gtm_feedback.user.access import MEMBER, VIEWER, Member
 from gtm_feedback.web.admission import INTAKE, INTAKE_RESPONSES
-from gtm_feedback.web.deps import DbSession
+from gtm_feedback.web.deps import MAX_OFFSET, DbSession
 
 router = APIRouter(prefix="/api/feedback", tags=["feedback"])
 
@@ -49,3 +50,30 @@ def submit(
     key = scoped(idempotency_key, who.user_id)  # keys are per client, like Stripe's
     started = feedback_workflows.start_processing(submission, key)
     return Submitted(submission_id=started.submission_id, run_id=started.run_id)
+
+
+@router.get("/automatic", response_model=list[AutoAttachOut], dependencies=[VIEWER])
+def automatic(
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> list[AutoAttachOut]:
+    """Feedback attached automatically (the auto tier), newest first, with confidence and
+    reason: what matching decided without asking anyone."""
+    rows = service.automatic(session=session, limit=limit, offset=offset)
+    return [auto_attach_out(row) for row in rows]
+
+
+def auto_attach_out(row: Feedback) -> AutoAttachOut:
+    """One automatic attach as the API and the page show it."""
+    return AutoAttachOut(
+        feedback_id=row.id,
+        pain=row.description,
+        request_slug=row.request.slug,
+        request_title=row.request.title,
+        account_id=row.account_id,
+        account_name=row.account.name,
+        confidence=row.match_confidence,
+        reason=row.match_reason,
+        created_at=row.created_at,
+    )
