@@ -17,7 +17,8 @@ from gtm_feedback.feedback.models import Feedback, MatchTier
 from gtm_feedback.integrations.embeddings import get_embedder
 from gtm_feedback.main import create_app
 from gtm_feedback.outbox.models import OutboxMessage
-from tests.auth import signed_in
+from gtm_feedback.user.models import AuditEvent, Role
+from tests.auth import bearer, signed_in
 from tests.runs import finished, seeded_settings
 
 SSO = "saml-single-sign-on-with-okta-and-azure-ad"
@@ -110,6 +111,46 @@ def test_a_restatement_is_attached_automatically(client: TestClient, settings: S
     assert page.status_code == 200
     assert f"/requests/{SSO}?eid={result['feedback_id']}" in page.text
     assert client.get("/api/feedback/automatic", params={"limit": 0}).status_code == 422
+
+
+def test_an_approver_undoes_an_automatic_attach(client: TestClient, settings: Settings) -> None:
+    url = settings.app_database_url
+    with session_scope(url) as session:
+        request = session.scalars(select(FeatureRequest).where(FeatureRequest.slug == SSO)).one()
+        pain = session.scalars(
+            select(Feedback.description).where(Feedback.request_id == request.id).limit(1)
+        ).one()
+    attached = finished(client, submit(client, settings, pain)["run_id"])["result"]
+    assert attached["tier"] == "auto"
+    feedback_id = attached["feedback_id"]
+    undo_path = f"/api/feedback/{feedback_id}/undo"
+    member = bearer(url, Role.member, "rep@gtm.example")
+    assert client.post(undo_path, headers=member).status_code == 403
+    pm = bearer(url, Role.approver, "pm@gtm.example")
+    started = client.post(undo_path, headers=pm)
+    assert started.status_code == 202, started.text
+    assert client.post(undo_path, headers=pm).json() == started.json()  # once per feedback
+    result = finished(client, started.json()["run_id"])["result"]
+    # Decided again without that request, never automatically: a person or a new request.
+    assert result["tier"] in ("approval", "create")
+    assert result["request_id"] != request.id
+    assert SSO not in {c.get("request_id") for c in result["candidates"]}
+    with session_scope(url) as session:
+        assert session.get(Feedback, feedback_id) is None  # off the request it was wrong for
+        event = session.scalars(select(AuditEvent).where(AuditEvent.target == feedback_id)).one()
+        assert (event.action, event.actor) == ("match.undo", "pm@gtm.example")
+        assert SSO in event.detail
+    listed = client.get("/api/feedback/automatic", params={"limit": 200}).json()
+    assert feedback_id not in {a["feedback_id"] for a in listed}
+    assert client.post("/api/feedback/fb_nope/undo", headers=pm).status_code == 404
+    with session_scope(url) as session:
+        manual = session.scalars(
+            select(Feedback.id).where(Feedback.match_tier != MatchTier.AUTO).limit(1)
+        ).first()
+    assert manual is not None
+    refused = client.post(f"/api/feedback/{manual}/undo", headers=pm)
+    assert refused.status_code == 409
+    assert "only an automatic attach" in refused.json()["detail"]
 
 
 def test_a_new_pain_creates_a_request_and_the_follow_up_fires(

@@ -16,8 +16,9 @@ from gtm_feedback.feedback import intake
 from gtm_feedback.feedback import service as feedback_service
 from gtm_feedback.feedback import workflows as feedback_workflows
 from gtm_feedback.feedback.models import FeedbackSource, Severity
+from gtm_feedback.feedback.undo_workflows import start_undo
 from gtm_feedback.feedback.views import auto_attach_out
-from gtm_feedback.user.access import VIEWER, Member
+from gtm_feedback.user.access import VIEWER, Approver, Member
 from gtm_feedback.web.deps import DbSession
 from gtm_feedback.web.templating import templates
 
@@ -125,3 +126,10 @@ def automatic_page(
         "has_next": len(rows) > AUTO_PAGE_SIZE,
     }
     return templates.TemplateResponse(request, "automatic.html", context)
+
+
+@router.post("/matching/automatic/{feedback_id}/undo")
+def undo_page(feedback_id: str, who: Approver) -> RedirectResponse:
+    """The Undo button: start the undo and follow its run."""
+    run_id = start_undo(feedback_id, who.actor)
+    return RedirectResponse(f"/feedback/runs/{run_id}", status_code=303)

@@ -13,7 +13,8 @@ from gtm_feedback.feedback import intake, service
 from gtm_feedback.feedback import workflows as feedback_workflows
 from gtm_feedback.feedback.models import Feedback, FeedbackSource
 from gtm_feedback.feedback.schemas import AutoAttachOut, FeedbackIn
-from gtm_feedback.user.access import MEMBER, VIEWER, Member
+from gtm_feedback.feedback.undo_workflows import start_undo
+from gtm_feedback.user.access import MEMBER, VIEWER, Approver, Member
 from gtm_feedback.web.admission import INTAKE, INTAKE_RESPONSES
 from gtm_feedback.web.deps import MAX_OFFSET, DbSession
 
@@ -77,3 +78,25 @@ def auto_attach_out(row: Feedback) -> AutoAttachOut:
         reason=row.match_reason,
         created_at=row.created_at,
     )
+
+
+class UndoStarted(BaseModel):
+    """The run undoing an automatic attach (poll ``GET /api/runs/{run_id}``)."""
+
+    run_id: str
+
+
+@router.post(
+    "/{feedback_id}/undo",
+    status_code=202,
+    response_model=UndoStarted,
+    responses={
+        404: {"description": "No such feedback"},
+        409: {"description": "Not an automatic attach"},
+    },
+)
+def undo(feedback_id: str, who: Approver) -> UndoStarted:
+    """Undo an automatic attach: the feedback leaves its request (a declined match, recorded
+    with who undid it) and is decided again without it: a person is asked about the next
+    candidate, or a new request is written. Undoing twice returns the same run."""
+    return UndoStarted(run_id=start_undo(feedback_id, who.actor))

@@ -139,6 +139,12 @@ def process_feedback_workflow(data: ProcessFeedbackInput) -> ProcessFeedbackResu
     match = steps.match_step(data.submission.pain)
     if match.tier == Tier.AUTO:  # == not is: runs recorded earlier hold the plain string
         return _attach(data, match, MatchTier.AUTO)
+    return hand_over(data, match)
+
+
+def hand_over(data: ProcessFeedbackInput, match: steps.MatchOutcome) -> ProcessFeedbackResult:
+    """In a workflow: ask a person about the best candidate (approval tier) and wait in a
+    child run, or write a new request (create tier)."""
     if match.tier == Tier.APPROVAL:
         decision_run = f"{DBOS.workflow_id}-decision"
         token = steps.ask_step(data, match, decision_run)
