@@ -11,6 +11,7 @@ from __future__ import annotations
 from dbos import DBOS, SetWorkflowID
 from pydantic import BaseModel
 
+from gtm_feedback.db import transactional
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.durable.retry import DB_RETRY
 from gtm_feedback.errors import ConflictError, NotFoundError
@@ -52,33 +53,32 @@ def undo_run_id(feedback_id: str) -> str:
     return f"undo-{feedback_id}"
 
 
-@DBOS.step(**DB_RETRY)
-def detach_step(data: UndoInput) -> Detached | None:
-    """Take the feedback off its request (None: it is not an automatic attach, or is gone)."""
-    url = adapters.current().settings.app_database_url
-    with session_scope(url, write=True) as session:
-        row = feedback.get(session=session, feedback_id=data.feedback_id)
-        if row is None or row.match_tier is not MatchTier.AUTO:
-            return None
-        creator = users.get(session=session, user_id=row.creator_id) if row.creator_id else None
-        submission = FeedbackSubmission.model_validate(
-            {
-                "pain": row.description,
-                "severity": row.severity,
-                "account_id": row.account_id,
-                "opportunity_id": row.opportunity_id,
-                "links": row.links,
-                "submitter_email": creator.email if creator else data.actor_email,
-                "source": row.source,
-            }
-        )
-        actor = audit.Actor(data.actor_user_id, data.actor_email, data.source)
-        detail = f"declined the automatic match to {row.request.slug}"
-        audit.record(
-            session=session, actor=actor, action="match.undo", target=row.id, detail=detail
-        )
-        excluded = row.request_id
-        session.delete(row)
+def _detach(url: str, data: UndoInput) -> Detached | None:
+    """Take the feedback off its request (None: not an automatic attach, or gone), in the
+    transactional step's own transaction: the delete and the step's checkpoint commit
+    together, so a crash can never delete the feedback without recording what to redo."""
+    session = transactional.session(url)
+    row = feedback.get(session=session, feedback_id=data.feedback_id)
+    if row is None or row.match_tier is not MatchTier.AUTO:
+        return None
+    creator = users.get(session=session, user_id=row.creator_id) if row.creator_id else None
+    submission = FeedbackSubmission.model_validate(
+        {
+            "pain": row.description,
+            "severity": row.severity,
+            "account_id": row.account_id,
+            "opportunity_id": row.opportunity_id,
+            "links": row.links,
+            "submitter_email": creator.email if creator else data.actor_email,
+            "source": row.source,
+        }
+    )
+    actor = audit.Actor(data.actor_user_id, data.actor_email, data.source)
+    detail = f"declined the automatic match to {row.request.slug}"
+    audit.record(session=session, actor=actor, action="match.undo", target=row.id, detail=detail)
+    excluded = row.request_id
+    session.delete(row)
+    session.flush()
     # A new submission id: the detached feedback is stored again under its own id.
     process = ProcessFeedbackInput(
         submission_id=f"{data.feedback_id.removeprefix('fb_')}-undone", submission=submission
@@ -111,7 +111,8 @@ def rematch_step(pain: str, excluded_request_id: str) -> MatchOutcome:
 @DBOS.workflow()
 def undo_auto_attach_workflow(data: UndoInput) -> ProcessFeedbackResult | None:
     """Detach the feedback and decide again: ask a person, or write a new request."""
-    detached = detach_step(data)
+    url = adapters.current().settings.app_database_url
+    detached = transactional.run_step(url, "detach_step", _detach, url, data)
     if detached is None:
         return None
     match = rematch_step(detached.process.submission.pain, detached.excluded_request_id)
