@@ -30,7 +30,7 @@ from gtm_feedback.feedback.models import MatchTier
 from gtm_feedback.feedback.schemas import ProcessFeedbackInput
 from gtm_feedback.integrations import adapters
 from gtm_feedback.integrations.embeddings import Precomputed, get_embedder
-from gtm_feedback.matching.matcher import request_text
+from gtm_feedback.matching.matcher import MatchConfig, MatchResult, request_text
 from gtm_feedback.matching.tiers import Tier
 from gtm_feedback.product_area import service as areas
 from gtm_feedback.user import service as users
@@ -50,9 +50,8 @@ def _url() -> str:
     return adapters.current().settings.app_database_url
 
 
-@DBOS.step(**DB_RETRY)
-def match_step(pain: str) -> MatchOutcome:
-    """Rank the requests and pick the tier."""
+def rank(pain: str) -> tuple[MatchResult, MatchConfig]:
+    """The requests ranked for ``pain`` with the tier, and the configuration that decided."""
     settings = adapters.current().settings
     embedder = get_embedder(settings)
     config = search.match_config(settings, embedder.model_id)
@@ -60,6 +59,13 @@ def match_step(pain: str) -> MatchOutcome:
         result = search.find_candidates(
             session=session, embedder=embedder, pain=pain, config=config
         )
+    return result, config
+
+
+@DBOS.step(**DB_RETRY)
+def match_step(pain: str) -> MatchOutcome:
+    """Rank the requests and pick the tier."""
+    result, _config = rank(pain)
     best = result.best
     return MatchOutcome(
         tier=result.tier,

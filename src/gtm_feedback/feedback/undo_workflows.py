@@ -15,7 +15,6 @@ from gtm_feedback.db import transactional
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.durable.retry import DB_RETRY
 from gtm_feedback.errors import ConflictError, NotFoundError
-from gtm_feedback.feature_request import search
 from gtm_feedback.feedback import service as feedback
 from gtm_feedback.feedback.models import MatchTier
 from gtm_feedback.feedback.schemas import (
@@ -23,10 +22,9 @@ from gtm_feedback.feedback.schemas import (
     ProcessFeedbackInput,
     ProcessFeedbackResult,
 )
-from gtm_feedback.feedback.steps import MatchOutcome
+from gtm_feedback.feedback.steps import MatchOutcome, rank
 from gtm_feedback.feedback.workflows import hand_over
 from gtm_feedback.integrations import adapters
-from gtm_feedback.integrations.embeddings import get_embedder
 from gtm_feedback.matching.tiers import Tier
 from gtm_feedback.user import audit
 from gtm_feedback.user import service as users
@@ -89,13 +87,7 @@ def _detach(url: str, data: UndoInput) -> Detached | None:
 @DBOS.step(**DB_RETRY)
 def rematch_step(pain: str, excluded_request_id: str) -> MatchOutcome:
     """Rank again without the excluded request; never the auto tier (a person undid it)."""
-    settings = adapters.current().settings
-    embedder = get_embedder(settings)
-    config = search.match_config(settings, embedder.model_id)
-    with session_scope(settings.app_database_url) as session:
-        result = search.find_candidates(
-            session=session, embedder=embedder, pain=pain, config=config
-        )
+    result, config = rank(pain)
     left = [c for c in result.candidates if c.request_id != excluded_request_id]
     best = left[0] if left else None
     tier = config.thresholds.decide(best.confidence if best else None)
