@@ -354,3 +354,21 @@ def test_an_approver_shipping_through_the_api_is_audited(
             "mark-shipped",
             started.json()["run_id"],
         )
+
+
+def test_an_admin_makes_a_token_on_the_page_and_sees_it_once(
+    anonymous: TestClient, settings: Settings
+) -> None:
+    admin = bearer(settings.app_database_url, Role.admin)
+    form = {"email": "viewer@access.example", "name": "from-the-page", "days": "30"}
+    made = anonymous.post("/admin/tokens", data=form, headers=admin)
+    assert made.status_code == 200
+    shown = re.search(r'id="new-token">(gtmfb_[^<]+)<', made.text)
+    assert shown is not None
+    assert (
+        anonymous.get("/api/requests", headers={"Authorization": f"Bearer {shown[1]}"}).status_code
+        == 200
+    )
+    listed = anonymous.get("/admin/tokens", headers=admin)
+    assert "from-the-page" in listed.text
+    assert shown[1] not in listed.text  # never shown again

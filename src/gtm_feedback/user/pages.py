@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from gtm_feedback.db.base import utcnow
 from gtm_feedback.user import audit, tokens
@@ -39,8 +40,13 @@ def change_role(
 
 
 @router.get("/tokens", response_class=HTMLResponse, dependencies=[ADMIN])
-def tokens_page(request: Request, session: DbSession, created: str = "") -> Response:
+def tokens_page(request: Request, session: DbSession) -> Response:
     """Every API token: whose, its state, when last used; and the form to make one."""
+    return _tokens_page(request, session, created="")
+
+
+def _tokens_page(request: Request, session: Session, *, created: str) -> Response:
+    # ``created``: a token just made, shown once on the page that answers its form.
     rows = [(t, u, tokens.state(t, utcnow())) for t, u in tokens.listed(session=session)]
     context = {"rows": rows, "created": created, "people": users.everyone(session=session)}
     return templates.TemplateResponse(request, "admin_tokens.html", context)
@@ -64,9 +70,7 @@ def create_token(
     audit.record(
         session=session, actor=who.actor, action="token.create", target=user.email, detail=name
     )
-    rows = [(t, u, tokens.state(t, utcnow())) for t, u in tokens.listed(session=session)]
-    context = {"rows": rows, "created": issued.secret, "people": users.everyone(session=session)}
-    return templates.TemplateResponse(request, "admin_tokens.html", context)
+    return _tokens_page(request, session, created=issued.secret)
 
 
 @router.post("/tokens/{token_id}/revoke")
