@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -17,6 +19,7 @@ from gtm_feedback.feature_request import embeddings, search
 from gtm_feedback.feature_request.index_state import current_version
 from gtm_feedback.feature_request.models import FeatureRequest
 from gtm_feedback.feedback.models import Feedback, Severity
+from gtm_feedback.integrations.embeddings.base import FloatMatrix
 from gtm_feedback.integrations.embeddings.onnx import OnnxEmbedder
 from gtm_feedback.matching.matcher import MatchConfig
 from gtm_feedback.matching.tiers import Tier
@@ -63,6 +66,36 @@ def test_sync_embeds_only_missing_or_changed_rows(db_url: str, embedder: OnnxEmb
         assert (again.requests, again.feedback) == ([sso.id], [])
         assert embeddings.pending(session=session, model_id="another-model").total == 3
         assert embeddings.coverage(session=session, model_id=embedder.model_id) == (2, 2)
+
+
+class _WriterDuringEmbedding:
+    """An embedder that, while its model "runs", has another thread write and waits for it."""
+
+    def __init__(self, base: OnnxEmbedder, url: str) -> None:
+        self._base, self._url, self.wrote = base, url, 0
+        self.model_id, self.dimensions = base.model_id, base.dimensions
+
+    def embed(self, texts: Sequence[str]) -> FloatMatrix:
+        def write() -> None:
+            with session_scope(self._url, write=True) as session:
+                factories.account(session, f"during-{self.wrote}", "1")
+
+        other = threading.Thread(target=write)
+        other.start()
+        other.join(timeout=60)  # deadline, not a speed bound: a held turn times out at 30 s
+        self.wrote += 0 if other.is_alive() else 1
+        return self._base.embed(texts)
+
+
+def test_a_batch_embeds_before_it_takes_the_write_turn(db_url: str, embedder: OnnxEmbedder) -> None:
+    with session_scope(db_url) as session:
+        sso, export, _ = _seed(session)
+        ids = [sso.id, export.id]
+    slow = _WriterDuringEmbedding(embedder, db_url)
+    assert embeddings.embed_batch(db_url, slow, "requests", ids) == 2
+    assert slow.wrote == 1  # the other writer finished while the model ran
+    with session_scope(db_url) as session:
+        assert embeddings.pending(session=session, model_id=embedder.model_id).requests == []
 
 
 def test_find_candidates_uses_request_text_and_linked_feedback(

@@ -66,14 +66,10 @@ def sync_with_progress(settings: Settings, batch_size: int = 256) -> tuple[int, 
         todo = embeddings.pending(session=session, model_id=embedder.model_id)
     with progress_bar() as progress:
         task = progress.add_task(f"Embedding ({embedder.model_id})", total=todo.total)
-        for ids, store in (
-            (todo.requests, embeddings.embed_requests),
-            (todo.feedback, embeddings.embed_feedback),
-        ):
+        for kind, ids in (("requests", todo.requests), ("feedback", todo.feedback)):
             for start in range(0, len(ids), batch_size):
-                batch = ids[start : start + batch_size]
-                with session_scope(url) as session:  # one commit per batch: resumable
-                    store(session=session, embedder=embedder, ids=batch)
+                batch = ids[start : start + batch_size]  # one commit per batch: resumable
+                embeddings.embed_batch(url, embedder, kind, batch)
                 progress.advance(task, len(batch))
     console.print(
         f"Embedded {len(todo.requests)} request(s) and {len(todo.feedback)} feedback item(s)."

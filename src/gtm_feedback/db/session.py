@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -103,8 +105,8 @@ def session_scope(url: str, *, write: bool = False) -> Iterator[Session]:
     """
     engine = get_engine(url)
     turn = _writer_turn(url) if write and engine.dialect.name == "sqlite" else None
-    if turn is not None and not turn.acquire(timeout=_pools.timeout):
-        raise PoolTimeoutError(f"no turn to write to {engine.url.database} in {_pools.timeout} s")
+    if turn is not None:
+        _take(turn, url, engine)
     session = _MAKERS[url]()
     try:
         if write:
@@ -117,10 +119,28 @@ def session_scope(url: str, *, write: bool = False) -> Iterator[Session]:
     finally:
         session.close()
         if turn is not None:
+            _HOLDERS.pop(url, None)
             turn.release()
 
 
 _WRITERS: dict[str, threading.Lock] = {}
+#: Who holds each turn and since when: named in the error of a writer that waited too long.
+_HOLDERS: dict[str, tuple[str, float]] = {}
+
+
+def _take(turn: threading.Lock, url: str, engine: Engine) -> None:
+    if not turn.acquire(timeout=_pools.timeout):
+        holder, since = _HOLDERS.get(url, ("?", time.monotonic()))
+        raise PoolTimeoutError(
+            f"no turn to write to {engine.url.database} in {_pools.timeout} s "
+            f"(held by {holder} for {time.monotonic() - since:.1f} s)"
+        )
+    # Frames: 0 this, 1 session_scope, 2 contextlib's __enter__, 3 the writer.
+    caller = sys._getframe(3).f_code
+    _HOLDERS[url] = (
+        f"{caller.co_qualname} ({caller.co_filename.rsplit('/', 1)[-1]})",
+        time.monotonic(),
+    )
 
 
 def _writer_turn(url: str) -> threading.Lock:

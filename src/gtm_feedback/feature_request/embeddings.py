@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from gtm_feedback.db.session import session_scope
 from gtm_feedback.db.vectors import to_bytes
 from gtm_feedback.feature_request.index_state import bump_version
 from gtm_feedback.feature_request.models import FeatureRequest
 from gtm_feedback.feedback.models import Feedback
-from gtm_feedback.integrations.embeddings import Embedder
+from gtm_feedback.integrations.embeddings import Embedder, Precomputed
 from gtm_feedback.matching.matcher import request_text
 
 Model = type[FeatureRequest] | type[Feedback]
@@ -63,23 +64,45 @@ def pending(*, session: Session, model_id: str) -> Pending:
 
 def embed_requests(*, session: Session, embedder: Embedder, ids: Sequence[str]) -> int:
     """Embed and store the given requests; returns how many were found."""
+    found, texts = _request_texts(session, ids)
+    return _store(session, embedder, FeatureRequest, found, texts)
+
+
+def embed_feedback(*, session: Session, embedder: Embedder, ids: Sequence[str]) -> int:
+    """Embed and store the given feedback items; returns how many were found."""
+    found, texts = _feedback_texts(session, ids)
+    return _store(session, embedder, Feedback, found, texts)
+
+
+def embed_batch(url: str, embedder: Embedder, kind: str, ids: Sequence[str]) -> int:
+    """Embed one batch of ``kind`` ("requests" or "feedback") and commit it; how many stored.
+
+    The model runs between a read and the write transaction: a batch can take seconds on a
+    busy machine, and every other writer would wait that long for SQLite's write lock.
+    """
+    read = _request_texts if kind == "requests" else _feedback_texts
+    store = embed_requests if kind == "requests" else embed_feedback
+    with session_scope(url) as session:
+        texts = read(session, ids)[1]
+    ready = Precomputed(embedder, texts)
+    with session_scope(url, write=True) as session:
+        return store(session=session, embedder=ready, ids=ids)
+
+
+def _request_texts(session: Session, ids: Sequence[str]) -> tuple[list[str], list[str]]:
     rows = session.execute(
         select(FeatureRequest.id, FeatureRequest.title, FeatureRequest.description).where(
             FeatureRequest.id.in_(ids)
         )
     ).all()
-    texts = [request_text(row.title, row.description) for row in rows]
-    return _store(session, embedder, FeatureRequest, [row.id for row in rows], texts)
+    return [row.id for row in rows], [request_text(row.title, row.description) for row in rows]
 
 
-def embed_feedback(*, session: Session, embedder: Embedder, ids: Sequence[str]) -> int:
-    """Embed and store the given feedback items; returns how many were found."""
+def _feedback_texts(session: Session, ids: Sequence[str]) -> tuple[list[str], list[str]]:
     rows = session.execute(
         select(Feedback.id, Feedback.description).where(Feedback.id.in_(ids))
     ).all()
-    return _store(
-        session, embedder, Feedback, [row.id for row in rows], [r.description for r in rows]
-    )
+    return [row.id for row in rows], [row.description for row in rows]
 
 
 def _store(

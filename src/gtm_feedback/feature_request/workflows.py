@@ -147,9 +147,7 @@ def pending_embeddings_step() -> _Pending:
 def embed_batch_step(kind: str, ids: list[str]) -> int:
     """Embed one batch and commit it (a resumed run skips finished batches)."""
     settings = adapters.current().settings
-    store = embeddings.embed_requests if kind == "requests" else embeddings.embed_feedback
-    with session_scope(settings.app_database_url, write=True) as session:
-        return store(session=session, embedder=get_embedder(settings), ids=ids)
+    return embeddings.embed_batch(settings.app_database_url, get_embedder(settings), kind, ids)
 
 
 @DBOS.workflow()
