@@ -85,6 +85,10 @@ class CachedEmbedder:
         return np.stack([self._cache[t] for t in texts])
 
 
+#: Training utterances per request: "one" is its text, the others are linked as feedback.
+EXEMPLARS = {"one": 1, "five": 5, "twenty": 20}
+
+
 @dataclass(frozen=True)
 class Protocol:
     """One seed's requests and queries; ``eval_data`` is what the CLI would read from CSVs."""
@@ -102,7 +106,7 @@ def build_protocol(
     by_label: dict[str, list[int]] = {label: [] for label in labels}
     for i, label in enumerate(data.train_labels):
         by_label[label].append(i)
-    n_exemplars = 1 if protocol == "one" else 5
+    n_exemplars = EXEMPLARS[protocol]
     chosen = {label: rng.choice(by_label[label], n_exemplars, replace=False) for label in labels}
     absent = set(rng.choice(labels, round(held_out * len(labels)), replace=False))
     eval_data = EvalData()

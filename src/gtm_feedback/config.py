@@ -36,17 +36,22 @@ def parse_duration(value: object) -> float:
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
-def parse_triple(value: object) -> object:
-    """Read ``"-5.3,6.5,12"`` as three floats (lists and tuples pass through)."""
+def parse_coefficients(value: object) -> object:
+    """Read ``"-5.3,6.5,12"`` or ``"-5.3,6.5,12,0.4"`` as floats (lists and tuples pass through)."""
     if isinstance(value, str):
         parts = [part.strip() for part in value.split(",")]
-        if len(parts) != 3:
-            raise ValueError(f"expected three numbers 'bias,w_score,w_margin', got {value!r}")
+        if len(parts) not in (3, 4):
+            raise ValueError(
+                f"expected three or four numbers 'bias,w_score,w_margin[,w_linked]', got {value!r}"
+            )
         return tuple(float(part) for part in parts)
     return value
 
 
-Triple = Annotated[tuple[float, float, float], BeforeValidator(parse_triple)]
+Coefficients = Annotated[
+    tuple[float, float, float] | tuple[float, float, float, float],
+    BeforeValidator(parse_coefficients),
+]
 
 
 def check_timezone(value: str) -> str:
@@ -124,7 +129,13 @@ class Settings(BaseSettings):
     match_auto_threshold: float = Field(default=0.99, ge=0, le=1)
     match_approval_threshold: float = Field(default=0.3, ge=0, le=1)
     match_lexical_weight: float = Field(default=0.2, ge=0, le=1)
-    match_calibration: Triple | None = None
+    match_calibration: Coefficients | None = None
+    match_novelty: Coefficients | None = None
+    match_target_precision: float = Field(default=0.98, ge=0.5, le=0.999)
+    match_learn: bool = True
+    match_refit_every: int = Field(default=50, ge=1)
+    match_min_decisions: int = Field(default=100, ge=10)
+    match_refit_cron: Cron = "30 2 * * *"
     embeddings_base_url: str | None = None
     embeddings_model: str = "text-embedding-3-small"
     embeddings_api_key: SecretStr | None = None

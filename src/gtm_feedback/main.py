@@ -29,6 +29,8 @@ from gtm_feedback.feedback.pages import router as feedback_pages
 from gtm_feedback.feedback.views import router as feedback_router
 from gtm_feedback.insight.pages import router as insight_pages
 from gtm_feedback.insight.views import router as insights_router
+from gtm_feedback.learning.pages import router as matching_pages
+from gtm_feedback.learning.views import router as matching_router
 from gtm_feedback.logging import get_logger
 from gtm_feedback.monitoring.health import router as health_router
 from gtm_feedback.monitoring.pages import router as run_pages
@@ -79,6 +81,8 @@ ROUTERS = (
     run_pages,
     admin_pages,
     user_pages,
+    matching_pages,
+    matching_router,
     signin_router,
     oidc_router,
     slack_router,

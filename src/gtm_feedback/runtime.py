@@ -30,6 +30,8 @@ from gtm_feedback.integrations.adapters import Adapters
 from gtm_feedback.integrations.ai.registry import build_runner
 from gtm_feedback.integrations.messaging.base import Messenger
 from gtm_feedback.integrations.slack.client import build_client
+from gtm_feedback.learning.service import pinned
+from gtm_feedback.learning.workflows import REFIT_SCHEDULE, scheduled_refit_workflow
 from gtm_feedback.logging import get_logger
 from gtm_feedback.outbox.messengers import OutboxMessenger, SlackMessenger
 
@@ -168,6 +170,7 @@ def apply_schedules(settings: Settings) -> None:
     wanted = (
         (INSIGHTS_SCHEDULE, scheduled_area_insights_workflow, settings.insights_cron, "insights"),
         (DIGEST_SCHEDULE, scheduled_weekly_digest_workflow, settings.digest_cron, "notifications"),
+        (REFIT_SCHEDULE, scheduled_refit_workflow, refit_cron(settings), "matching"),
     )
     entries: list[ScheduleInput] = []
     for name, workflow, cron, queue in wanted:
@@ -186,6 +189,11 @@ def apply_schedules(settings: Settings) -> None:
         )
     if entries:
         DBOS.apply_schedules(entries)
+
+
+def refit_cron(settings: Settings) -> str:
+    """The nightly refit's schedule: off when the environment pins the calibration."""
+    return "off" if pinned(settings) else settings.match_refit_cron
 
 
 def shutdown(timeout_sec: int = 5) -> None:

@@ -51,7 +51,7 @@ def _sync(session: Session, embedder: OnnxEmbedder) -> embeddings.Pending:
 
 
 def _config(embedder: OnnxEmbedder) -> MatchConfig:
-    return search.match_config(Settings(), embedder.model_id)
+    return search.offline_config(Settings(), embedder.model_id)
 
 
 def test_sync_embeds_only_missing_or_changed_rows(db_url: str, embedder: OnnxEmbedder) -> None:

@@ -15,6 +15,7 @@ from gtm_feedback.feature_request import embeddings
 from gtm_feedback.feature_request.models import FeatureRequest, request_followers
 from gtm_feedback.feedback.models import Feedback, MatchTier
 from gtm_feedback.integrations.embeddings import get_embedder
+from gtm_feedback.learning.models import MatchDecision
 from gtm_feedback.main import create_app
 from gtm_feedback.outbox.models import OutboxMessage
 from gtm_feedback.user.models import AuditEvent, Role
@@ -140,6 +141,11 @@ def test_an_approver_undoes_an_automatic_attach(client: TestClient, settings: Se
         event = session.scalars(select(AuditEvent).where(AuditEvent.target == feedback_id)).one()
         assert (event.action, event.actor) == ("match.undo", "pm@gtm.example")
         assert SSO in event.detail
+        label = session.scalars(
+            select(MatchDecision).where(MatchDecision.key == f"undo:{feedback_id}")
+        ).one()
+        assert (label.kind, label.right, label.request_id) == ("undo", False, request.id)
+        assert label.decided_by == "pm@gtm.example"
     listed = client.get("/api/feedback/automatic", params={"limit": 200}).json()
     assert feedback_id not in {a["feedback_id"] for a in listed}
     assert client.post("/api/feedback/fb_nope/undo", headers=pm).status_code == 404
@@ -201,6 +207,14 @@ def test_an_unsure_match_waits_for_a_person(
         stored = session.get(Feedback, result["feedback_id"])
         assert stored is not None
         assert stored.match_tier is (MatchTier.APPROVED if approved else MatchTier.CREATED)
+        # The decision is a label for the next refit, kept once with who made it.
+        label = session.scalars(
+            select(MatchDecision).where(MatchDecision.key == f"approval:{token}")
+        ).one()
+    assert (label.kind, label.right) == ("approve" if approved else "decline", approved)
+    assert (label.decided_by, label.request_id) == ("admin@tests.example", first["request_id"])
+    assert label.score > 0
+    assert label.feedback_id == f"fb_{started['submission_id']}"
 
 
 def test_same_idempotency_key_gives_one_run_and_one_feedback(

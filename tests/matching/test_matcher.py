@@ -110,7 +110,15 @@ def test_candidates_are_ranked_with_reasons_and_confidences(index: Indexed) -> N
     assert len(result.candidates) == len(REQUESTS)
     assert all(c.reason for c in result.candidates)
     stored = result.candidates[0].as_dict()
-    assert set(stored) == {"request_id", "title", "confidence", "score", "reason"}
+    assert set(stored) == {
+        "request_id",
+        "title",
+        "confidence",
+        "score",
+        "margin",
+        "linked",
+        "reason",
+    }
 
 
 def test_lexical_weight_zero_uses_meaning_only(index: Indexed) -> None:

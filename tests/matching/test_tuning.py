@@ -6,22 +6,22 @@ import numpy as np
 import pytest
 
 from gtm_feedback.config import Settings
-from gtm_feedback.feature_request.search import match_config
+from gtm_feedback.feature_request.search import offline_config
 from gtm_feedback.matching import tuning
 from gtm_feedback.matching.calibration import Calibration, calibration_for
 from gtm_feedback.matching.matcher import Candidate, MatchResult
 from gtm_feedback.matching.tiers import Tier
 
 
-def candidate(request_id: str, score: float) -> Candidate:
-    return Candidate(request_id, request_id, 0.5, score, score, None, "")
+def candidate(request_id: str, score: float, margin: float, linked: int = 0) -> Candidate:
+    return Candidate(request_id, request_id, 0.5, score, score, None, "", margin, linked)
 
 
 def test_observe_takes_the_best_candidate_and_its_margin() -> None:
-    result = MatchResult(Tier.APPROVAL, [candidate("a", 0.8), candidate("b", 0.7)])
+    result = MatchResult(Tier.APPROVAL, [candidate("a", 0.8, 0.1, 3), candidate("b", 0.7, -0.1)])
     seen = tuning.observe(result, "a")
     assert seen is not None
-    assert (seen.score, seen.right, seen.has_request) == (0.8, True, True)
+    assert (seen.score, seen.right, seen.has_request, seen.linked) == (0.8, True, True, 3)
     assert seen.margin == pytest.approx(0.1)
     unknown = tuning.observe(result, None)
     assert unknown is not None
@@ -61,9 +61,9 @@ def test_no_threshold_is_suggested_when_nothing_is_precise_enough() -> None:
 
 def test_settings_override_the_shipped_calibration(monkeypatch: pytest.MonkeyPatch) -> None:
     model = "all-MiniLM-L6-v2-onnx-int8"
-    assert match_config(Settings(), model).calibration == calibration_for(model)
+    assert offline_config(Settings(), model).calibration == calibration_for(model)
     monkeypatch.setenv("GTMFB_MATCH_CALIBRATION", "-7.1, 15.9, 12.1")
-    assert match_config(Settings(), model).calibration == Calibration(model, -7.1, 15.9, 12.1)
+    assert offline_config(Settings(), model).calibration == Calibration(model, -7.1, 15.9, 12.1)
     monkeypatch.setenv("GTMFB_MATCH_CALIBRATION", "1,2")
-    with pytest.raises(ValueError, match="three numbers"):
+    with pytest.raises(ValueError, match="three or four numbers"):
         Settings()

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from gtm_feedback import __version__, migrations
-from gtm_feedback.cli import access, agents, demo, imports, matching, scaffold, workflows
+from gtm_feedback.cli import access, agents, demo, imports, learning, matching, scaffold, workflows
 from gtm_feedback.cli.support import cli_settings, console
 from gtm_feedback.logging import configure_logging
 from gtm_feedback.sample import loader
@@ -140,6 +140,7 @@ def status() -> None:
 app.add_typer(matching.embeddings_app, name="embeddings")
 app.command("match")(matching.match_command)
 app.command("eval-matching")(matching.eval_matching)
+app.add_typer(learning.matching_app, name="matching")
 app.add_typer(agents.agents_app, name="agents")
 app.add_typer(access.users_app, name="users")
 app.add_typer(access.tokens_app, name="tokens")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 from gtm_feedback.errors import InvalidInputError
 from gtm_feedback.importing.reader import CsvFormatError, RawRow, read_csv
 from gtm_feedback.integrations.embeddings import Embedder
+from gtm_feedback.matching import learn
 from gtm_feedback.matching.evaluate import Outcome, Report, evaluate
 from gtm_feedback.matching.index import IndexEntry, VectorIndex
 from gtm_feedback.matching.matcher import (
@@ -20,6 +22,7 @@ from gtm_feedback.matching.matcher import (
     match,
     request_text,
 )
+from gtm_feedback.matching.tiers import Thresholds
 
 _MAX_ERRORS = 20
 Progress = Callable[[int], None]
@@ -161,6 +164,7 @@ def outcome_of(result: MatchResult, expected: str | None) -> Outcome:
         ranked=[candidate.request_id for candidate in result.candidates],
         confidence=best.confidence if best else None,
         tier=result.tier,
+        exists=result.exists,
     )
 
 
@@ -179,3 +183,34 @@ def run_eval(
 
 def _subset(texts: dict[str, RequestText], ids: Iterable[str]) -> dict[str, RequestText]:
     return {request_id: texts[request_id] for request_id in ids if request_id in texts}
+
+
+def learn_config(
+    past: EvalData,
+    embedder: Embedder,
+    config: MatchConfig,
+    policy: learn.Policy,
+    progress: Progress | None = None,
+) -> tuple[MatchConfig, learn.Proposal | None]:
+    """Refit from labelled past rows exactly as the online refit does; the config it gives.
+
+    Every row of ``past`` with a candidate is a decision on its best candidate (right when it
+    is the expected request), and all of them stand for the recent matches the threshold is
+    estimated on.
+    """
+    decisions = []
+    results = match_all(past, embedder, config, progress)
+    for result, (_, expected) in zip(results, past.feedback, strict=True):
+        best = result.best
+        if best is not None:
+            right = best.request_id == expected
+            decisions.append(learn.Decision(best.score, best.margin, best.linked, right))
+    proposal = learn.refit(decisions, decisions, config.calibration, config.thresholds.auto, policy)
+    if proposal is None:
+        return config, None
+    thresholds = Thresholds(
+        max(proposal.auto_threshold, config.thresholds.approval), config.thresholds.approval
+    )
+    return dataclasses.replace(
+        config, calibration=proposal.calibration, thresholds=thresholds
+    ), proposal

@@ -14,6 +14,7 @@ from gtm_feedback import migrations
 from gtm_feedback.cli.evaluation import (
     EvalData,
     EvalInputError,
+    learn_config,
     load_eval_data,
     match_all,
     run_eval,
@@ -29,6 +30,7 @@ from gtm_feedback.config import Settings
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.feature_request import embeddings, search
 from gtm_feedback.integrations.embeddings import Embedder, EmbeddingError, get_embedder
+from gtm_feedback.learning.service import policy
 from gtm_feedback.matching import tuning
 from gtm_feedback.matching.evaluate import Report
 from gtm_feedback.matching.matcher import MatchConfig
@@ -117,8 +119,8 @@ def match_command(
         raise typer.Exit(2)
     require_current_schema(settings)
     embedder = _embedder(settings)
-    config = search.match_config(settings, embedder.model_id)
     with session_scope(settings.app_database_url) as session:
+        config = search.match_config(settings, embedder.model_id, session)
         result = search.find_candidates(
             session=session, embedder=embedder, pain=pain, config=config
         )
@@ -151,6 +153,13 @@ def eval_matching(
     fit: Annotated[
         bool, typer.Option("--fit", help="Fit the confidence calibration to these rows instead.")
     ] = False,
+    learn_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV like --feedback: labelled rows standing in for past decisions; refit "
+            "from them as the server does, then evaluate --feedback with the result."
+        ),
+    ] = None,
 ) -> None:
     """Measure matching on your own exported data, to check or tune the thresholds."""
     settings = cli_settings()
@@ -166,10 +175,13 @@ def eval_matching(
     embedder = _embedder(settings)
     try:
         data = load_eval_data(requests, feedback, linked)
-        config = replace(search.match_config(settings, embedder.model_id), k=10)
+        config = replace(search.offline_config(settings, embedder.model_id), k=10)
+        past = load_eval_data(requests, learn_from, linked) if learn_from else None
     except (EvalInputError, ValueError) as exc:
         errors.print(f"[red]Cannot evaluate:[/]\n{exc}")
         raise typer.Exit(2) from exc
+    if past is not None:
+        config = _learnt(past, embedder, config, settings, quiet=as_json)
     if fit:
         _fit(data, embedder, config)
         return
@@ -181,6 +193,31 @@ def eval_matching(
         task = progress.add_task("Matching", total=len(data.feedback))
         report = run_eval(data, embedder, config, lambda n: progress.advance(task, n))
     _print_eval(report, config.thresholds)
+
+
+def _learnt(
+    past: EvalData, embedder: Embedder, config: MatchConfig, settings: Settings, *, quiet: bool
+) -> MatchConfig:
+    if quiet:
+        learnt, proposal = learn_config(past, embedder, config, policy(settings))
+    else:
+        with progress_bar() as progress:
+            task = progress.add_task("Learning from past decisions", total=len(past.feedback))
+            learnt, proposal = learn_config(
+                past, embedder, config, policy(settings), lambda n: progress.advance(task, n)
+            )
+    if proposal is None:
+        errors.print(
+            f"[red]Cannot learn:[/] {len(past.feedback)} row(s) in --learn-from; a refit needs "
+            f"{settings.match_min_decisions} (GTMFB_MATCH_MIN_DECISIONS)."
+        )
+        raise typer.Exit(2)
+    if not quiet:
+        console.print(
+            f"Learnt from {proposal.decisions} decisions ({proposal.held_back} held back): "
+            f"{proposal.note}"
+        )
+    return learnt
 
 
 def _fit(data: EvalData, embedder: Embedder, config: MatchConfig) -> None:
@@ -212,8 +249,7 @@ def _fit(data: EvalData, embedder: Embedder, config: MatchConfig) -> None:
     console.print(table)
     suggested = tuning.suggest_auto_threshold(calibration, observed)
     console.print(
-        f"GTMFB_MATCH_CALIBRATION={calibration.bias:.4f},"
-        f"{calibration.w_score:.4f},{calibration.w_margin:.4f}"
+        "GTMFB_MATCH_CALIBRATION=" + ",".join(f"{v:.4f}" for v in calibration.coefficients)
     )
     if suggested is None:
         console.print(f"# no threshold reaches precision {tuning.TARGET_PRECISION} on these rows")

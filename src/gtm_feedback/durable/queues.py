@@ -29,6 +29,7 @@ QUEUES = (
     QueueSpec("insights", worker_concurrency=2),
     QueueSpec("imports", worker_concurrency=1),
     QueueSpec("slack", worker_concurrency=4),
+    QueueSpec("matching", worker_concurrency=1),
 )
 
 

@@ -22,7 +22,8 @@ from gtm_feedback.feature_request.index_state import current_version
 from gtm_feedback.feature_request.models import FeatureRequest
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.integrations.embeddings import Embedder
-from gtm_feedback.matching.calibration import Calibration, calibration_for
+from gtm_feedback.learning import service as learning
+from gtm_feedback.matching.calibration import Calibration, novelty_for
 from gtm_feedback.matching.index import IndexEntry, VectorIndex
 from gtm_feedback.matching.matcher import MatchConfig, MatchResult, RequestText, match
 from gtm_feedback.matching.tiers import Thresholds
@@ -131,14 +132,31 @@ def request_texts(
     }
 
 
-def match_config(settings: Settings, model_id: str) -> MatchConfig:
-    """Thresholds and weights from settings, calibration for the embedding model in use."""
-    calibration = calibration_for(model_id)
-    if settings.match_calibration is not None:  # fitted by `eval-matching --fit` on own data
-        calibration = Calibration(model_id, *settings.match_calibration)
+def match_config(settings: Settings, model_id: str, session: Session) -> MatchConfig:
+    """Thresholds, weights and calibration in use: the newest active refit learnt from people's
+    decisions, unless the environment pins the calibration or the auto threshold."""
+    calibration, auto = learning.current(session, settings, model_id)
+    return offline_config(settings, model_id, calibration, auto)
+
+
+def offline_config(
+    settings: Settings,
+    model_id: str,
+    calibration: Calibration | None = None,
+    auto_threshold: float | None = None,
+) -> MatchConfig:
+    """The configuration from settings and the shipped models alone (no database)."""
+    if calibration is None:
+        calibration = learning.configured(settings, model_id)
+    novelty = novelty_for(model_id)
+    if settings.match_novelty is not None:
+        novelty = Calibration(model_id, *settings.match_novelty)
+    auto = settings.match_auto_threshold if auto_threshold is None else auto_threshold
+    approval = settings.match_approval_threshold
     return MatchConfig(
-        thresholds=Thresholds(settings.match_auto_threshold, settings.match_approval_threshold),
+        thresholds=Thresholds(max(auto, approval), approval),
         calibration=calibration,
+        novelty=novelty,
         lexical_weight=settings.match_lexical_weight,
     )
 

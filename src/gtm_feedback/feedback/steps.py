@@ -54,8 +54,8 @@ def rank(pain: str) -> tuple[MatchResult, MatchConfig]:
     """The requests ranked for ``pain`` with the tier, and the configuration that decided."""
     settings = adapters.current().settings
     embedder = get_embedder(settings)
-    config = search.match_config(settings, embedder.model_id)
     with session_scope(settings.app_database_url) as session:
+        config = search.match_config(settings, embedder.model_id, session)
         result = search.find_candidates(
             session=session, embedder=embedder, pain=pain, config=config
         )
@@ -216,7 +216,7 @@ def _related(title: str, description: str) -> str | None:
             session=session,
             embedder=embedder,
             pain=f"{title}. {description}",
-            config=search.match_config(settings, embedder.model_id),
+            config=search.match_config(settings, embedder.model_id, session),
         )
         ids = [c.request_id for c in neighbours.candidates]
         texts = search.request_texts(session=session, ids=ids)

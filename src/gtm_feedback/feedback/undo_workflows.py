@@ -8,6 +8,8 @@ candidate, or a new request is written when none is close enough.
 
 from __future__ import annotations
 
+from typing import Any
+
 from dbos import DBOS, SetWorkflowID
 from pydantic import BaseModel
 
@@ -25,6 +27,9 @@ from gtm_feedback.feedback.schemas import (
 from gtm_feedback.feedback.steps import MatchOutcome, rank
 from gtm_feedback.feedback.workflows import hand_over
 from gtm_feedback.integrations import adapters
+from gtm_feedback.learning.service import Verdict
+from gtm_feedback.learning.workflows import learn_from
+from gtm_feedback.matching.matcher import decide
 from gtm_feedback.matching.tiers import Tier
 from gtm_feedback.user import audit
 from gtm_feedback.user import service as users
@@ -44,6 +49,7 @@ class Detached(BaseModel):
 
     process: ProcessFeedbackInput
     excluded_request_id: str
+    candidates: list[dict[str, Any]] = []  # as matched when attached: the label's features
 
 
 def undo_run_id(feedback_id: str) -> str:
@@ -81,7 +87,9 @@ def _detach(url: str, data: UndoInput) -> Detached | None:
     process = ProcessFeedbackInput(
         submission_id=f"{data.feedback_id.removeprefix('fb_')}-undone", submission=submission
     )
-    return Detached(process=process, excluded_request_id=excluded)
+    return Detached(
+        process=process, excluded_request_id=excluded, candidates=list(row.match_candidates or [])
+    )
 
 
 @DBOS.step(**DB_RETRY)
@@ -90,7 +98,7 @@ def rematch_step(pain: str, excluded_request_id: str) -> MatchOutcome:
     result, config = rank(pain)
     left = [c for c in result.candidates if c.request_id != excluded_request_id]
     best = left[0] if left else None
-    tier = config.thresholds.decide(best.confidence if best else None)
+    tier = decide(left, config).tier
     return MatchOutcome(
         tier=Tier.APPROVAL if tier is Tier.AUTO else tier,
         request_id=best.request_id if best else None,
@@ -108,7 +116,17 @@ def undo_auto_attach_workflow(data: UndoInput) -> ProcessFeedbackResult | None:
     if detached is None:
         return None
     match = rematch_step(detached.process.submission.pain, detached.excluded_request_id)
-    return hand_over(detached.process, match)
+    handed = hand_over(detached.process, match)
+    verdict = Verdict(
+        key=f"undo:{data.feedback_id}",
+        kind="undo",
+        right=False,
+        request_id=detached.excluded_request_id,
+        feedback_id=data.feedback_id,
+        decided_by=data.actor_email,
+    )
+    learn_from(verdict, detached.candidates)
+    return handed
 
 
 def start_undo(feedback_id: str, actor: audit.Actor) -> str:

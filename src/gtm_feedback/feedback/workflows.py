@@ -32,6 +32,8 @@ from gtm_feedback.feedback.schemas import (
     ProcessFeedbackResult,
 )
 from gtm_feedback.integrations import adapters
+from gtm_feedback.learning.service import Verdict
+from gtm_feedback.learning.workflows import learn_from
 from gtm_feedback.matching.tiers import Tier
 
 
@@ -178,9 +180,18 @@ def approval_decision_workflow(
     approved = message["approved"] if message else steps.approval_state_step(token)
     if approved is None:
         return _result(data, match, "waiting", match.request_id)
-    if approved:
-        return _attach(data, match, MatchTier.APPROVED)
-    return _create(data, match)
+    done = _attach(data, match, MatchTier.APPROVED) if approved else _create(data, match)
+    # Last, so runs recorded before it was added replay their steps unchanged.
+    verdict = Verdict(
+        key=f"approval:{token}",
+        kind="approve" if approved else "decline",
+        right=bool(approved),
+        request_id=match.request_id,
+        feedback_id=f"fb_{data.submission_id}",
+        decided_by=str((message or {}).get("decided_by", "")),
+    )
+    learn_from(verdict, match.candidates)
+    return done
 
 
 @DBOS.workflow()

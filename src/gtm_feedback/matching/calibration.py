@@ -12,23 +12,40 @@ import numpy.typing as npt
 
 @dataclass(frozen=True)
 class Calibration:
-    """Logistic model ``p = sigmoid(bias + w_score * score + w_margin * margin)``.
+    """Logistic model ``p = sigmoid(bias + w_score·score + w_margin·margin + w_linked·ln(1+n))``.
 
     ``margin`` is how far the candidate's score is above the best other candidate (negative for
     every candidate but the first), so a lone close match is trusted more than a close match
-    with a near tie. Fitted per embedding model: raw cosines of different models are on
-    different scales.
+    with a near tie; ``n`` is how much feedback is already linked to the candidate (trust grows
+    with evidence). Fitted per embedding model: raw cosines of different models are on
+    different scales. The same form, fitted on another label, is the "does any request fit"
+    model that decides when to create a new request.
     """
 
     model_id: str
     bias: float
     w_score: float
     w_margin: float
+    w_linked: float = 0.0
 
-    def confidence(self, score: float, margin: float) -> float:
+    def confidence(self, score: float, margin: float, linked: int = 0) -> float:
         """Probability in 0..1 that this candidate is the right request."""
-        z = self.bias + self.w_score * score + self.w_margin * margin
+        z = self.logit(score, margin, linked)
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+    def logit(self, score: float, margin: float, linked: int = 0) -> float:
+        """The model's log-odds before the sigmoid."""
+        return (
+            self.bias
+            + self.w_score * score
+            + self.w_margin * margin
+            + self.w_linked * math.log1p(linked)
+        )
+
+    @property
+    def coefficients(self) -> tuple[float, float, float, float]:
+        """(bias, w_score, w_margin, w_linked), as stored and as ``GTMFB_MATCH_CALIBRATION``."""
+        return (self.bias, self.w_score, self.w_margin, self.w_linked)
 
 
 #: Fitted by ``python -m bench.matching --fit`` on Banking77's train split (5 linked exemplars
@@ -49,23 +66,48 @@ def calibration_for(model_id: str) -> Calibration:
     return Calibration(model_id, bias=-7.5, w_score=10.0, w_margin=10.0)
 
 
+#: "Does any request fit" (decides "create new"), same form and fitting run as the calibration.
+DEFAULT_NOVELTY: dict[str, Calibration] = {}
+
+
+def novelty_for(model_id: str) -> Calibration | None:
+    """The shipped "does any request fit" model of ``model_id``; None: confidence decides."""
+    return DEFAULT_NOVELTY.get(model_id)
+
+
 def fit_calibration(
-    model_id: str, scores: Sequence[float], margins: Sequence[float], correct: Sequence[bool]
+    model_id: str,
+    scores: Sequence[float],
+    margins: Sequence[float],
+    correct: Sequence[bool],
+    *,
+    linked: Sequence[int] | None = None,
+    prior: Calibration | None = None,
+    prior_weight: float = 0.0,
 ) -> Calibration:
-    """Fit the logistic model by Newton's method with a light L2 penalty (no SciPy)."""
-    x = np.column_stack([np.ones(len(scores)), scores, margins]).astype(np.float64)
+    """Fit the logistic model by Newton's method (no SciPy).
+
+    With a ``prior``, the fit is pulled towards its coefficients by a Gaussian penalty of
+    ``prior_weight`` (a MAP estimate): with few labels the answer stays near the prior, and
+    the labels take over as they accumulate. Without one, a light ridge keeps it finite.
+    """
+    counts = np.log1p(np.asarray(linked if linked is not None else [0] * len(scores), float))
+    x = np.column_stack([np.ones(len(scores)), scores, margins, counts]).astype(np.float64)
     y = np.asarray(correct, dtype=np.float64)
-    w = np.zeros(3)
-    ridge = 1e-3 * np.eye(3)
-    for _ in range(50):
+    centre = np.array(prior.coefficients if prior is not None else (0.0,) * 4)
+    penalty = (prior_weight if prior is not None else 1e-3) * np.eye(4)
+    if linked is None:  # no evidence about the count: keep its weight at the prior's
+        penalty[3, 3] = 1e9
+    w = centre.copy()
+    for _ in range(60):
         p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -60, 60)))
-        gradient = x.T @ (p - y) + ridge @ w
-        hessian = (x * (p * (1 - p))[:, None]).T @ x + ridge
+        gradient = x.T @ (p - y) + penalty @ (w - centre)
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + penalty
         step = np.linalg.solve(hessian, gradient)
         w -= step
         if float(np.abs(step).max()) < 1e-8:
             break
-    return Calibration(model_id, float(w[0]), float(w[1]), float(w[2]))
+    return Calibration(model_id, *(float(v) for v in w))
 
 
 def margins(scores: npt.ArrayLike) -> npt.NDArray[np.float64]:

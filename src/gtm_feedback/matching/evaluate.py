@@ -19,6 +19,7 @@ class Outcome:
     ranked: Sequence[str]  # candidate request ids, best first
     confidence: float | None  # of the best candidate; None when there was no candidate
     tier: Tier
+    exists: float | None = None  # P(some request fits), when a novelty model scored it
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def evaluate(outcomes: Sequence[Outcome]) -> Report:
         approval_share=_share(outcomes, lambda o: o.tier is Tier.APPROVAL),
         new_precision=_share(created, lambda o: o.expected is None),
         new_recall=_share(new, lambda o: o.tier is Tier.CREATE),
-        auroc_new=auroc([o.confidence or 0.0 for o in known], [o.confidence or 0.0 for o in new]),
+        auroc_new=auroc([_fits(o) for o in known], [_fits(o) for o in new]),
     )
 
 
@@ -83,6 +84,11 @@ def _average_ranks(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     bounds = np.r_[np.nonzero(first)[0], len(first)]
     ranks: npt.NDArray[np.float64] = 0.5 * (bounds[dense] + bounds[dense - 1] + 1)
     return ranks
+
+
+def _fits(outcome: Outcome) -> float:
+    # What decides "create new": the novelty model's score, else the best confidence.
+    return outcome.exists if outcome.exists is not None else (outcome.confidence or 0.0)
 
 
 def _reciprocal_rank(outcome: Outcome) -> float:

@@ -37,6 +37,7 @@ class Hit:
     text_similarity: float
     best_item_similarity: float
     best_feedback_id: str | None  # None when the request's own text was the closest item
+    linked: int = 0  # feedback items already linked to the request
 
 
 class CandidateSource(Protocol):
@@ -94,6 +95,7 @@ class VectorIndex:
             text_similarity=float(item_sims[start]),
             best_item_similarity=float(item_sims[best]),
             best_feedback_id=self._item_ids[best],
+            linked=end - start - 1,
         )
 
 

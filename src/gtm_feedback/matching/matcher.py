@@ -45,6 +45,8 @@ class Candidate:
     semantic: float
     lexical: float | None
     reason: str
+    margin: float = 0.0  # score minus the best other candidate's
+    linked: int = 0  # feedback already linked to the request
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form, as stored in ``feedback.match_candidates``."""
@@ -53,6 +55,8 @@ class Candidate:
             "title": self.title,
             "confidence": round(self.confidence, 4),
             "score": round(self.score, 4),
+            "margin": round(self.margin, 4),
+            "linked": self.linked,
             "reason": self.reason,
         }
 
@@ -63,6 +67,7 @@ class MatchResult:
 
     tier: Tier
     candidates: list[Candidate]
+    exists: float | None = None  # P(some request fits), from the novelty model when configured
 
     @property
     def best(self) -> Candidate | None:
@@ -76,6 +81,7 @@ class MatchConfig:
 
     thresholds: Thresholds
     calibration: Calibration
+    novelty: Calibration | None = None  # P(some request fits); None: the confidence decides
     k: int = 5
     lexical_weight: float = 0.2
     shortlist: int = 20
@@ -109,8 +115,33 @@ def match(
     if len(candidates) > 1 and gaps[0] < _CLOSE_CALL:
         note = f"; runner-up “{candidates[1].title}” is almost as close"
         candidates[0] = replace(candidates[0], reason=candidates[0].reason + note)
-    best = candidates[0].confidence if candidates else None
-    return MatchResult(config.thresholds.decide(best), candidates)
+    return decide(candidates, config)
+
+
+def decide(candidates: list[Candidate], config: MatchConfig) -> MatchResult:
+    """The tier for ranked candidates: auto on the best one's confidence, and "create new"
+    when the novelty model (or, without one, that confidence) says nothing fits."""
+    if not candidates:
+        return MatchResult(Tier.CREATE, [])
+    best = candidates[0]
+    exists = (
+        config.novelty.confidence(best.score, best.margin, best.linked)
+        if config.novelty is not None
+        else None
+    )
+    return MatchResult(config.thresholds.decide(best.confidence, exists), candidates, exists)
+
+
+def recalibrate(result: MatchResult, config: MatchConfig) -> MatchResult:
+    """The same ranking decided with another calibration, novelty model or thresholds.
+
+    Ranking does not depend on them, so evaluating a refit needs no second search.
+    """
+    rescored = [
+        replace(c, confidence=config.calibration.confidence(c.score, c.margin, c.linked))
+        for c in result.candidates
+    ]
+    return decide(rescored, config)
 
 
 def _lexical(
@@ -134,11 +165,13 @@ def _candidate(
     return Candidate(
         request_id=hit.request_id,
         title=text.title,
-        confidence=calibration.confidence(fused, gap),
+        confidence=calibration.confidence(fused, gap, hit.linked),
         score=fused,
         semantic=hit.score,
         lexical=lexical,
         reason=explain(hit, text, lexical),
+        margin=gap,
+        linked=hit.linked,
     )
 
 

@@ -28,10 +28,16 @@ class Thresholds:
                 f"<= auto ({self.auto}) <= 1"
             )
 
-    def decide(self, confidence: float | None) -> Tier:
-        """The tier for the best candidate's confidence (``None``: no candidate at all)."""
-        if confidence is None or confidence < self.approval:
+    def decide(self, confidence: float | None, exists: float | None = None) -> Tier:
+        """The tier for the best candidate's confidence (``None``: no candidate at all).
+
+        ``exists`` is the probability that *some* request fits, from its own model; when given,
+        it (not the best candidate's confidence) decides between asking and creating.
+        """
+        if confidence is None:
             return Tier.CREATE
         if confidence >= self.auto:
             return Tier.AUTO
+        if (confidence if exists is None else exists) < self.approval:
+            return Tier.CREATE
         return Tier.APPROVAL

@@ -25,6 +25,7 @@ class Observation:
     margin: float
     right: bool
     has_request: bool  # False when no existing request fits (the right outcome is "create new")
+    linked: int = 0  # feedback already linked to the best candidate
 
 
 @dataclass(frozen=True)
@@ -43,27 +44,54 @@ def observe(result: MatchResult, expected: str | None) -> Observation | None:
     if not result.candidates:
         return None
     first = result.candidates[0]
-    second = result.candidates[1].score if len(result.candidates) > 1 else 0.0
     return Observation(
-        first.score, first.score - second, first.request_id == expected, expected is not None
+        first.score,
+        first.margin,
+        first.request_id == expected,
+        expected is not None,
+        first.linked,
     )
 
 
-def fit(model_id: str, observations: Sequence[Observation]) -> Calibration:
-    """Logistic calibration of "the best candidate is right" on score and margin."""
+def fit(
+    model_id: str,
+    observations: Sequence[Observation],
+    prior: Calibration | None = None,
+    prior_weight: float = 0.0,
+) -> Calibration:
+    """Logistic calibration of "the best candidate is right" on score, margin and linked."""
     return fit_calibration(
         model_id,
         [o.score for o in observations],
         [o.margin for o in observations],
         [o.right for o in observations],
+        linked=[o.linked for o in observations],
+        prior=prior,
+        prior_weight=prior_weight,
     )
+
+
+def fit_novelty(model_id: str, observations: Sequence[Observation]) -> Calibration:
+    """Logistic model of "some request fits" on the same features (decides "create new")."""
+    return fit_calibration(
+        model_id,
+        [o.score for o in observations],
+        [o.margin for o in observations],
+        [o.has_request for o in observations],
+        linked=[o.linked for o in observations],
+    )
+
+
+def confidences(calibration: Calibration, observations: Sequence[Observation]) -> np.ndarray:
+    """The calibrated confidence of each observation's best candidate."""
+    return np.array([calibration.confidence(o.score, o.margin, o.linked) for o in observations])
 
 
 def threshold_table(
     calibration: Calibration, observations: Sequence[Observation], thresholds: Sequence[float]
 ) -> list[ThresholdRow]:
     """For each threshold: precision and coverage above it, and what falls below it."""
-    confidence = np.array([calibration.confidence(o.score, o.margin) for o in observations])
+    confidence = confidences(calibration, observations)
     right = np.array([o.right for o in observations], dtype=bool)
     known = np.array([o.has_request for o in observations], dtype=bool)
     rows = []
@@ -87,7 +115,7 @@ def suggest_auto_threshold(
     calibration: Calibration, observations: Sequence[Observation]
 ) -> float | None:
     """The lowest threshold whose precision reaches ``TARGET_PRECISION`` on enough rows."""
-    confidence = np.array([calibration.confidence(o.score, o.margin) for o in observations])
+    confidence = confidences(calibration, observations)
     right = np.array([o.right for o in observations], dtype=bool)
     for threshold in np.arange(0.5, 1.0, 0.005):
         above = confidence >= threshold

@@ -8,6 +8,7 @@ from gtm_feedback.feature_request.models import FeatureRequest, VectorIndexState
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.importing.models import ImportChunk, ImportFile, ImportSeenId
 from gtm_feedback.insight.models import InsightReport
+from gtm_feedback.learning.models import MatchCalibration, MatchDecision
 from gtm_feedback.outbox.models import OutboxMessage
 from gtm_feedback.product_area.models import ProductArea
 from gtm_feedback.user.models import ApiToken, AuditEvent, User
@@ -25,6 +26,8 @@ __all__ = [
     "ImportFile",
     "ImportSeenId",
     "InsightReport",
+    "MatchCalibration",
+    "MatchDecision",
     "Opportunity",
     "OutboxMessage",
     "ProductArea",

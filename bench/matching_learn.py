@@ -1,0 +1,128 @@
+"""Matching that learns, on Banking77: the shipped defaults, then after 200 and 500 decisions.
+
+Per protocol (five or twenty training utterances linked to each request) and seed: 20 % of the
+intents have no request; the *history* is 3,000 other training utterances matched with the
+shipped defaults; decisions are drawn at random from the history rows the defaults send to a
+person (the approval band), labelled by their intent; the refit is the product's own
+(``learn.refit``, population = the history). Every figure is measured on the *test* split,
+which nothing is fitted on.
+
+    python -m bench.matching_learn [--seeds 5] [--protocols five twenty] [--decisions 200 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import numpy as np
+
+from bench.matching import DATA, default_config
+from bench.matching_data import Banking77, CachedEmbedder, build_protocol
+from gtm_feedback.cli.evaluation import match_all, outcome_of
+from gtm_feedback.integrations.embeddings.onnx import OnnxEmbedder
+from gtm_feedback.matching import learn
+from gtm_feedback.matching.evaluate import Report, evaluate
+from gtm_feedback.matching.matcher import MatchConfig, MatchResult, recalibrate
+from gtm_feedback.matching.tiers import Thresholds, Tier
+
+FIGURES = ("auto_precision", "auto_coverage", "approval_share", "new_precision", "new_recall")
+
+
+def learnt_config(
+    config: MatchConfig,
+    band: Sequence[tuple[MatchResult, str | None]],
+    population: Sequence[learn.Features],
+    n: int,
+    rng: np.random.Generator,
+) -> tuple[MatchConfig, learn.Proposal | None]:
+    """The config after refitting on ``n`` decisions drawn from the approval band."""
+    picked = [band[i] for i in rng.permutation(len(band))[:n]]
+    decisions = [
+        learn.Decision(r.best.score, r.best.margin, r.best.linked, r.best.request_id == e)
+        for r, e in picked
+        if r.best is not None
+    ]
+    proposal = learn.refit(
+        decisions, population, config.calibration, config.thresholds.auto, learn.Policy()
+    )
+    if proposal is None:
+        return config, None
+    approval = config.thresholds.approval
+    thresholds = Thresholds(max(proposal.auto_threshold, approval), approval)
+    return replace(config, calibration=proposal.calibration, thresholds=thresholds), proposal
+
+
+def one_seed(
+    data: Banking77, embedder: CachedEmbedder, protocol: str, seed: int, sizes: Sequence[int]
+) -> dict[str, tuple[Report, str]]:
+    """Reports on the test split: defaults, then after each number of decisions."""
+    config = default_config()
+    history = build_protocol(data, protocol, seed, held_out=0.2, split="train")
+    test = build_protocol(data, protocol, seed, held_out=0.2, split="test")
+    past = match_all(history.eval_data, embedder, config)
+    results = match_all(test.eval_data, embedder, config)
+    expected = [e for _, e in test.eval_data.feedback]
+
+    def report(chosen: MatchConfig) -> Report:
+        rescored = [recalibrate(r, chosen) for r in results]
+        return evaluate([outcome_of(r, e) for r, e in zip(rescored, expected, strict=True)])
+
+    band = [
+        (r, e)
+        for r, (_, e) in zip(past, history.eval_data.feedback, strict=True)
+        if r.tier is Tier.APPROVAL
+    ]
+    population = [
+        learn.Features(r.best.score, r.best.margin, r.best.linked) for r in past if r.best
+    ]
+    out = {"defaults": (report(config), f"band {len(band)} of {len(past)}")}
+    rng = np.random.default_rng(seed)
+    for n in sizes:
+        chosen, proposal = learnt_config(config, band, population, n, rng)
+        note = "no refit" if proposal is None else f"t={chosen.thresholds.auto:.3f}"
+        out[f"after {n}"] = (report(chosen), note)
+    return out
+
+
+def summarise(rows: list[dict[str, tuple[Report, str]]]) -> None:
+    """Mean (min–max) of each figure per stage over the seeds."""
+    for stage in rows[0]:
+        reports = [row[stage][0] for row in rows]
+        cells = []
+        for name in (*FIGURES, "auroc_new"):
+            values = [getattr(r, name) for r in reports if getattr(r, name) is not None]
+            if values:
+                cells.append(
+                    f"{name} {statistics.mean(values):.3f} ({min(values):.3f}–{max(values):.3f})"
+                )
+        notes = ", ".join(row[stage][1] for row in rows)
+        print(f"  {stage:10s} " + " | ".join(cells) + f"   [{notes}]")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Print the figures of every protocol."""
+    parser = argparse.ArgumentParser(prog="python -m bench.matching_learn")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--protocols", nargs="+", default=["five", "twenty"])
+    parser.add_argument("--decisions", type=int, nargs="+", default=[200, 500])
+    args = parser.parse_args(argv)
+    data = Banking77.load(DATA)
+    print(
+        f"# matching that learns — {datetime.now(UTC):%Y-%m-%d}, {platform.node()}, "
+        f"{os.cpu_count()} cores; test split, {args.seeds} seeds; mean (min–max)"
+    )
+    embedder = CachedEmbedder.warm(OnnxEmbedder(), data.all_texts())
+    for protocol in args.protocols:
+        print(f"\n## {protocol} linked per request", flush=True)
+        rows = [one_seed(data, embedder, protocol, s, args.decisions) for s in range(args.seeds)]
+        summarise(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Matching that learns: people's decisions stored as labels, refits of the calibration."""

@@ -1,0 +1,116 @@
+"""Refits from decisions: the threshold meets the aim, the guard rails hold, the prior anchors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gtm_feedback.matching.calibration import Calibration, fit_calibration
+from gtm_feedback.matching.learn import (
+    Decision,
+    Features,
+    Policy,
+    check,
+    choose_threshold,
+    refit,
+)
+from gtm_feedback.matching.tiers import Thresholds, Tier
+
+TRUTH = Calibration("m", -9.0, 12.0, 10.0, 0.6)  # how likely a best candidate really is right
+PRIOR = Calibration("m", -5.0, 7.0, 12.0, 0.0)  # a shipped calibration, more timid than truth
+
+
+def _draw(n: int, seed: int) -> list[Decision]:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(n):
+        features = Features(
+            float(rng.uniform(0.4, 0.95)), float(rng.uniform(0, 0.25)), int(rng.integers(0, 20))
+        )
+        p = TRUTH.confidence(features.score, features.margin, features.linked)
+        rows.append(Decision(features.score, features.margin, features.linked, rng.uniform() < p))
+    return rows
+
+
+def _true_precision(threshold: float, calibration: Calibration, rows: list[Decision]) -> float:
+    above = [r for r in rows if calibration.confidence(r.score, r.margin, r.linked) >= threshold]
+    return float(np.mean([TRUTH.confidence(r.score, r.margin, r.linked) for r in above]))
+
+
+def test_too_few_decisions_make_no_refit() -> None:
+    assert refit(_draw(99, 1), [], PRIOR, 0.99, Policy(min_decisions=100)) is None
+
+
+def test_a_refit_meets_the_target_on_the_population_it_will_decide() -> None:
+    population = _draw(5000, 2)
+    for seed in range(3):
+        found = refit(_draw(600, 10 + seed), population, PRIOR, 0.99, Policy(prior_weight=0.05))
+        assert found is not None
+        assert found.accepted
+        assert found.estimated_precision is not None
+        assert found.estimated_precision >= 0.99
+        assert _true_precision(found.auto_threshold, found.calibration, population) >= 0.98
+        best = choose_threshold(TRUTH, population, Policy().aim)[2]  # knowing the truth
+        assert found.estimated_coverage is not None
+        assert best is not None
+        assert found.estimated_coverage > 0.5 * best
+        assert found.calibration.w_linked > 0.2  # more linked feedback, more trust
+        assert (found.decisions, found.held_back) == (480, 120)
+
+
+def test_held_back_decisions_that_disagree_keep_the_threshold() -> None:
+    decisions = _draw(400, 3)
+    # The newest decisions say every confident candidate was wrong: the world changed.
+    wrong = [Decision(0.95, 0.3, 19, False) for _ in range(60)]
+    found = refit(decisions + wrong, _draw(3000, 4), PRIOR, 0.995, Policy(held_back=0.15))
+    assert found is not None
+    assert not found.accepted
+    assert found.auto_threshold == 0.995
+    assert found.held_back_wrong >= 50
+    assert "disagree" in found.note
+
+
+def test_raising_the_threshold_needs_no_agreement() -> None:
+    found = refit(_draw(300, 5), _draw(3000, 6), PRIOR, 0.5, Policy())
+    assert found is not None
+    assert found.auto_threshold > 0.5
+    assert found.accepted
+
+
+def test_agreement_is_judged_against_what_the_fit_expects() -> None:
+    sure = Calibration("m", 10.0, 0.0, 0.0)  # p ~ 1 for every row
+    right = [Decision(0.9, 0.1, 0, True)] * 30
+    assert check(sure, right, 0.9) == (30, 0, True)
+    assert check(sure, right[:28] + [Decision(0.9, 0.1, 0, False)] * 2, 0.9)[2] is False
+    assert check(sure, right, 1.1)[:2] == (0, 0)
+
+
+def test_few_labels_stay_near_the_prior_and_many_move_away() -> None:
+    def fitted(n: int) -> Calibration:
+        rows = _draw(n, 7)
+        return fit_calibration(
+            "m",
+            [r.score for r in rows],
+            [r.margin for r in rows],
+            [r.right for r in rows],
+            linked=[r.linked for r in rows],
+            prior=PRIOR,
+            prior_weight=5.0,
+        )
+
+    def distance(c: Calibration, to: Calibration) -> float:
+        return math.dist(c.coefficients, to.coefficients)
+
+    few, many = fitted(10), fitted(4000)
+    assert distance(few, PRIOR) < distance(many, PRIOR)
+    assert distance(many, TRUTH) < distance(few, TRUTH)
+
+
+def test_the_novelty_score_decides_between_asking_and_creating() -> None:
+    thresholds = Thresholds(auto=0.9, approval=0.3)
+    assert thresholds.decide(0.95, exists=0.1) is Tier.AUTO  # confident: attach regardless
+    assert thresholds.decide(0.5, exists=0.2) is Tier.CREATE
+    assert thresholds.decide(0.2, exists=0.8) is Tier.APPROVAL  # weak best, but something fits
+    assert thresholds.decide(0.2) is Tier.CREATE  # no novelty model: the confidence decides
+    assert thresholds.decide(None, exists=0.9) is Tier.CREATE
