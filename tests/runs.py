@@ -10,6 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gtm_feedback.config import Settings
+from gtm_feedback.db.session import session_scope
+from gtm_feedback.feature_request import embeddings
+from gtm_feedback.integrations.embeddings import get_embedder
 from gtm_feedback.migrations import upgrade
 from gtm_feedback.sample.loader import seed
 
@@ -17,13 +20,20 @@ SAMPLE_NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def seeded_settings(
-    tmp_path_factory: pytest.TempPathFactory, name: str, **overrides: Any
+    tmp_path_factory: pytest.TempPathFactory, name: str, *, embed: bool = False, **overrides: Any
 ) -> Settings:
-    """Settings on a fresh, migrated embedded database holding the sample data."""
+    """Settings on a fresh, migrated embedded database holding the sample data (``embed``:
+    with every request and feedback item embedded, so matching finds them)."""
     data_dir = tmp_path_factory.mktemp(name)
     found = Settings(data_dir=data_dir, **overrides)
     upgrade(found.app_database_url)
     seed(found.app_database_url, data_dir, seed_value=7, now=SAMPLE_NOW)
+    if embed:
+        embedder = get_embedder(found)
+        with session_scope(found.app_database_url) as session:
+            todo = embeddings.pending(session=session, model_id=embedder.model_id)
+        for kind, ids in (("requests", todo.requests), ("feedback", todo.feedback)):
+            embeddings.embed_batch(found.app_database_url, embedder, kind, ids)
     return found
 
 

@@ -160,6 +160,32 @@ def test_sample_eval_files_are_written_and_usable(
     assert refit["auto_coverage"] > report["auto_coverage"]  # own-data calibration trusts more
 
 
+def test_learn_from_past_decisions_then_evaluate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GTMFB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("GTMFB_MATCH_MIN_DECISIONS", "50")
+    get_settings.cache_clear()
+    assert runner.invoke(app, ["seed"]).exit_code == 0
+    sample = tmp_path / "data" / "sample"
+    header, *rows = (sample / "incoming.csv").read_text(encoding="utf-8").splitlines()
+    past = write(tmp_path, "past.csv", "\n".join([header, *rows[:60]]) + "\n")
+    later = write(tmp_path, "later.csv", "\n".join([header, *rows[60:]]) + "\n")
+    base = [*result_args(sample)[:-2], "--feedback", str(later), "--json"]
+    before = json.loads(runner.invoke(app, base).stdout)
+    learnt = runner.invoke(app, [*base, "--learn-from", str(past)])
+    assert learnt.exit_code == 0, learnt.output
+    after = json.loads(learnt.stdout)
+    assert after["n"] == before["n"] == len(rows) - 60
+    assert after["auto_coverage"] >= before["auto_coverage"]
+    shown = runner.invoke(app, [*base[:-1], "--learn-from", str(past)])
+    assert "Learnt from 48 decisions (12 held back)" in shown.output
+    few = write(tmp_path, "few.csv", "\n".join([header, *rows[:10]]) + "\n")
+    refused = runner.invoke(app, [*base, "--learn-from", str(few)])
+    assert refused.exit_code == 2
+    assert "a refit needs 50" in refused.output
+
+
 def result_args(sample: Path) -> list[str]:
     return [
         "eval-matching",

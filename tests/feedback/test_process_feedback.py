@@ -11,10 +11,8 @@ from sqlalchemy import func, select
 
 from gtm_feedback.config import Settings
 from gtm_feedback.db.session import session_scope
-from gtm_feedback.feature_request import embeddings
 from gtm_feedback.feature_request.models import FeatureRequest, request_followers
 from gtm_feedback.feedback.models import Feedback, MatchTier
-from gtm_feedback.integrations.embeddings import get_embedder
 from gtm_feedback.learning.models import MatchDecision
 from gtm_feedback.main import create_app
 from gtm_feedback.outbox.models import OutboxMessage
@@ -27,15 +25,14 @@ SSO = "saml-single-sign-on-with-okta-and-azure-ad"
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    found = seeded_settings(
-        tmp_path_factory, "process-feedback", port=8116, followup_delay=1.0, approval_timeout=60.0
+    return seeded_settings(
+        tmp_path_factory,
+        "process-feedback",
+        embed=True,
+        port=8116,
+        followup_delay=1.0,
+        approval_timeout=60.0,
     )
-    embedder = get_embedder(found)
-    with session_scope(found.app_database_url) as session:
-        todo = embeddings.pending(session=session, model_id=embedder.model_id)
-        embeddings.embed_requests(session=session, embedder=embedder, ids=todo.requests)
-        embeddings.embed_feedback(session=session, embedder=embedder, ids=todo.feedback)
-    return found
 
 
 @pytest.fixture(scope="module")
