@@ -23,7 +23,7 @@ import platform
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
@@ -41,26 +41,22 @@ from bench.matching_data import (
 )
 from gtm_feedback.cli.evaluation import match_all, outcome_of
 from gtm_feedback.config import Settings
+from gtm_feedback.feature_request.search import offline_config
 from gtm_feedback.integrations.embeddings.onnx import OnnxEmbedder
-from gtm_feedback.matching.calibration import calibration_for
 from gtm_feedback.matching.evaluate import Report, evaluate
 from gtm_feedback.matching.index import IndexEntry, VectorIndex
 from gtm_feedback.matching.matcher import MatchConfig
-from gtm_feedback.matching.tiers import Thresholds
 
 DATA = Path(os.environ.get("GTMFB_BANKING77", Path(__file__).parents[2] / "shared/data/banking77"))
 KEYS = [field.name for field in fields(Report)]
 
 
 def default_config(lexical_weight: float | None = None) -> MatchConfig:
-    """The shipped defaults (thresholds from Settings, calibration of the ONNX model)."""
+    """The shipped defaults: settings' thresholds, the ONNX model's calibration and novelty."""
     settings = Settings()
-    return MatchConfig(
-        thresholds=Thresholds(settings.match_auto_threshold, settings.match_approval_threshold),
-        calibration=calibration_for("all-MiniLM-L6-v2-onnx-int8"),
-        lexical_weight=settings.match_lexical_weight if lexical_weight is None else lexical_weight,
-        k=10,
-    )
+    if lexical_weight is not None:
+        settings = settings.model_copy(update={"match_lexical_weight": lexical_weight})
+    return replace(offline_config(settings, "all-MiniLM-L6-v2-onnx-int8"), k=10)
 
 
 def throughput(embedder: OnnxEmbedder, texts: Sequence[str]) -> dict[str, float]:

@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     timezone: TimeZone = "UTC"
     followup_delay: Duration = 3600.0
     approval_timeout: Duration = 7 * 86400.0
-    match_auto_threshold: float = Field(default=0.99, ge=0, le=1)
+    match_auto_threshold: float = Field(default=0.98, ge=0, le=1)
     match_approval_threshold: float = Field(default=0.3, ge=0, le=1)
     match_lexical_weight: float = Field(default=0.2, ge=0, le=1)
     match_calibration: Coefficients | None = None

@@ -1,4 +1,4 @@
-"""``gtm-feedback ship``: the mark-shipped workflow from the command line (its own DBOS)."""
+"""``ship``, ``insights`` and ``matching refit``: workflows from the command line (own DBOS)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ from typer.testing import CliRunner
 
 from gtm_feedback.cli import app
 from gtm_feedback.config import get_settings
+from gtm_feedback.db.session import session_scope
+from gtm_feedback.integrations.embeddings import get_embedder
+from gtm_feedback.learning import store
+from gtm_feedback.matching.learn import Features
 
 
 def test_ship_command(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -38,4 +42,37 @@ def test_insights_command(tmp_path_factory: pytest.TempPathFactory) -> None:
         unknown = runner.invoke(app, ["insights", "--area", "nope"])
         assert unknown.exit_code == 2
         assert "no product area with slug nope" in " ".join(unknown.output.split())
+    get_settings.cache_clear()
+
+
+def test_matching_refit_command(tmp_path_factory: pytest.TempPathFactory) -> None:
+    runner = CliRunner()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GTMFB_DATA_DIR", str(tmp_path_factory.mktemp("refit-cli")))
+        patch.setenv("GTMFB_MATCH_MIN_DECISIONS", "20")
+        get_settings.cache_clear()
+        assert runner.invoke(app, ["seed"]).exit_code == 0
+        early = runner.invoke(app, ["matching", "refit"])
+        assert early.exit_code == 0, early.output
+        assert "No refit: 0 decision(s); a refit needs 20" in " ".join(early.output.split())
+        settings = get_settings()
+        model_id = get_embedder(settings).model_id
+        with session_scope(settings.app_database_url, write=True) as session:
+            for i in range(40):
+                store.record_decision(
+                    session=session,
+                    key=f"cli:{i}",
+                    kind="approve" if i % 4 else "decline",
+                    right=bool(i % 4),
+                    model_id=model_id,
+                    features=Features(0.5 + i / 100, 0.02 * (i % 5), i % 7),
+                    request_id=None,
+                    feedback_id=None,
+                    decided_by="pm@tests.example",
+                )
+        done = runner.invoke(app, ["matching", "refit"])
+        assert done.exit_code == 0, done.output
+        assert "Refit #1 in use: auto threshold" in " ".join(done.output.split())
+        shown = runner.invoke(app, ["matching", "status"])
+        assert "learnt" in shown.output
     get_settings.cache_clear()

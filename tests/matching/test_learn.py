@@ -51,10 +51,10 @@ def test_a_refit_meets_the_target_on_the_population_it_will_decide() -> None:
         assert found.estimated_precision is not None
         assert found.estimated_precision >= 0.99
         assert _true_precision(found.auto_threshold, found.calibration, population) >= 0.98
-        best = choose_threshold(TRUTH, population, Policy().aim)[2]  # knowing the truth
+        best = choose_threshold(TRUTH, population, Policy().aim)  # knowing the truth
         assert found.estimated_coverage is not None
         assert best is not None
-        assert found.estimated_coverage > 0.5 * best
+        assert found.estimated_coverage > 0.5 * best[2]
         assert found.calibration.w_linked > 0.2  # more linked feedback, more trust
         assert (found.decisions, found.held_back) == (480, 120)
 
@@ -69,6 +69,16 @@ def test_held_back_decisions_that_disagree_keep_the_threshold() -> None:
     assert found.auto_threshold == 0.995
     assert found.held_back_wrong >= 50
     assert "disagree" in found.note
+
+
+def test_a_threshold_no_recent_match_vouches_for_changes_nothing() -> None:
+    few = [Decision(0.5, 0.01, 0, i % 2 == 0) for i in range(120)]  # unsure, half wrong
+    found = refit(few, few, PRIOR, 0.98, Policy())
+    assert found is not None
+    assert not found.accepted
+    assert found.auto_threshold == 0.98
+    assert found.estimated_precision is None
+    assert "fewer than 20 recent matches" in found.note
 
 
 def test_raising_the_threshold_needs_no_agreement() -> None:

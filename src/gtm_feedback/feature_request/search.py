@@ -154,7 +154,7 @@ def offline_config(
     auto = settings.match_auto_threshold if auto_threshold is None else auto_threshold
     approval = settings.match_approval_threshold
     return MatchConfig(
-        thresholds=Thresholds(max(auto, approval), approval),
+        thresholds=Thresholds(auto, approval),
         calibration=calibration,
         novelty=novelty,
         lexical_weight=settings.match_lexical_weight,

@@ -83,8 +83,8 @@ def policy(settings: Settings) -> learn.Policy:
 def current(session: Session, settings: Settings, model_id: str) -> tuple[Calibration, float]:
     """The calibration and auto threshold matching uses now."""
     row = None if pinned(settings) else store.active(session=session, model_id=model_id)
-    if row is not None:
-        return store.as_calibration(row), row.auto_threshold
+    if row is not None:  # never below the approval threshold set since the refit
+        return store.as_calibration(row), max(row.auto_threshold, settings.match_approval_threshold)
     return configured(settings, model_id), settings.match_auto_threshold
 
 

@@ -98,7 +98,10 @@ def refit(
         prior_weight=policy.prior_weight,
     )
     rows = population or decisions  # a fresh install has no history but its decisions
-    threshold, precision, coverage = choose_threshold(calibration, rows, policy.aim)
+    placed = choose_threshold(calibration, rows, policy.aim)
+    if placed is None:
+        return _unplaced(calibration, fitted, checked, current_threshold, policy)
+    threshold, precision, coverage = placed
     auto, wrong, agrees = check(calibration, checked, threshold)
     lowered = threshold < current_threshold
     accepted = agrees or not lowered
@@ -117,23 +120,42 @@ def refit(
     )
 
 
+def _unplaced(
+    calibration: Calibration,
+    fitted: Sequence[Decision],
+    checked: Sequence[Decision],
+    current: float,
+    policy: Policy,
+) -> Proposal:
+    # Too few recent matches are confident enough to vouch for any threshold: change nothing.
+    return Proposal(
+        calibration=calibration,
+        auto_threshold=current,
+        decisions=len(fitted),
+        held_back=len(checked),
+        estimated_precision=None,
+        estimated_coverage=None,
+        held_back_auto=0,
+        held_back_wrong=0,
+        accepted=False,
+        note=(
+            f"kept {current:.3f}: fewer than {MIN_ABOVE} recent matches reach an estimated "
+            f"precision of {policy.aim:.3f} at any threshold"
+        ),
+    )
+
+
 def choose_threshold(
     calibration: Calibration, rows: Sequence[Features], aim: float
-) -> tuple[float, float | None, float | None]:
-    """The lowest grid threshold whose mean confidence above it reaches ``aim``.
-
-    Returns (threshold, estimated precision, estimated coverage); with no such threshold, the
-    top of the grid and the figures there.
-    """
+) -> tuple[float, float, float] | None:
+    """The lowest grid threshold whose mean confidence above it reaches ``aim`` over at least
+    ``MIN_ABOVE`` rows: (threshold, estimated precision, estimated coverage); None if none."""
     confidence = np.array([calibration.confidence(r.score, r.margin, r.linked) for r in rows])
     for threshold in _GRID:
         above = confidence >= threshold
         if above.sum() >= MIN_ABOVE and float(confidence[above].mean()) >= aim:
             return float(threshold), float(confidence[above].mean()), float(above.mean())
-    top = float(_GRID[-1])
-    above = confidence >= top
-    estimated = float(confidence[above].mean()) if above.any() else None
-    return top, estimated, float(above.mean()) if len(rows) else None
+    return None
 
 
 def check(
@@ -144,11 +166,8 @@ def check(
     They disagree when more of the rows the threshold would attach were wrong than the fit
     expects, by over two standard deviations (plus one, so a single surprise is not enough).
     """
-    above = [
-        (d, calibration.confidence(d.score, d.margin, d.linked))
-        for d in held_back
-        if calibration.confidence(d.score, d.margin, d.linked) >= threshold
-    ]
+    scored = [(d, calibration.confidence(d.score, d.margin, d.linked)) for d in held_back]
+    above = [(d, p) for d, p in scored if p >= threshold]
     wrong = sum(1 for d, _ in above if not d.right)
     expected = sum(1 - p for _, p in above)
     spread = math.sqrt(sum(p * (1 - p) for _, p in above))
