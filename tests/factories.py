@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 from gtm_feedback.account.models import Account
 from gtm_feedback.feature_request.models import FeatureRequest, RequestStatus
 from gtm_feedback.feedback.models import Feedback, Severity
+from gtm_feedback.learning import store
+from gtm_feedback.matching.learn import Features
 from gtm_feedback.product_area.service import upsert_area
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -53,3 +55,18 @@ def feedback(
     session.add(row)
     session.flush()
     return row
+
+
+def decision(session: Session, model_id: str, key: str, features: Features, *, right: bool) -> bool:
+    """A person's verdict on a best candidate, stored as a label (as the inbox would)."""
+    return store.record_decision(
+        session=session,
+        key=key,
+        kind="approve" if right else "decline",
+        right=right,
+        model_id=model_id,
+        features=features,
+        request_id=None,
+        feedback_id=None,
+        decided_by="pm@tests.example",
+    )

@@ -9,8 +9,8 @@ from gtm_feedback.cli import app
 from gtm_feedback.config import get_settings
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.integrations.embeddings import get_embedder
-from gtm_feedback.learning import store
 from gtm_feedback.matching.learn import Features
+from tests import factories
 
 
 def test_ship_command(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -58,18 +58,9 @@ def test_matching_refit_command(tmp_path_factory: pytest.TempPathFactory) -> Non
         settings = get_settings()
         model_id = get_embedder(settings).model_id
         with session_scope(settings.app_database_url, write=True) as session:
-            for i in range(40):
-                store.record_decision(
-                    session=session,
-                    key=f"cli:{i}",
-                    kind="approve" if i % 4 else "decline",
-                    right=bool(i % 4),
-                    model_id=model_id,
-                    features=Features(0.5 + i / 100, 0.02 * (i % 5), i % 7),
-                    request_id=None,
-                    feedback_id=None,
-                    decided_by="pm@tests.example",
-                )
+            for i in range(60):  # close, clear matches, nearly all approved
+                features = Features(0.8 + (i % 15) / 100, 0.3 + (i % 4) / 20, i % 7)
+                factories.decision(session, model_id, f"cli:{i}", features, right=bool(i % 20))
         done = runner.invoke(app, ["matching", "refit"])
         assert done.exit_code == 0, done.output
         assert "Refit #1 in use: auto threshold" in " ".join(done.output.split())

@@ -16,6 +16,7 @@ from gtm_feedback.learning import store
 from gtm_feedback.learning.models import MatchDecision
 from gtm_feedback.main import create_app
 from gtm_feedback.matching.learn import Features
+from tests import factories
 from tests.auth import signed_in
 from tests.runs import finished, seeded_settings
 
@@ -47,17 +48,8 @@ def test_the_tenth_decision_starts_a_refit(client: TestClient, settings: Setting
     model_id = get_embedder(settings).model_id
     with session_scope(settings.app_database_url, write=True) as session:
         for i in range(9):
-            store.record_decision(
-                session=session,
-                key=f"earlier:{i}",
-                kind="approve" if i % 3 else "decline",
-                right=bool(i % 3),
-                model_id=model_id,
-                features=Features(0.6 + i / 50, 0.05, i),
-                request_id=None,
-                feedback_id=None,
-                decided_by="pm@tests.example",
-            )
+            features = Features(0.6 + i / 50, 0.05, i)
+            factories.decision(session, model_id, f"earlier:{i}", features, right=bool(i % 3))
         account = session.scalars(select(Feedback.account_id).limit(1)).one()
     body = {"pain": NEW_PAIN, "severity": "high", "account_id": account}
     started = client.post("/api/feedback", json={**body, "submitter_email": "rep@tests.example"})

@@ -21,6 +21,7 @@ from gtm_feedback.main import create_app
 from gtm_feedback.matching.calibration import Calibration
 from gtm_feedback.matching.learn import Features
 from gtm_feedback.user.models import AuditEvent, Role
+from tests import factories
 from tests.auth import bearer, signed_in
 from tests.runs import finished, seeded_settings
 
@@ -53,17 +54,8 @@ def _decide(settings: Settings, n: int, seed: int) -> None:
                 int(rng.integers(0, 20)),
             )
             p = TRUTH.confidence(features.score, features.margin, features.linked)
-            store.record_decision(
-                session=session,
-                key=f"test:{seed}:{i}",
-                kind="approve",
-                right=bool(rng.uniform() < p),
-                model_id=_model(settings),
-                features=features,
-                request_id=None,
-                feedback_id=None,
-                decided_by="pm@tests.example",
-            )
+            right = bool(rng.uniform() < p)
+            factories.decision(session, _model(settings), f"test:{seed}:{i}", features, right=right)
 
 
 def test_too_few_decisions_refit_nothing(client: TestClient, settings: Settings) -> None:
