@@ -8,6 +8,10 @@ person (the approval band), labelled by their intent; the refit is the product's
 which nothing is fitted on.
 
     python -m bench.matching_learn [--seeds 5] [--protocols five twenty] [--decisions 200 500]
+    python -m bench.matching_learn --tune   # how the refit policy's prior weight was chosen
+
+``--tune`` never touches the test split: per train-split seed of ``bench.matching_fit``, half the
+queries are the history (decisions drawn from its approval band) and the other half measure.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from bench import matching_fit
 from bench.matching import DATA, default_config
 from bench.matching_data import Banking77, CachedEmbedder, build_protocol
 from gtm_feedback.cli.evaluation import match_all, outcome_of
 from gtm_feedback.integrations.embeddings.onnx import OnnxEmbedder
-from gtm_feedback.matching import learn
+from gtm_feedback.matching import learn, tuning
+from gtm_feedback.matching.calibration import Calibration
 from gtm_feedback.matching.evaluate import Report, evaluate
 from gtm_feedback.matching.matcher import MatchConfig, MatchResult, recalibrate
 from gtm_feedback.matching.tiers import Thresholds, Tier
@@ -105,14 +111,57 @@ def summarise(rows: list[dict[str, tuple[Report, str]]]) -> None:
         print(f"  {stage:10s} " + " | ".join(cells) + f"   [{notes}]")
 
 
+def tune(data: Banking77, embedder: CachedEmbedder) -> None:
+    """Refit policies simulated on the train split: precision and coverage per prior weight."""
+    observed = matching_fit.observe(data, embedder, default_config)
+    prior = default_config().calibration
+    for protocol in ("five", "twenty"):
+        for weight in (0.5, 0.1, 0.02):
+            for n in (200, 500):
+                figures = [
+                    _simulate(observed[protocol, seed], prior, weight, n, seed)
+                    for seed in (*matching_fit.FIT_SEEDS, *matching_fit.CHECK_SEEDS)
+                ]
+                precision = [f[0] for f in figures]
+                print(
+                    f"{protocol:6s} prior weight {weight:<4} after {n}: precision "
+                    f"{statistics.mean(precision):.3f} (min {min(precision):.3f}), coverage "
+                    f"{statistics.mean(f[1] for f in figures):.3f}"
+                )
+
+
+def _simulate(
+    rows: list[tuning.Observation], prior: Calibration, weight: float, n: int, seed: int
+) -> tuple[float, float]:
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(rows))
+    history, measured = [rows[i] for i in order[:1500]], [rows[i] for i in order[1500:]]
+    confidence = tuning.confidences(prior, history)
+    band = [o for o, c in zip(history, confidence, strict=True) if 0.3 <= c < 0.98]
+    picked = [band[i] for i in rng.permutation(len(band))[:n]]
+    decisions = [learn.Decision(o.score, o.margin, o.linked, o.right) for o in picked]
+    population = [learn.Features(o.score, o.margin, o.linked) for o in history]
+    policy = learn.Policy(prior_weight=weight)
+    proposal = learn.refit(decisions, population, prior, 0.98, policy)
+    assert proposal is not None
+    above = tuning.confidences(proposal.calibration, measured) >= proposal.auto_threshold
+    right = np.array([o.right for o in measured])
+    known = np.array([o.has_request for o in measured])
+    return float(right[above].mean()), float((above & known).sum() / known.sum())
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Print the figures of every protocol."""
     parser = argparse.ArgumentParser(prog="python -m bench.matching_learn")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--protocols", nargs="+", default=["five", "twenty"])
     parser.add_argument("--decisions", type=int, nargs="+", default=[200, 500])
+    parser.add_argument("--tune", action="store_true", help="simulate policies on train")
     args = parser.parse_args(argv)
     data = Banking77.load(DATA)
+    if args.tune:
+        tune(data, CachedEmbedder.warm(OnnxEmbedder(), data.all_texts()))
+        return
     print(
         f"# matching that learns — {datetime.now(UTC):%Y-%m-%d}, {platform.node()}, "
         f"{os.cpu_count()} cores; test split, {args.seeds} seeds; mean (min–max)"

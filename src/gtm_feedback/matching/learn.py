@@ -48,7 +48,7 @@ class Policy:
     target: float = 0.98  # the precision promised for automatic attaches
     min_decisions: int = 100
     held_back: float = 0.2  # the newest share of decisions, kept out of the fit to check it
-    prior_weight: float = 0.5  # pull towards the prior's coefficients (MAP penalty)
+    prior_weight: float = 0.02  # pull towards the prior's coefficients (MAP penalty)
 
     @property
     def aim(self) -> float:
