@@ -271,6 +271,16 @@ def test_create_an_area_and_a_duplicate_name_is_refused(
     expect(page.locator("#users tr", has_text=SELLER).locator("select")).to_have_value("approver")
 
 
+def test_the_matching_page_refits_on_demand(server: str, page: Page, shots: Path) -> None:
+    page.goto(f"{server}/admin/matching")
+    expect(page.locator("#auto-threshold")).to_have_text("0.980")
+    expect(page.locator("#source")).to_contain_text("shipped defaults")
+    _shot(page, shots, "admin-matching")
+    page.click("#refit")
+    expect(page.locator("#run-status")).to_have_text("SUCCESS", timeout=30_000)
+    expect(page.locator("ol.timeline")).to_contain_text("refit_step")
+
+
 def test_runs_and_a_run_with_its_steps(server: str, page: Page, shots: Path) -> None:
     page.goto(f"{server}/runs?workflow=process_feedback_workflow&status=SUCCESS")
     _shot(page, shots, "runs")
@@ -301,7 +311,15 @@ def test_account_outbox_and_error_pages(server: str, page: Page, shots: Path) ->
 
 @pytest.mark.parametrize(
     "path",
-    ["/requests", "/feedback/new", "/approvals", "/areas/security-compliance", "/runs", "/outbox"],
+    [
+        "/requests",
+        "/feedback/new",
+        "/approvals",
+        "/areas/security-compliance",
+        "/runs",
+        "/outbox",
+        "/admin/matching",
+    ],
 )
 def test_pages_fit_a_phone_screen(server: str, browser: Browser, path: str) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
@@ -365,7 +383,7 @@ def test_no_page_breaks_its_content_security_policy(server: str, page: Page, sho
     page.on("console", lambda message: refused.append(message.text))
     account = _account(page, server)
     pages = ["/requests", "/feedback/new", "/approvals", "/areas", "/runs", "/admin/audit"]
-    for path in [*pages, "/matching/automatic"]:
+    for path in [*pages, "/matching/automatic", "/admin/matching"]:
         response = page.goto(f"{server}{path}")
         assert response is not None
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from gtm_feedback.config import Settings
 from gtm_feedback.learning import service, store
 from gtm_feedback.learning.models import MatchCalibration, MatchDecision
+from gtm_feedback.matching.calibration import novelty_for
 
 
 class CalibrationOut(BaseModel):
@@ -39,6 +40,7 @@ class MatchingOut(BaseModel):
     pinned: bool
     auto_threshold: float
     approval_threshold: float
+    novelty: bool  # a "does any request fit" model decides create-new (else the confidence)
     target_precision: float
     coefficients: list[float]
     decisions: dict[str, int]  # by kind, and "total"
@@ -79,6 +81,7 @@ def overview(session: Session, settings: Settings, model_id: str) -> MatchingOut
         pinned=pinned,
         auto_threshold=auto,
         approval_threshold=settings.match_approval_threshold,
+        novelty=novelty_for(model_id) is not None or settings.match_novelty is not None,
         target_precision=settings.match_target_precision,
         coefficients=list(calibration.coefficients),
         decisions=_decisions(session, model_id),
