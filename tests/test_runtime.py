@@ -17,7 +17,7 @@ from gtm_feedback.durable.queues import QUEUES
 from gtm_feedback.durable.runs import dbos_ready
 from gtm_feedback.errors import PermanentError
 from gtm_feedback.insight.agents import InsightsText
-from gtm_feedback.runtime import dbos_runtime, keep_moved_classes_loadable
+from gtm_feedback.runtime import dbos_runtime, keep_moved_classes_loadable, refit_cron
 
 
 @DBOS.step()
@@ -99,3 +99,11 @@ def test_a_class_pickled_under_its_module_before_the_move_still_loads() -> None:
     error = pickle.dumps(PermanentError("unknown request"), protocol=2)
     loaded = pickle.loads(error.replace(b"gtm_feedback.errors", b"gtm_feedback.workflow_support"))
     assert isinstance(loaded, PermanentError)
+
+
+def test_the_nightly_refit_is_off_when_the_environment_pins_matching() -> None:
+    assert refit_cron(Settings()) == "30 2 * * *"
+    assert refit_cron(Settings(match_refit_cron="0 4 * * *")) == "0 4 * * *"
+    assert refit_cron(Settings(match_auto_threshold=0.97)) == "off"
+    assert refit_cron(Settings(match_calibration=(-5.0, 7.0, 12.0))) == "off"
+    assert refit_cron(Settings(match_learn=False)) == "off"

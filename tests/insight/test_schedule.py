@@ -1,4 +1,4 @@
-"""The daily schedule with two real server processes: registered once, each time run once."""
+"""The schedules with two real server processes: registered once, each time run once."""
 
 from __future__ import annotations
 
@@ -93,6 +93,7 @@ def test_two_servers_register_one_schedule_and_run_each_time_once(
         ).fetchall()
     assert schedules == [
         ("area-insights-daily", EVERY_3S, "Europe/Paris", "insights"),
+        ("matching-refit-nightly", "30 2 * * *", "Europe/Paris", "matching"),
         ("weekly-digest", "0 9 * * 1", "Europe/Paris", "notifications"),
     ]
     runs = _scheduled_runs(system_db)

@@ -17,9 +17,9 @@ from gtm_feedback.feedback import service as feedback_service
 from gtm_feedback.feedback import workflows as feedback_workflows
 from gtm_feedback.feedback.models import FeedbackSource, Severity
 from gtm_feedback.feedback.undo_workflows import start_undo
-from gtm_feedback.feedback.views import auto_attach_out
+from gtm_feedback.feedback.views import auto_attach_out, move_and_learn
 from gtm_feedback.user.access import VIEWER, Approver, Member
-from gtm_feedback.web.deps import DbSession
+from gtm_feedback.web.deps import DbSession, DbWrite
 from gtm_feedback.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -133,3 +133,15 @@ def undo_page(feedback_id: str, who: Approver) -> RedirectResponse:
     """The Undo button: start the undo and follow its run."""
     run_id = start_undo(feedback_id, who.actor)
     return RedirectResponse(f"/feedback/runs/{run_id}", status_code=303)
+
+
+@router.post("/feedback/{feedback_id}/move")
+def move_page(
+    feedback_id: str,
+    session: DbWrite,
+    who: Approver,
+    to: Annotated[str, Form(min_length=1, max_length=200)],
+) -> RedirectResponse:
+    """The request page's Move: put the feedback where it belongs and show it there."""
+    moved = move_and_learn(session, feedback_id, to.strip(), who)
+    return RedirectResponse(f"/requests/{moved.to_slug}?eid={feedback_id}", status_code=303)

@@ -6,17 +6,22 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from gtm_feedback.durable.idempotency import scoped
-from gtm_feedback.feedback import intake, service
+from gtm_feedback.feedback import intake, moves, service
 from gtm_feedback.feedback import workflows as feedback_workflows
 from gtm_feedback.feedback.models import Feedback, FeedbackSource
+from gtm_feedback.feedback.moves import Moved
 from gtm_feedback.feedback.schemas import AutoAttachOut, FeedbackIn
 from gtm_feedback.feedback.undo_workflows import start_undo
-from gtm_feedback.user.access import MEMBER, VIEWER, Approver, Member
+from gtm_feedback.integrations import adapters
+from gtm_feedback.integrations.embeddings import get_embedder
+from gtm_feedback.learning.workflows import refit_if_due
+from gtm_feedback.user.access import MEMBER, VIEWER, Approver, Member, Principal
 from gtm_feedback.web.admission import INTAKE, INTAKE_RESPONSES
-from gtm_feedback.web.deps import MAX_OFFSET, DbSession
+from gtm_feedback.web.deps import MAX_OFFSET, DbSession, DbWrite
 
 router = APIRouter(prefix="/api/feedback", tags=["feedback"])
 
@@ -100,3 +105,46 @@ def undo(feedback_id: str, who: Approver) -> UndoStarted:
     with who undid it) and is decided again without it: a person is asked about the next
     candidate, or a new request is written. Undoing twice returns the same run."""
     return UndoStarted(run_id=start_undo(feedback_id, who.actor))
+
+
+class MoveIn(BaseModel):
+    """Where the feedback belongs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request: str = Field(min_length=1, max_length=200, description="The request's id or slug.")
+
+
+class MoveOut(BaseModel):
+    """Where the feedback went from and to."""
+
+    feedback_id: str
+    from_request: str
+    to_request: str
+
+
+@router.post(
+    "/{feedback_id}/move",
+    response_model=MoveOut,
+    responses={
+        404: {"description": "No such feedback or request"},
+        409: {"description": "Already on that request"},
+    },
+)
+def move(feedback_id: str, body: MoveIn, session: DbWrite, who: Approver) -> MoveOut:
+    """Move feedback to the request it belongs to (approvers): audited, and a label for the
+    next refit of matching (the best candidate was wrong, unless it is where it now goes)."""
+    moved = move_and_learn(session, feedback_id, body.request, who)
+    return MoveOut(
+        feedback_id=moved.feedback_id, from_request=moved.from_slug, to_request=moved.to_slug
+    )
+
+
+def move_and_learn(session: Session, feedback_id: str, target: str, who: Principal) -> Moved:
+    """Move (in the caller's transaction), then queue a refit if this label completes a batch."""
+    model_id = get_embedder(adapters.current().settings).model_id
+    moved = moves.move(
+        session=session, feedback_id=feedback_id, target=target, actor=who.actor, model_id=model_id
+    )
+    refit_if_due(model_id, moved.labels)
+    return moved

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gtm_feedback.integrations.embeddings import get_embedder
 from gtm_feedback.learning import overview, service
+from gtm_feedback.learning.views import RefitNumber
 from gtm_feedback.learning.workflows import RefitInput, start_refit
 from gtm_feedback.user.access import ADMIN, Admin
 from gtm_feedback.web.deps import AppSettings, DbSession, DbWrite
@@ -30,7 +31,7 @@ def refit_now(who: Admin) -> RedirectResponse:
 
 
 @router.post("/calibrations/{calibration_id}/revert")
-def revert_now(calibration_id: int, session: DbWrite, who: Admin) -> RedirectResponse:
+def revert_now(calibration_id: RefitNumber, session: DbWrite, who: Admin) -> RedirectResponse:
     """Take a refit out of use; back to the page."""
     service.revert(session=session, calibration_id=calibration_id, actor=who.actor)
     return RedirectResponse("/admin/matching", status_code=303)

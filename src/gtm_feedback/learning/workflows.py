@@ -85,10 +85,18 @@ def note_step(verdict: service.Verdict, candidates: list[dict[str, Any]]) -> Not
 def learn_from(verdict: service.Verdict, candidates: list[dict[str, Any]]) -> None:
     """In a workflow: store the verdict, and queue a refit when it completes a batch."""
     noted = note_step(verdict, candidates)
-    if service.due(adapters.current().settings, noted.count):
-        run_id = f"refit-{noted.model_id}-after-{noted.count}"
-        trigger = RefitInput(trigger=f"after {noted.count} decisions")
-        enqueue("matching", run_id, refit_matching_workflow, trigger)
+    refit_if_due(noted.model_id, noted.count)
+
+
+def refit_if_due(model_id: str, count: int | None) -> str | None:
+    """Queue the refit the decision that made ``count`` calls for (once per count); its id."""
+    if not service.due(adapters.current().settings, count):
+        return None
+    run_id = f"refit-{model_id}-after-{count}"
+    enqueue(
+        "matching", run_id, refit_matching_workflow, RefitInput(trigger=f"after {count} decisions")
+    )
+    return run_id
 
 
 def start_refit(data: RefitInput, idempotency_key: str | None) -> str:
