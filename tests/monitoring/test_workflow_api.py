@@ -73,7 +73,7 @@ def test_unknown_workflow_bad_body_unknown_run(client: TestClient) -> None:
     assert missing.status_code == 404
     assert (
         "known: area-insights, create-request, import, mark-shipped, process-feedback, "
-        "sync-embeddings, weekly-digest" in missing.json()["detail"]
+        "refit-matching, sync-embeddings, weekly-digest" in missing.json()["detail"]
     )
     bad = client.post("/api/workflows/mark-shipped", json={"request": 3, "extra": True})
     assert bad.status_code == 422
