@@ -135,8 +135,8 @@ def request_texts(
 def match_config(settings: Settings, model_id: str, session: Session) -> MatchConfig:
     """Thresholds, weights and calibration in use: the newest active refit learnt from people's
     decisions, unless the environment pins the calibration or the auto threshold."""
-    calibration, auto = learning.current(session, settings, model_id)
-    return offline_config(settings, model_id, calibration, auto)
+    in_use = learning.current(session, settings, model_id)
+    return offline_config(settings, model_id, in_use.calibration, in_use.auto_threshold)
 
 
 def offline_config(

@@ -63,7 +63,7 @@ def _label(
     if features is None:
         return None
     best = str(candidates[0].get("request_id", ""))
-    new = store.record_decision(
+    return store.record_and_count(
         session=session,
         key=f"move:{feedback_id}:{destination_id}",
         kind="reassign",
@@ -74,4 +74,3 @@ def _label(
         feedback_id=feedback_id,
         decided_by=actor.label,
     )
-    return store.decision_count(session=session, model_id=model_id) if new else None

@@ -72,18 +72,17 @@ def calibration_out(row: MatchCalibration) -> CalibrationOut:
 def overview(session: Session, settings: Settings, model_id: str) -> MatchingOut:
     """Everything the matching page shows."""
     pinned = service.pinned(settings)
-    calibration, auto = service.current(session, settings, model_id)
-    learnt = not pinned and store.active(session=session, model_id=model_id) is not None
-    source = "learnt" if learnt else ("environment" if pinned else "shipped")
+    in_use = service.current(session, settings, model_id)
+    source = "learnt" if in_use.learnt else ("environment" if pinned else "shipped")
     return MatchingOut(
         model_id=model_id,
         source=source,
         pinned=pinned,
-        auto_threshold=auto,
+        auto_threshold=in_use.auto_threshold,
         approval_threshold=settings.match_approval_threshold,
         novelty=novelty_for(model_id) is not None or settings.match_novelty is not None,
         target_precision=settings.match_target_precision,
-        coefficients=list(calibration.coefficients),
+        coefficients=list(in_use.calibration.coefficients),
         decisions=_decisions(session, model_id),
         min_decisions=settings.match_min_decisions,
         refit_every=settings.match_refit_every,

@@ -49,7 +49,7 @@ def note(
     if features is None:
         return None
     with session_scope(url, write=True) as session:
-        new = store.record_decision(
+        return store.record_and_count(
             session=session,
             key=verdict.key,
             kind=verdict.kind,
@@ -60,7 +60,6 @@ def note(
             feedback_id=verdict.feedback_id,
             decided_by=verdict.decided_by,
         )
-        return store.decision_count(session=session, model_id=model_id) if new else None
 
 
 def due(settings: Settings, count: int | None) -> bool:
@@ -80,12 +79,22 @@ def policy(settings: Settings) -> learn.Policy:
     )
 
 
-def current(session: Session, settings: Settings, model_id: str) -> tuple[Calibration, float]:
-    """The calibration and auto threshold matching uses now."""
+@dataclass(frozen=True)
+class InUse:
+    """The calibration and auto threshold matching uses now, and whether a refit set them."""
+
+    calibration: Calibration
+    auto_threshold: float
+    learnt: bool
+
+
+def current(session: Session, settings: Settings, model_id: str) -> InUse:
+    """What matching uses now: the newest active refit, else the environment or the defaults."""
     row = None if pinned(settings) else store.active(session=session, model_id=model_id)
     if row is not None:  # never below the approval threshold set since the refit
-        return store.as_calibration(row), max(row.auto_threshold, settings.match_approval_threshold)
-    return configured(settings, model_id), settings.match_auto_threshold
+        auto = max(row.auto_threshold, settings.match_approval_threshold)
+        return InUse(store.as_calibration(row), auto, learnt=True)
+    return InUse(configured(settings, model_id), settings.match_auto_threshold, learnt=False)
 
 
 def configured(settings: Settings, model_id: str) -> Calibration:
@@ -115,7 +124,7 @@ def refit(settings: Settings, model_id: str, *, trigger: str, run_id: str) -> Re
             return Refit(done, done.decisions + done.held_back, done.note)
         labels = store.decisions(session=session, model_id=model_id)
         rows = store.population(session=session)
-        _, threshold = current(session, settings, model_id)
+        threshold = current(session, settings, model_id).auto_threshold
     found = learn.refit(labels, rows, calibration_for(model_id), threshold, policy(settings))
     if found is None:
         need = settings.match_min_decisions

@@ -71,6 +71,13 @@ def record_decision(
     return True
 
 
+def record_and_count(*, session: Session, model_id: str, **decision: Any) -> int | None:
+    """Store one decision (``record_decision``'s arguments); the count it made, None if not new."""
+    if not record_decision(session=session, model_id=model_id, **decision):
+        return None
+    return decision_count(session=session, model_id=model_id)
+
+
 def decision_count(*, session: Session, model_id: str) -> int:
     """How many decisions are stored for ``model_id``."""
     query = select(func.count()).where(MatchDecision.model_id == model_id)
