@@ -50,7 +50,7 @@ def learnt_config(
     """The config after refitting on ``n`` decisions drawn from the approval band."""
     picked = [band[i] for i in rng.permutation(len(band))[:n]]
     decisions = [
-        learn.Decision(r.best.score, r.best.margin, r.best.linked, r.best.request_id == e)
+        learn.Decision(r.best.score, r.best.margin, r.best.linked, right=r.best.request_id == e)
         for r, e in picked
         if r.best is not None
     ]
@@ -139,7 +139,7 @@ def _simulate(
     confidence = tuning.confidences(prior, history)
     band = [o for o, c in zip(history, confidence, strict=True) if 0.3 <= c < 0.98]
     picked = [band[i] for i in rng.permutation(len(band))[:n]]
-    decisions = [learn.Decision(o.score, o.margin, o.linked, o.right) for o in picked]
+    decisions = [learn.Decision(o.score, o.margin, o.linked, right=o.right) for o in picked]
     population = [learn.Features(o.score, o.margin, o.linked) for o in history]
     policy = learn.Policy(prior_weight=weight)
     proposal = learn.refit(decisions, population, prior, 0.98, policy)

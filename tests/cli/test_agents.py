@@ -80,6 +80,27 @@ def test_try_uses_the_configured_llm(sample: Path, monkeypatch: pytest.MonkeyPat
     assert "engine: llm (insights/1), attempts: 1, tokens: 100 in / 20 out" in tail
 
 
+def test_match_check_asks_about_the_best_candidates(
+    sample: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GTMFB_DATA_DIR", str(sample))
+    get_settings.cache_clear()
+    assert runner.invoke(app, ["embeddings", "sync"]).exit_code == 0
+    offline, tail = run(sample, monkeypatch, "match-check", "Need Okta SAML SSO for 500 seats")
+    # Offline there is no second opinion to give.
+    assert (offline["request_id"], offline["confidence"]) == (None, 0.0)
+    assert "engine: offline (match-check/1)" in tail
+    with serve(FakeLLM([Reply(json.dumps({"request_id": "nope", "confidence": 0.9}))])) as fake:
+        monkeypatch.setenv("GTMFB_LLM_BASE_URL", fake.base_url)
+        monkeypatch.setenv("GTMFB_LLM_ANSWER_RETRIES", "0")
+        _, tail = run(sample, monkeypatch, "match-check", "Need Okta SAML SSO for 500 seats")
+    question = json.loads(fake.requests[0]["messages"][1]["content"])
+    assert 1 <= len(question["candidates"]) <= 3
+    assert "SAML" in question["candidates"][0]["title"]
+    # An id the model made up is refused, and the offline engine answers instead.
+    assert "unknown request id 'nope'" in " ".join(tail.split())
+
+
 def test_unknown_area_is_a_clear_error(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GTMFB_DATA_DIR", str(sample))
     get_settings.cache_clear()

@@ -29,7 +29,9 @@ def _draw(n: int, seed: int) -> list[Decision]:
             float(rng.uniform(0.4, 0.95)), float(rng.uniform(0, 0.25)), int(rng.integers(0, 20))
         )
         p = TRUTH.confidence(features.score, features.margin, features.linked)
-        rows.append(Decision(features.score, features.margin, features.linked, rng.uniform() < p))
+        rows.append(
+            Decision(features.score, features.margin, features.linked, right=rng.uniform() < p)
+        )
     return rows
 
 
@@ -62,7 +64,7 @@ def test_a_refit_meets_the_target_on_the_population_it_will_decide() -> None:
 def test_held_back_decisions_that_disagree_keep_the_threshold() -> None:
     decisions = _draw(400, 3)
     # The newest decisions say every confident candidate was wrong: the world changed.
-    wrong = [Decision(0.95, 0.3, 19, False) for _ in range(60)]
+    wrong = [Decision(0.95, 0.3, 19, right=False) for _ in range(60)]
     found = refit(decisions + wrong, _draw(3000, 4), PRIOR, 0.995, Policy(held_back=0.15))
     assert found is not None
     assert not found.accepted
@@ -72,7 +74,7 @@ def test_held_back_decisions_that_disagree_keep_the_threshold() -> None:
 
 
 def test_a_threshold_no_recent_match_vouches_for_changes_nothing() -> None:
-    few = [Decision(0.5, 0.01, 0, i % 2 == 0) for i in range(120)]  # unsure, half wrong
+    few = [Decision(0.5, 0.01, 0, right=i % 2 == 0) for i in range(120)]  # unsure, half wrong
     found = refit(few, few, PRIOR, 0.98, Policy())
     assert found is not None
     assert not found.accepted
@@ -90,9 +92,9 @@ def test_raising_the_threshold_needs_no_agreement() -> None:
 
 def test_agreement_is_judged_against_what_the_fit_expects() -> None:
     sure = Calibration("m", 10.0, 0.0, 0.0)  # p ~ 1 for every row
-    right = [Decision(0.9, 0.1, 0, True)] * 30
+    right = [Decision(0.9, 0.1, 0, right=True)] * 30
     assert check(sure, right, 0.9) == (30, 0, True)
-    assert check(sure, right[:28] + [Decision(0.9, 0.1, 0, False)] * 2, 0.9)[2] is False
+    assert check(sure, right[:28] + [Decision(0.9, 0.1, 0, right=False)] * 2, 0.9)[2] is False
     assert check(sure, right, 1.1)[:2] == (0, 0)
 
 
@@ -124,3 +126,29 @@ def test_the_novelty_score_decides_between_asking_and_creating() -> None:
     assert thresholds.decide(0.2, exists=0.8) is Tier.APPROVAL  # weak best, but something fits
     assert thresholds.decide(0.2) is Tier.CREATE  # no novelty model: the confidence decides
     assert thresholds.decide(None, exists=0.9) is Tier.CREATE
+
+
+def test_an_llm_opinion_gets_the_weight_decisions_give_it() -> None:
+    rng = np.random.default_rng(7)
+    rows = []
+    for _ in range(400):
+        features = Features(float(rng.uniform(0.5, 0.9)), float(rng.uniform(0, 0.1)))
+        right = bool(rng.uniform() < PRIOR.confidence(features.score, features.margin))
+        # A model that is right about four times in five, and says how sure it is.
+        sure = float(rng.uniform(0.6, 1.0))
+        agrees = right if rng.uniform() < 0.8 else not right
+        opinion = sure if agrees else -sure
+        rows.append(Decision(features.score, features.margin, llm=opinion, right=right))
+    found = refit(rows, rows, PRIOR, 0.99, Policy(prior_weight=0.05))
+    assert found is not None
+    assert found.calibration.w_llm > 1.0  # agreement raises the confidence, dissent lowers it
+    agreeing, dissenting = (
+        Features(0.7, 0.05, llm=0.9).confidence(found.calibration),
+        Features(0.7, 0.05, llm=-0.9).confidence(found.calibration),
+    )
+    assert agreeing > Features(0.7, 0.05).confidence(found.calibration) > dissenting
+    # Decisions made with no LLM configured say nothing about it: its weight stays the prior's.
+    silent = [Decision(r.score, r.margin, right=r.right) for r in rows]
+    kept = refit(silent, silent, PRIOR, 0.99, Policy(prior_weight=0.05))
+    assert kept is not None
+    assert kept.calibration.w_llm == PRIOR.w_llm == 0.0

@@ -15,6 +15,7 @@ from gtm_feedback.cli.support import cli_settings, console, errors, require_curr
 from gtm_feedback.config import Settings
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.feature_request import agents as request_agents
+from gtm_feedback.feature_request import search
 from gtm_feedback.feature_request.models import FeatureRequest
 from gtm_feedback.feedback import agents as feedback_agents
 from gtm_feedback.insight import agents as insight_agents
@@ -22,6 +23,9 @@ from gtm_feedback.insight import report as insight_report
 from gtm_feedback.insight import workflows as insight_workflows
 from gtm_feedback.integrations.ai.registry import build_runner
 from gtm_feedback.integrations.ai.spec import AgentSpec
+from gtm_feedback.integrations.embeddings import get_embedder
+from gtm_feedback.learning import agents as learning_agents
+from gtm_feedback.learning import checks
 from gtm_feedback.product_area import service as areas
 from gtm_feedback.user import agents as user_agents
 from gtm_feedback.user.models import User
@@ -36,6 +40,7 @@ AGENTS: dict[str, AgentSpec[Any, Any]] = {
         feedback_agents.COMPOSE,
         user_agents.AGENT,
         insight_agents.AGENT,
+        learning_agents.AGENT,
     )
 }
 
@@ -51,6 +56,7 @@ class AgentName(StrEnum):
     slack_compose = "slack-compose"
     identity = "identity"
     insights = "insights"
+    match_check = "match-check"
 
 
 Builder = Callable[[Session, Settings, str, feedback_agents.MessageKind], BaseModel]
@@ -110,6 +116,16 @@ def _insights(session: Session, settings: Settings, text: str, _k: Any) -> BaseM
     return insight_report.brief(prepared.figures, insight_workflows.themes_of(prepared))
 
 
+def _match_check(session: Session, settings: Settings, text: str, _k: Any) -> BaseModel:
+    embedder = get_embedder(settings)
+    config = search.match_config(settings, embedder.model_id, session)
+    ranked = search.find_candidates(session=session, embedder=embedder, pain=text, config=config)
+    ids = [c.request_id for c in ranked.candidates]
+    if not ids:
+        raise typer.BadParameter("no embedded request to check: run `gtm-feedback embeddings sync`")
+    return checks.question(text, ids, search.request_texts(session=session, ids=ids))
+
+
 BUILDERS: dict[AgentName, Builder] = {
     AgentName.request_writer: _request_writer,
     AgentName.related: _related,
@@ -117,11 +133,12 @@ BUILDERS: dict[AgentName, Builder] = {
     AgentName.slack_compose: _compose,
     AgentName.identity: _identity,
     AgentName.insights: _insights,
+    AgentName.match_check: _match_check,
 }
 _TEXT_HELP = (
     "request-writer: a customer pain · related: a new request's title · slack-extract: a "
     "message (a line '---' separates thread messages) · slack-compose: the pain to quote · "
-    "identity: an email · insights: an area slug"
+    "identity: an email · insights: an area slug · match-check: a customer pain"
 )
 
 

@@ -204,7 +204,7 @@ def learn_config(
         best = result.best
         if best is not None:
             right = best.request_id == expected
-            decisions.append(learn.Decision(best.score, best.margin, best.linked, right))
+            decisions.append(learn.Decision(best.score, best.margin, best.linked, right=right))
     proposal = learn.refit(decisions, decisions, config.calibration, config.thresholds.auto, policy)
     if proposal is None:
         return config, None

@@ -7,6 +7,8 @@ its own earlier work instead of doing it twice.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dbos import DBOS
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -30,6 +32,8 @@ from gtm_feedback.feedback.models import MatchTier
 from gtm_feedback.feedback.schemas import ProcessFeedbackInput
 from gtm_feedback.integrations import adapters
 from gtm_feedback.integrations.embeddings import Precomputed, get_embedder
+from gtm_feedback.learning import checks, store
+from gtm_feedback.learning.agents import CheckAnswer
 from gtm_feedback.matching.matcher import MatchConfig, MatchResult, request_text
 from gtm_feedback.matching.tiers import Tier
 from gtm_feedback.product_area import service as areas
@@ -44,6 +48,9 @@ class MatchOutcome(BaseModel):
     confidence: float | None
     reason: str | None
     candidates: list[dict[str, object]]
+    # Decided (and recorded) with the match, so a replay takes the same path whatever the
+    # settings say by then; runs recorded before the check existed read False.
+    llm_check: bool = False
 
 
 def _url() -> str:
@@ -73,6 +80,45 @@ def match_step(pain: str) -> MatchOutcome:
         confidence=best.confidence if best else None,
         reason=best.reason if best else None,
         candidates=[candidate.as_dict() for candidate in result.candidates],
+        llm_check=result.tier == Tier.APPROVAL and checks.enabled(adapters.current().settings),
+    )
+
+
+@DBOS.step(**DB_RETRY)
+def llm_check_step(pain: str, match: MatchOutcome) -> MatchOutcome:
+    """Ask the configured LLM which candidate fits (cached): one more feature of the best
+    candidate. The calibration and the auto threshold still decide; no answer, no change."""
+    settings = adapters.current().settings
+    ids = [str(c["request_id"]) for c in match.candidates[: checks.CHECKED]]
+    with session_scope(_url()) as session:
+        texts = search.request_texts(session=session, ids=ids)
+        config = search.match_config(settings, get_embedder(settings).model_id, session)
+    if match.request_id not in texts:
+        return match  # the proposed request is gone: nothing to check
+    answer = checks.ask(settings, adapters.current().agents, checks.question(pain, ids, texts))
+    return match if answer is None else with_opinion(match, answer, config)
+
+
+def with_opinion(match: MatchOutcome, answer: CheckAnswer, config: MatchConfig) -> MatchOutcome:
+    """The match with the LLM's opinion as the best candidate's ``llm`` feature, its confidence
+    recomputed, and auto when that reaches the threshold (it never sends to "create new")."""
+    best, *rest = match.candidates
+    features = store.features_of(match.candidates)
+    assert features is not None
+    assert match.request_id is not None
+    llm = checks.opinion(answer, match.request_id)
+    confidence = replace(features, llm=llm).confidence(config.calibration)
+    titles = {str(c["request_id"]): str(c["title"]) for c in match.candidates}
+    reason = f"{best['reason']}; {checks.summary(answer, match.request_id, titles)}"
+    checked = {**best, "llm": round(llm, 4), "confidence": round(confidence, 4), "reason": reason}
+    tier = Tier.AUTO if confidence >= config.thresholds.auto else Tier.APPROVAL
+    return match.model_copy(
+        update={
+            "tier": tier,
+            "confidence": confidence,
+            "reason": reason,
+            "candidates": [checked, *rest],
+        }
     )
 
 

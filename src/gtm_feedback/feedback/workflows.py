@@ -139,6 +139,8 @@ def process_feedback_workflow(data: ProcessFeedbackInput) -> ProcessFeedbackResu
     of waiting never hold one of the queue's worker slots.
     """
     match = steps.match_step(data.submission.pain)
+    if match.llm_check:  # the approval band, with an LLM configured: one more opinion
+        match = steps.llm_check_step(data.submission.pain, match)
     if match.tier == Tier.AUTO:  # == not is: runs recorded earlier hold the plain string
         return _attach(data, match, MatchTier.AUTO)
     return hand_over(data, match)

@@ -28,6 +28,7 @@ class MatchDecision(Base):
     score: Mapped[float] = mapped_column(Float)
     margin: Mapped[float] = mapped_column(Float)
     linked: Mapped[int] = mapped_column(Integer, default=0)
+    llm: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     decided_by: Mapped[str] = mapped_column(String(400), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
@@ -49,7 +50,8 @@ class MatchCalibration(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     run_id: Mapped[str] = mapped_column(String(200), unique=True)  # the refit run that saved it
     model_id: Mapped[str] = mapped_column(String(100), index=True)
-    coefficients: Mapped[list[Any]] = mapped_column(JSON)  # bias, w_score, w_margin, w_linked
+    # bias, w_score, w_margin, w_linked, w_llm (refits before the LLM check stored four)
+    coefficients: Mapped[list[Any]] = mapped_column(JSON)
     auto_threshold: Mapped[float] = mapped_column(Float)
     decisions: Mapped[int] = mapped_column(Integer)
     held_back: Mapped[int] = mapped_column(Integer)
@@ -60,3 +62,20 @@ class MatchCalibration(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)
     trigger: Mapped[str] = mapped_column(String(200))  # nightly | after N decisions | who asked
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class MatchCheck(Base):
+    """One LLM check of an approval-band match, cached by question, with the tokens it cost."""
+
+    __tablename__ = "match_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # sha256 of the prompt version, the model and the question: the same question is asked once.
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    llm_model: Mapped[str] = mapped_column(String(200))
+    request_id: Mapped[str | None] = mapped_column(String(40))  # the model's choice, or none
+    confidence: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

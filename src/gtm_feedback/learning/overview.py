@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gtm_feedback.config import Settings
-from gtm_feedback.learning import service, store
+from gtm_feedback.learning import checks, service, store
 from gtm_feedback.learning.models import MatchCalibration, MatchDecision
 from gtm_feedback.matching.calibration import novelty_for
 
@@ -42,7 +42,10 @@ class MatchingOut(BaseModel):
     approval_threshold: float
     novelty: bool  # a "does any request fit" model decides create-new (else the confidence)
     target_precision: float
-    coefficients: list[float]
+    coefficients: list[float]  # bias, score, margin, linked, llm
+    llm_check: bool  # approval-band matches get an LLM's opinion (a model is configured)
+    llm_checks_30_days: int  # questions asked (cached answers are not asked again)
+    llm_tokens_30_days: int
     decisions: dict[str, int]  # by kind, and "total"
     min_decisions: int
     refit_every: int
@@ -74,6 +77,7 @@ def overview(session: Session, settings: Settings, model_id: str) -> MatchingOut
     pinned = service.pinned(settings)
     in_use = service.current(session, settings, model_id)
     source = "learnt" if in_use.learnt else ("environment" if pinned else "shipped")
+    asked, tokens = checks.spent(session)
     return MatchingOut(
         model_id=model_id,
         source=source,
@@ -83,6 +87,9 @@ def overview(session: Session, settings: Settings, model_id: str) -> MatchingOut
         novelty=novelty_for(model_id) is not None or settings.match_novelty is not None,
         target_precision=settings.match_target_precision,
         coefficients=list(in_use.calibration.coefficients),
+        llm_check=checks.enabled(settings),
+        llm_checks_30_days=asked,
+        llm_tokens_30_days=tokens,
         decisions=_decisions(session, model_id),
         min_decisions=settings.match_min_decisions,
         refit_every=settings.match_refit_every,

@@ -25,7 +25,7 @@ def features_of(candidates: Sequence[Mapping[str, Any]]) -> Features | None:
     """The best candidate's features from stored candidates (``as_dict`` form), if any.
 
     Candidates stored before the margin and linked count were kept give the margin from the
-    scores and no linked count.
+    scores and no linked count; ``llm`` is there only when an LLM check was asked.
     """
     if not candidates:
         return None
@@ -33,7 +33,7 @@ def features_of(candidates: Sequence[Mapping[str, Any]]) -> Features | None:
     score = float(best.get("score", 0.0))
     runner_up = float(candidates[1].get("score", 0.0)) if len(candidates) > 1 else 0.0
     margin = float(best["margin"]) if "margin" in best else score - runner_up
-    return Features(score, margin, int(best.get("linked", 0)))
+    return Features(score, margin, int(best.get("linked", 0)), float(best.get("llm", 0.0)))
 
 
 def record_decision(
@@ -59,6 +59,7 @@ def record_decision(
         score=features.score,
         margin=features.margin,
         linked=features.linked,
+        llm=features.llm,
         request_id=request_id,
         feedback_id=feedback_id,
         decided_by=decided_by,
@@ -91,7 +92,7 @@ def decisions(*, session: Session, model_id: str) -> list[Decision]:
         .where(MatchDecision.model_id == model_id)
         .order_by(MatchDecision.at, MatchDecision.id)
     )
-    return [Decision(r.score, r.margin, r.linked, r.right) for r in rows]
+    return [Decision(r.score, r.margin, r.linked, r.llm, right=r.right) for r in rows]
 
 
 def population(*, session: Session, now: datetime | None = None) -> list[Features]:

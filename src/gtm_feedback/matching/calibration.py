@@ -12,14 +12,17 @@ import numpy.typing as npt
 
 @dataclass(frozen=True)
 class Calibration:
-    """Logistic model ``p = sigmoid(bias + w_score·score + w_margin·margin + w_linked·ln(1+n))``.
+    """Logistic model ``p = sigmoid(bias + w_score·score + w_margin·margin + w_linked·ln(1+n)
+    + w_llm·llm)``.
 
     ``margin`` is how far the candidate's score is above the best other candidate (negative for
     every candidate but the first), so a lone close match is trusted more than a close match
     with a near tie; ``n`` is how much feedback is already linked to the candidate (trust grows
-    with evidence). Fitted per embedding model: raw cosines of different models are on
-    different scales. The same form, fitted on another label, is the "does any request fit"
-    model that decides when to create a new request.
+    with evidence); ``llm`` is an LLM's opinion of the candidate when one was asked (its
+    confidence, negative when it chose otherwise; 0 when none was asked), whose weight only
+    decisions can give it (the shipped one is 0). Fitted per embedding model: raw cosines of
+    different models are on different scales. The same form, fitted on another label, is the
+    "does any request fit" model that decides when to create a new request.
     """
 
     model_id: str
@@ -27,25 +30,28 @@ class Calibration:
     w_score: float
     w_margin: float
     w_linked: float = 0.0
+    w_llm: float = 0.0
 
-    def confidence(self, score: float, margin: float, linked: int = 0) -> float:
+    def confidence(self, score: float, margin: float, linked: int = 0, llm: float = 0.0) -> float:
         """Probability in 0..1 that this candidate is the right request."""
-        z = self.logit(score, margin, linked)
+        z = self.logit(score, margin, linked, llm)
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
-    def logit(self, score: float, margin: float, linked: int = 0) -> float:
+    def logit(self, score: float, margin: float, linked: int = 0, llm: float = 0.0) -> float:
         """The model's log-odds before the sigmoid."""
         return (
             self.bias
             + self.w_score * score
             + self.w_margin * margin
             + self.w_linked * math.log1p(linked)
+            + self.w_llm * llm
         )
 
     @property
-    def coefficients(self) -> tuple[float, float, float, float]:
-        """(bias, w_score, w_margin, w_linked), as stored and as ``GTMFB_MATCH_CALIBRATION``."""
-        return (self.bias, self.w_score, self.w_margin, self.w_linked)
+    def coefficients(self) -> tuple[float, float, float, float, float]:
+        """(bias, w_score, w_margin, w_linked, w_llm), as stored and as
+        ``GTMFB_MATCH_CALIBRATION``."""
+        return (self.bias, self.w_score, self.w_margin, self.w_linked, self.w_llm)
 
 
 #: Fitted by ``python -m bench.matching --fit`` on Banking77's train split (one exemplar, five
@@ -82,6 +88,7 @@ def fit_calibration(
     correct: Sequence[bool],
     *,
     linked: Sequence[int] | None = None,
+    llm: Sequence[float] | None = None,
     prior: Calibration | None = None,
     prior_weight: float = 0.0,
 ) -> Calibration:
@@ -90,14 +97,18 @@ def fit_calibration(
     With a ``prior``, the fit is pulled towards its coefficients by a Gaussian penalty of
     ``prior_weight`` (a MAP estimate): with few labels the answer stays near the prior, and
     the labels take over as they accumulate. Without one, a light ridge keeps it finite.
+    A feature with no evidence (no counts given, no LLM opinion on any row) keeps its weight.
     """
     counts = np.log1p(np.asarray(linked if linked is not None else [0] * len(scores), float))
-    x = np.column_stack([np.ones(len(scores)), scores, margins, counts]).astype(np.float64)
+    opinions = np.asarray(llm if llm is not None else [0.0] * len(scores), float)
+    x = np.column_stack([np.ones(len(scores)), scores, margins, counts, opinions])
     y = np.asarray(correct, dtype=np.float64)
-    centre = np.array(prior.coefficients if prior is not None else (0.0,) * 4)
-    penalty = (prior_weight if prior is not None else 1e-3) * np.eye(4)
-    if linked is None:  # no evidence about the count: keep its weight at the prior's
+    centre = np.array(prior.coefficients if prior is not None else (0.0,) * 5)
+    penalty = (prior_weight if prior is not None else 1e-3) * np.eye(5)
+    if linked is None:
         penalty[3, 3] = 1e9
+    if not opinions.any():
+        penalty[4, 4] = 1e9
     w = centre.copy()
     for _ in range(60):
         p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -60, 60)))

@@ -27,14 +27,20 @@ MIN_ABOVE = 20
 
 @dataclass(frozen=True)
 class Features:
-    """The best candidate of one match: fused score, margin over the runner-up, linked count."""
+    """The best candidate of one match: fused score, margin over the runner-up, linked count,
+    and an LLM's opinion when one was asked (see ``Calibration``)."""
 
     score: float
     margin: float
     linked: int = 0
+    llm: float = 0.0
+
+    def confidence(self, calibration: Calibration) -> float:
+        """What ``calibration`` makes of these features."""
+        return calibration.confidence(self.score, self.margin, self.linked, self.llm)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Decision(Features):
     """A person's verdict on a best candidate: ``right`` when it was the request."""
 
@@ -94,6 +100,7 @@ def refit(
         [d.margin for d in fitted],
         [d.right for d in fitted],
         linked=[d.linked for d in fitted],
+        llm=[d.llm for d in fitted],
         prior=prior,
         prior_weight=policy.prior_weight,
     )
@@ -150,7 +157,7 @@ def choose_threshold(
 ) -> tuple[float, float, float] | None:
     """The lowest grid threshold whose mean confidence above it reaches ``aim`` over at least
     ``MIN_ABOVE`` rows: (threshold, estimated precision, estimated coverage); None if none."""
-    confidence = np.array([calibration.confidence(r.score, r.margin, r.linked) for r in rows])
+    confidence = np.array([r.confidence(calibration) for r in rows])
     for threshold in _GRID:
         above = confidence >= threshold
         if above.sum() >= MIN_ABOVE and float(confidence[above].mean()) >= aim:
@@ -166,7 +173,7 @@ def check(
     They disagree when more of the rows the threshold would attach were wrong than the fit
     expects, by over two standard deviations (plus one, so a single surprise is not enough).
     """
-    scored = [(d, calibration.confidence(d.score, d.margin, d.linked)) for d in held_back]
+    scored = [(d, d.confidence(calibration)) for d in held_back]
     above = [(d, p) for d, p in scored if p >= threshold]
     wrong = sum(1 for d, _ in above if not d.right)
     expected = sum(1 - p for _, p in above)
