@@ -7,7 +7,9 @@ request), and each query's best candidate gets two more features, log P(best) an
 log P(best) − log P(best other). Then, in both halves of the queries in turn, the calibration is
 fitted on one half with and without them, the auto threshold set where that half's precision
 reaches 0.98, and precision and coverage measured on the other half; AUROC of "some request fits"
-likewise. Nothing here reads the test split.
+likewise. Two classifiers side by side: ``softmax``, over every request, and ``rivals``, the
+product's ``matching/second.py`` (each request trained against its 20 nearest rivals only, asked
+about the matcher's candidates). Nothing here reads the test split.
 
     python -m bench.matching_second [--protocols five twenty]
 """
@@ -28,12 +30,14 @@ from bench.matching_data import Banking77, CachedEmbedder, build_protocol
 from bench.matching_fit import CHECK_SEEDS, FIT_SEEDS, TARGET
 from gtm_feedback.cli.evaluation import match_all
 from gtm_feedback.integrations.embeddings.onnx import OnnxEmbedder
+from gtm_feedback.matching import second
 from gtm_feedback.matching.evaluate import auroc
 from gtm_feedback.matching.matcher import request_text
 
 Array = npt.NDArray[np.float64]
-#: Columns of a row: score, margin, ln(1+linked), log P(best), log-ratio, right, has a request.
-BASE, WITH_SECOND = [0, 1, 2], [0, 1, 2, 3, 4]
+#: Columns of a row: score, margin, ln(1+linked), log P(best), log-ratio (softmax over all),
+#: right, has a request, log P(best), lead (rivals).
+VARIANTS = {"without": [0, 1, 2], "softmax": [0, 1, 2, 3, 4], "rivals": [0, 1, 2, 7, 8]}
 
 
 def softmax_fit(x: Array, y: npt.NDArray[np.int64], k: int, iters: int = 400) -> Array:
@@ -90,27 +94,32 @@ def observe(data: Banking77, embedder: CachedEmbedder, protocol: str, seed: int)
     scale = 10.0  # unit vectors: a wider range lets the regression separate in few steps
     items = embedder.embed(texts).astype(np.float64) * scale
     model = softmax_fit(items, np.array(labels), len(ids))
-    queries = embedder.embed([t for t, _ in built.feedback]) * scale
-    log_p = np.log(_softmax(queries @ model[:-1] + model[-1]) + 1e-9)
+    rival = second.train(embedder.embed(texts), [ids[n] for n in labels])
+    unit = embedder.embed([t for t, _ in built.feedback])
+    log_p = np.log(_softmax(unit.astype(np.float64) * scale @ model[:-1] + model[-1]) + 1e-9)
     rows = []
-    for result, (_, expected), logs in zip(results, built.feedback, log_p, strict=True):
+    for result, (_, expected), logs, query in zip(
+        results, built.feedback, log_p, unit, strict=True
+    ):
         if not result.candidates:
             continue
         best = result.candidates[0]
         j = ids.index(best.request_id)
         other = np.max(np.delete(logs, j))
         right, known = best.request_id == expected, expected is not None
+        opinion = rival.features(query, [c.request_id for c in result.candidates])
+        assert opinion is not None  # every request was trained on
         row = (best.score, best.margin, np.log1p(best.linked), logs[j], logs[j] - other)
-        rows.append((*row, right, known))
+        rows.append((*row, right, known, *opinion))
     return np.array(rows, dtype=float)
 
 
 def compare(rows: Array, seed: int) -> dict[str, tuple[float, float, float]]:
-    """(precision, coverage, AUROC of "a request fits") without and with the second opinion."""
+    """(precision, coverage, AUROC of "a request fits") per variant."""
     order = np.random.default_rng(seed).permutation(len(rows))
     halves = (order[: len(rows) // 2], order[len(rows) // 2 :])
     out = {}
-    for name, columns in (("without", BASE), ("with", WITH_SECOND)):
+    for name, columns in VARIANTS.items():
         figures = []
         for fit_rows, test_rows in (halves, halves[::-1]):
             fit, test = rows[fit_rows], rows[test_rows]
@@ -142,9 +151,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             found = compare(observe(data, embedder, protocol, seed), seed)
             seen.append(found)
             print(protocol, seed, _line(found), flush=True)
-        means = {k: tuple(np.mean([s[k] for s in seen], axis=0)) for k in ("without", "with")}
-        better = sum(s["with"][1] > s["without"][1] for s in seen)
-        print(f"{protocol} mean {_line(means)}; coverage higher in {better}/{len(seen)} seeds")
+        means = {k: tuple(np.mean([s[k] for s in seen], axis=0)) for k in VARIANTS}
+        better = {k: sum(s[k][1] > s["without"][1] for s in seen) for k in VARIANTS}
+        print(f"{protocol} mean {_line(means)}; coverage higher (of {len(seen)}): {better}")
 
 
 def _line(found: Mapping[str, tuple[float, ...]]) -> str:
