@@ -12,6 +12,7 @@ product's ``matching/second.py`` (each request trained against its 20 nearest ri
 about the matcher's candidates). Nothing here reads the test split.
 
     python -m bench.matching_second [--protocols five twenty]
+    python -m bench.matching_second --cost   # training time of both, side by side
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -40,9 +44,12 @@ Array = npt.NDArray[np.float64]
 VARIANTS = {"without": [0, 1, 2], "softmax": [0, 1, 2, 3, 4], "rivals": [0, 1, 2, 7, 8]}
 
 
-def softmax_fit(x: Array, y: npt.NDArray[np.int64], k: int, iters: int = 400) -> Array:
+def softmax_fit(
+    x: npt.NDArray[np.floating[Any]], y: npt.NDArray[np.int64], k: int, iters: int = 400
+) -> npt.NDArray[np.floating[Any]]:
     """Multinomial logistic regression by full-batch gradient descent (light L2); [W; b]."""
-    w, b, target = np.zeros((x.shape[1], k)), np.zeros(k), np.eye(k)[y]
+    w, b = np.zeros((x.shape[1], k), x.dtype), np.zeros(k, x.dtype)
+    target = np.eye(k, dtype=x.dtype)[y]
     for _ in range(iters):
         gradient = (_softmax(x @ w + b) - target) / len(x)
         w -= x.T @ gradient + 1e-3 * w
@@ -50,9 +57,9 @@ def softmax_fit(x: Array, y: npt.NDArray[np.int64], k: int, iters: int = 400) ->
     return np.vstack([w, b])
 
 
-def _softmax(z: Array) -> Array:
+def _softmax(z: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.floating[Any]]:
     z = np.exp(z - z.max(1, keepdims=True))
-    out: Array = z / z.sum(1, keepdims=True)
+    out: npt.NDArray[np.floating[Any]] = z / z.sum(1, keepdims=True)
     return out
 
 
@@ -136,13 +143,42 @@ def compare(rows: Array, seed: int) -> dict[str, tuple[float, float, float]]:
     return out
 
 
+def cost(sizes: Sequence[tuple[int, int]] = ((62, 372), (500, 5000), (2000, 20000))) -> None:
+    """Seconds for 400 training steps of each classifier (median of 3 timings of 5 steps,
+    interleaved), on random unit vectors in float32."""
+    rng = np.random.default_rng(0)
+    for k, n in sizes:
+        x = rng.standard_normal((n, 384)).astype(np.float32)
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        y = rng.integers(0, k, n)
+        labels = [f"r{v}" for v in y]
+        took: dict[str, list[float]] = {"softmax": [], "rivals": []}
+        for _ in range(3):
+            started = time.perf_counter()
+            softmax_fit(x * np.float32(10), y, k, iters=5)
+            took["softmax"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            second.train(x, labels, steps=5)
+            took["rivals"].append(time.perf_counter() - started)
+        per = {name: statistics.median(t) / 5 * 400 for name, t in took.items()}
+        print(
+            f"{k} requests, {n} items: softmax {per['softmax']:.0f} s, rivals "
+            f"{per['rivals']:.0f} s (ratio {per['softmax'] / per['rivals']:.1f})",
+            flush=True,
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Print per-seed and mean figures, with and without the second opinion."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--protocols", nargs="+", default=["five", "twenty"])
+    parser.add_argument("--cost", action="store_true", help="time the training of both")
     args = parser.parse_args(argv)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
     print(f"# {stamp} {platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}")
+    if args.cost:
+        cost()
+        return
     data = Banking77.load(DATA)
     embedder = CachedEmbedder.warm(OnnxEmbedder(), data.all_texts())
     for protocol in args.protocols:
