@@ -3,16 +3,22 @@
 Procedure (docs/matching.md): for the three protocols (one exemplar; five and twenty linked) and
 six seeds, requests come from training utterances, queries are 3,000 other training utterances,
 20 % of intents have no request. The best candidate of each query gives (score, margin, linked
-count, right or wrong, has a request). The honest split: seeds 100-102 fit both logistic models
-(pooled over protocols, the same code as ``eval-matching --fit``) and choose the auto threshold,
-the lowest at which the precision of auto-attached rows reaches ``TARGET`` in *each* protocol;
-seeds 103-105, never used for a choice, measure what that threshold does.
+count, the second-opinion classifier's opinion, right or wrong, has a request). The honest split:
+seeds 100-102 fit both logistic models (pooled over protocols, the same code as
+``eval-matching --fit``) and choose the auto threshold, the lowest at which the precision of
+auto-attached rows reaches ``TARGET`` in *each* protocol; seeds 103-105, never used for a choice,
+measure what that threshold does.
+
+A fresh install has no classifier until its first nightly training, and requests created since
+the last one have no opinion: every row is therefore fitted twice, with its opinion and without
+(so one model serves both), and the threshold must reach the target both ways.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -65,14 +71,21 @@ def precision_coverage(
     return (row.precision if row.precision is not None else 1.0), row.coverage
 
 
+def unopinionated(observations: list[tuning.Observation]) -> list[tuning.Observation]:
+    """The same rows as seen before the classifier knew their requests."""
+    return [replace(o, opinion=None) for o in observations]
+
+
 def per_protocol_threshold(calibration: Calibration, observed: Observed) -> float:
     """Lowest threshold (step 0.0025) reaching ``TARGET`` on the fit seeds of each ``FRESH``
-    protocol, rounded up to a hundredth."""
+    protocol, with and without the classifier's opinions, rounded up to a hundredth."""
     for step in range(200, 400):
         threshold = step / 400
         if all(
-            precision_coverage(calibration, rows(observed, p, FIT_SEEDS), threshold)[0] >= TARGET
+            precision_coverage(calibration, seen, threshold)[0] >= TARGET
             for p in FRESH
+            for fitted in [rows(observed, p, FIT_SEEDS)]
+            for seen in (fitted, unopinionated(fitted))
         ):
             return math.ceil(threshold * 100 - 1e-9) / 100
     return 0.99
@@ -82,6 +95,7 @@ def fit(data: Banking77, embedder: CachedEmbedder, config: Callable[[], MatchCon
     """Print the fitted coefficients, the chosen threshold and what it does on held-out seeds."""
     observed = observe(data, embedder, config)
     pooled = [o for p in PROTOCOLS for o in rows(observed, p, FIT_SEEDS)]
+    pooled += unopinionated(pooled)
     calibration = tuning.fit(embedder.model_id, pooled)
     novelty = tuning.fit_novelty(embedder.model_id, pooled)
     threshold = per_protocol_threshold(calibration, observed)
@@ -91,15 +105,18 @@ def fit(data: Banking77, embedder: CachedEmbedder, config: Callable[[], MatchCon
     print(f"auto threshold (precision >= {TARGET} in each protocol on the fit seeds): {threshold}")
     print("\nprotocol  fit: precision coverage | check seeds: precision coverage | AUROC(new):")
     print("                                                              confidence  novelty")
-    for protocol in PROTOCOLS:
-        fitted = precision_coverage(calibration, rows(observed, protocol, FIT_SEEDS), threshold)
-        check = rows(observed, protocol, CHECK_SEEDS)
+    for protocol, opinion in ((p, o) for p in PROTOCOLS for o in (True, False)):
+        fit_rows, check = rows(observed, protocol, FIT_SEEDS), rows(observed, protocol, CHECK_SEEDS)
+        if not opinion:
+            fit_rows, check = unopinionated(fit_rows), unopinionated(check)
+            protocol += "/-"
+        fitted = precision_coverage(calibration, fit_rows, threshold)
         checked = precision_coverage(calibration, check, threshold)
         known = np.array([o.has_request for o in check])
         confidence = tuning.confidences(calibration, check)
         fits = tuning.confidences(novelty, check)
         print(
-            f"{protocol:8s}  {fitted[0]:.3f} {fitted[1]:.3f}            | "
+            f"{protocol:9s} {fitted[0]:.3f} {fitted[1]:.3f}            | "
             f"{checked[0]:.3f} {checked[1]:.3f}                    | "
             f"{auroc(list(confidence[known]), list(confidence[~known])):.3f}       "
             f"{auroc(list(fits[known]), list(fits[~known])):.3f}"

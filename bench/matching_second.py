@@ -93,7 +93,7 @@ def threshold_for(confidence: Array, right: Array) -> float:
 def observe(data: Banking77, embedder: CachedEmbedder, protocol: str, seed: int) -> Array:
     """One row per query with a candidate (see ``BASE``'s comment for the columns)."""
     built = build_protocol(data, protocol, seed, held_out=0.2, split="train").eval_data
-    results = match_all(built, embedder, default_config())
+    results = match_all(built, embedder, default_config(), opinion=False)
     ids = list(built.requests)
     texts = [request_text(built.requests[i].title, built.requests[i].description) for i in ids]
     labels = list(range(len(ids))) + [ids.index(rid) for rid, _ in built.linked]
@@ -114,8 +114,9 @@ def observe(data: Banking77, embedder: CachedEmbedder, protocol: str, seed: int)
         j = ids.index(best.request_id)
         other = np.max(np.delete(logs, j))
         right, known = best.request_id == expected, expected is not None
-        opinion = rival.features(query, [c.request_id for c in result.candidates])
-        assert opinion is not None  # every request was trained on
+        seen = rival.opinions(query, [c.request_id for c in result.candidates])[0]
+        assert seen is not None  # every request was trained on
+        opinion = (seen.belief, seen.lead)
         row = (best.score, best.margin, np.log1p(best.linked), logs[j], logs[j] - other)
         rows.append((*row, right, known, *opinion))
     return np.array(rows, dtype=float)

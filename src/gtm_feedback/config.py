@@ -37,24 +37,25 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
 def parse_coefficients(value: object) -> object:
-    """Read ``"-5.3,6.5,12"`` (up to ``"-5.3,6.5,12,0.4,2"``) as floats (lists and tuples
-    pass through)."""
+    """Read ``"-5.3,6.5,12"`` (up to eight numbers, ``Calibration.coefficients``' order) as
+    floats (lists and tuples pass through)."""
     if isinstance(value, str):
-        parts = [part.strip() for part in value.split(",")]
-        if len(parts) not in (3, 4, 5):
-            raise ValueError(
-                "expected three to five numbers 'bias,w_score,w_margin[,w_linked[,w_llm]]', "
-                f"got {value!r}"
-            )
-        return tuple(float(part) for part in parts)
+        return tuple(float(part.strip()) for part in value.split(","))
+    return value
+
+
+def check_coefficients(value: tuple[float, ...]) -> tuple[float, ...]:
+    """Three to eight numbers."""
+    if not 3 <= len(value) <= 8:
+        raise ValueError(
+            "expected three to eight numbers 'bias,w_score,w_margin[,w_linked[,w_llm"
+            f"[,w_opinion,w_belief,w_lead]]]', got {len(value)}"
+        )
     return value
 
 
 Coefficients = Annotated[
-    tuple[float, float, float]
-    | tuple[float, float, float, float]
-    | tuple[float, float, float, float, float],
-    BeforeValidator(parse_coefficients),
+    tuple[float, ...], BeforeValidator(parse_coefficients), AfterValidator(check_coefficients)
 ]
 
 
@@ -138,6 +139,7 @@ class Settings(BaseSettings):
     match_target_precision: float = Field(default=0.98, ge=0.5, le=0.999)
     match_learn: bool = True
     match_llm_check: bool = True  # ask the configured LLM about approval-band matches
+    match_second_opinion: bool = True  # train and ask the classifier over the index items
     match_refit_every: int = Field(default=50, ge=1)
     match_min_decisions: int = Field(default=100, ge=10)
     match_refit_cron: Cron = "30 2 * * *"

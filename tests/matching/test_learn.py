@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
-from gtm_feedback.matching.calibration import Calibration, fit_calibration
+from gtm_feedback.matching.calibration import Calibration, Opinion, fit_calibration
 from gtm_feedback.matching.learn import (
     Decision,
     Features,
@@ -152,3 +153,37 @@ def test_an_llm_opinion_gets_the_weight_decisions_give_it() -> None:
     kept = refit(silent, silent, PRIOR, 0.99, Policy(prior_weight=0.05))
     assert kept is not None
     assert kept.calibration.w_llm == PRIOR.w_llm == 0.0
+
+
+def test_the_classifiers_opinion_gets_the_weights_decisions_give_it() -> None:
+    rng = np.random.default_rng(8)
+    rows = []
+    for n in range(600):
+        features = Features(float(rng.uniform(0.5, 0.9)), float(rng.uniform(0, 0.1)))
+        right = bool(rng.uniform() < PRIOR.confidence(features.score, features.margin))
+        # The classifier leads on right candidates more often than on wrong ones; a third of
+        # the candidates are requests it has not been trained on (no opinion).
+        lead = float(rng.normal(2.0 if right else -1.0, 1.5))
+        opinion = Opinion.clipped(lead / 2, lead) if n % 3 else None
+        rows.append(Decision(features.score, features.margin, opinion=opinion, right=right))
+    found = refit(rows, rows, PRIOR, 0.99, Policy(prior_weight=0.05))
+    assert found is not None
+    fitted = found.calibration
+    assert fitted.w_lead + fitted.w_belief / 2 > 0.5  # a lead raises the confidence
+    ahead = Features(0.7, 0.05, opinion=Opinion(1.0, 2.0)).confidence(fitted)
+    behind = Features(0.7, 0.05, opinion=Opinion(-1.0, -2.0)).confidence(fitted)
+    assert ahead > Features(0.7, 0.05).confidence(fitted) > behind
+    # Decisions made before any training say nothing about it: its weights stay the prior's.
+    silent = [Decision(r.score, r.margin, right=r.right) for r in rows]
+    kept = refit(silent, silent, PRIOR, 0.99, Policy(prior_weight=0.05))
+    assert kept is not None
+    assert kept.calibration.coefficients[5:] == PRIOR.coefficients[5:] == (0.0, 0.0, 0.0)
+
+
+def test_an_opinion_shifts_the_logit_by_its_weights() -> None:
+    calibration = Calibration("m", -5.0, 7.0, 12.0, 0.1, 0.0, -1.5, 0.5, 0.25)
+    base = calibration.logit(0.8, 0.05, 4)
+    assert calibration.logit(0.8, 0.05, 4, 0.0, Opinion(1.0, 2.0)) == pytest.approx(
+        base - 1.5 + 0.5 * 1.0 + 0.25 * 2.0
+    )
+    assert calibration.logit(0.8, 0.05, 4, 0.0, None) == base

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from gtm_feedback.matching.calibration import Opinion
 from gtm_feedback.matching.index import Matrix
-from gtm_feedback.matching.second import ALONE, rivals_of, train
+from gtm_feedback.matching.second import rivals_of, train
 
 
 def _unit(rows: npt.ArrayLike) -> Matrix:
@@ -36,19 +37,27 @@ def test_it_prefers_the_request_a_query_belongs_to() -> None:
         for _ in range(10):
             query = _unit((centre + 0.35 * rng.standard_normal(32))[None, :])[0]
             others = [f"fr_{(n + 1) % len(centres)}", f"fr_{(n + 2) % len(centres)}"]
-            own = opinion.features(query, [f"fr_{n}", *others])
+            own = opinion.opinions(query, [f"fr_{n}", *others])[0]
             assert own is not None
-            right, asked = right + (own[1] > 0), asked + 1
+            right, asked = right + (own.lead > 0), asked + 1
     assert right >= 0.9 * asked  # the own request leads its rivals in nine queries of ten
 
 
 def test_a_request_it_never_saw_has_no_opinion() -> None:
     items, labels, _ = _clusters(3, k=3)
     opinion = train(items, labels, rivals=2, steps=50)
-    assert opinion.features(items[0], ["fr_new", "fr_0"]) is None
-    alone = opinion.features(items[0], ["fr_0", "fr_new"])
-    assert alone is not None
-    assert alone == (0.0, ALONE)  # the only candidate it knows: certain, far ahead
+    first, _, third = opinion.opinions(items[0], ["fr_0", "fr_new", "fr_1"])
+    assert opinion.opinions(items[0], ["fr_new"]) == [None]
+    assert opinion.opinions(items[0], ["fr_0", "fr_new"]) == [None, None]  # one known: no choice
+    assert first is not None
+    assert third is not None
+    assert first.lead == -third.lead > 0  # of two known candidates, the own one leads
+    assert first.belief > 0 > third.belief
+
+
+def test_opinions_are_clipped() -> None:
+    assert Opinion.clipped(-40.0, 25.0) == Opinion(-Opinion.CAP, Opinion.CAP)
+    assert Opinion.clipped(0.5, -0.25) == Opinion(0.5, -0.25)
 
 
 def test_rivals_are_the_nearest_other_requests() -> None:

@@ -64,6 +64,13 @@ def test_settings_override_the_shipped_calibration(monkeypatch: pytest.MonkeyPat
     assert offline_config(Settings(), model).calibration == calibration_for(model)
     monkeypatch.setenv("GTMFB_MATCH_CALIBRATION", "-7.1, 15.9, 12.1")
     assert offline_config(Settings(), model).calibration == Calibration(model, -7.1, 15.9, 12.1)
-    monkeypatch.setenv("GTMFB_MATCH_CALIBRATION", "1,2")
-    with pytest.raises(ValueError, match="three to five numbers"):
+    monkeypatch.setenv("GTMFB_MATCH_CALIBRATION", "-5,7,13,0.1,0,-1,0.5,0.25")
+    eight = offline_config(Settings(), model).calibration
+    assert (eight.w_opinion, eight.w_belief, eight.w_lead) == (-1, 0.5, 0.25)
+    for wrong in ("1,2", "1,2,3,4,5,6,7,8,9"):
+        monkeypatch.setenv("GTMFB_MATCH_CALIBRATION", wrong)
+        with pytest.raises(ValueError, match="three to eight numbers"):
+            Settings()
+    monkeypatch.setenv("GTMFB_MATCH_CALIBRATION", "1,x,3")
+    with pytest.raises(ValueError, match="could not convert"):
         Settings()

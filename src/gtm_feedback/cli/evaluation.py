@@ -12,7 +12,7 @@ import numpy as np
 from gtm_feedback.errors import InvalidInputError
 from gtm_feedback.importing.reader import CsvFormatError, RawRow, read_csv
 from gtm_feedback.integrations.embeddings import Embedder
-from gtm_feedback.matching import learn
+from gtm_feedback.matching import learn, second
 from gtm_feedback.matching.evaluate import Outcome, Report, evaluate
 from gtm_feedback.matching.index import IndexEntry, VectorIndex
 from gtm_feedback.matching.matcher import (
@@ -119,8 +119,11 @@ def _has_text(path: Path, row: RawRow, problems: list[str]) -> bool:
     return False
 
 
-def build_index(data: EvalData, embedder: Embedder) -> tuple[VectorIndex, dict[str, RequestText]]:
-    """Embed the requests and their linked feedback into an index, with texts for reasons."""
+def build_index(
+    data: EvalData, embedder: Embedder
+) -> tuple[VectorIndex, dict[str, RequestText], second.SecondOpinion]:
+    """Embed the requests and their linked feedback into an index, with texts for reasons and
+    the second-opinion classifier trained on the same items (as the nightly job does)."""
     ids = list(data.requests)
     vectors = embedder.embed([request_text(t.title, t.description) for t in data.requests.values()])
     linked_vectors = embedder.embed([text for _, text in data.linked])
@@ -137,14 +140,25 @@ def build_index(data: EvalData, embedder: Embedder) -> tuple[VectorIndex, dict[s
         texts[request_id] = RequestText(base.title, base.description, feedback)
         block = linked_vectors[rows] if rows else np.zeros((0, embedder.dimensions), np.float32)
         entries.append(IndexEntry(request_id, vectors[position], block, feedback_ids))
-    return VectorIndex(entries, embedder.dimensions), texts
+    items = np.vstack([vectors, linked_vectors]) if data.linked else vectors
+    labels = [*ids, *(request_id for request_id, _ in data.linked)]
+    classifier = second.train(items, labels)
+    return VectorIndex(entries, embedder.dimensions), texts, classifier
 
 
 def match_all(
-    data: EvalData, embedder: Embedder, config: MatchConfig, progress: Progress | None = None
+    data: EvalData,
+    embedder: Embedder,
+    config: MatchConfig,
+    progress: Progress | None = None,
+    *,
+    opinion: bool = True,
 ) -> list[MatchResult]:
-    """Match every feedback row against the requests (and their linked feedback)."""
-    index, texts = build_index(data, embedder)
+    """Match every feedback row against the requests (and their linked feedback), with the
+    second-opinion classifier trained on them unless ``opinion`` is False."""
+    index, texts, classifier = build_index(data, embedder)
+    if opinion:
+        config = dataclasses.replace(config, second=classifier)
     queries = embedder.embed([text for text, _ in data.feedback])
     results = []
     for row, (text, _) in enumerate(data.feedback):
@@ -204,7 +218,9 @@ def learn_config(
         best = result.best
         if best is not None:
             right = best.request_id == expected
-            decisions.append(learn.Decision(best.score, best.margin, best.linked, right=right))
+            decisions.append(
+                learn.Decision(best.score, best.margin, best.linked, 0.0, best.opinion, right=right)
+            )
     proposal = learn.refit(decisions, decisions, config.calibration, config.thresholds.auto, policy)
     if proposal is None:
         return config, None

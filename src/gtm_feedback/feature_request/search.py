@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 from sqlalchemy import func, or_, select
@@ -22,6 +23,7 @@ from gtm_feedback.feature_request.index_state import current_version
 from gtm_feedback.feature_request.models import FeatureRequest
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.integrations.embeddings import Embedder
+from gtm_feedback.learning import classifier
 from gtm_feedback.learning import service as learning
 from gtm_feedback.matching.calibration import Calibration, novelty_for
 from gtm_feedback.matching.index import IndexEntry, VectorIndex
@@ -134,9 +136,11 @@ def request_texts(
 
 def match_config(settings: Settings, model_id: str, session: Session) -> MatchConfig:
     """Thresholds, weights and calibration in use: the newest active refit learnt from people's
-    decisions, unless the environment pins the calibration or the auto threshold."""
+    decisions, unless the environment pins the calibration or the auto threshold; and the
+    newest second-opinion classifier."""
     in_use = learning.current(session, settings, model_id)
-    return offline_config(settings, model_id, in_use.calibration, in_use.auto_threshold)
+    config = offline_config(settings, model_id, in_use.calibration, in_use.auto_threshold)
+    return replace(config, second=classifier.in_use(session, settings, model_id))
 
 
 def offline_config(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gtm_feedback.db.base import Base, new_id, utcnow
@@ -29,6 +29,9 @@ class MatchDecision(Base):
     margin: Mapped[float] = mapped_column(Float)
     linked: Mapped[int] = mapped_column(Integer, default=0)
     llm: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    # the second-opinion classifier's opinion (``matching.calibration.Opinion``); None: it had none
+    belief: Mapped[float | None] = mapped_column(Float)
+    lead: Mapped[float | None] = mapped_column(Float)
     decided_by: Mapped[str] = mapped_column(String(400), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
@@ -79,3 +82,20 @@ class MatchCheck(Base):
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class MatchClassifier(Base):
+    """One training of the second-opinion classifier (``matching/second.py``); newest is used."""
+
+    __tablename__ = "match_classifiers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    run_id: Mapped[str] = mapped_column(String(200), unique=True)  # the run that trained it
+    model_id: Mapped[str] = mapped_column(String(100), index=True)
+    requests: Mapped[int] = mapped_column(Integer)
+    items: Mapped[int] = mapped_column(Integer)  # request texts and linked feedback trained on
+    seconds: Mapped[float] = mapped_column(Float)  # training time
+    request_ids: Mapped[list[Any]] = mapped_column(JSON)  # rows of ``weights``, in order
+    weights: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # float32, requests × dims
+    bias: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # float32, one per request

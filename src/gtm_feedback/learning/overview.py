@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gtm_feedback.config import Settings
-from gtm_feedback.learning import checks, service, store
-from gtm_feedback.learning.models import MatchCalibration, MatchDecision
+from gtm_feedback.learning import checks, classifier, service, store
+from gtm_feedback.learning.models import MatchCalibration, MatchClassifier, MatchDecision
 from gtm_feedback.matching.calibration import novelty_for
 
 
@@ -32,6 +32,16 @@ class CalibrationOut(BaseModel):
     note: str
 
 
+class ClassifierOut(BaseModel):
+    """The second-opinion classifier matching asks: when and on what it was trained."""
+
+    id: int
+    at: str
+    requests: int
+    items: int
+    seconds: float
+
+
 class MatchingOut(BaseModel):
     """The calibration in use, where it came from, the decisions, and recent tiers."""
 
@@ -42,7 +52,9 @@ class MatchingOut(BaseModel):
     approval_threshold: float
     novelty: bool  # a "does any request fit" model decides create-new (else the confidence)
     target_precision: float
-    coefficients: list[float]  # bias, score, margin, linked, llm
+    coefficients: list[float]  # bias, score, margin, linked, llm, opinion, belief, lead
+    second_opinion: bool  # the classifier is trained and asked (GTMFB_MATCH_SECOND_OPINION)
+    classifier: ClassifierOut | None  # its newest training; None before the first
     llm_check: bool  # approval-band matches get an LLM's opinion (a model is configured)
     llm_checks_30_days: int  # questions asked (cached answers are not asked again)
     llm_tokens_30_days: int
@@ -87,6 +99,8 @@ def overview(session: Session, settings: Settings, model_id: str) -> MatchingOut
         novelty=novelty_for(model_id) is not None or settings.match_novelty is not None,
         target_precision=settings.match_target_precision,
         coefficients=list(in_use.calibration.coefficients),
+        second_opinion=settings.match_second_opinion,
+        classifier=_classifier(classifier.newest(session, model_id)),
         llm_check=checks.enabled(settings),
         llm_checks_30_days=asked,
         llm_tokens_30_days=tokens,
@@ -95,6 +109,18 @@ def overview(session: Session, settings: Settings, model_id: str) -> MatchingOut
         refit_every=settings.match_refit_every,
         tiers_30_days=store.tier_split(session=session),
         history=[calibration_out(row) for row in store.history(session=session)],
+    )
+
+
+def _classifier(row: MatchClassifier | None) -> ClassifierOut | None:
+    if row is None:
+        return None
+    return ClassifierOut(
+        id=row.id,
+        at=row.at.isoformat(),
+        requests=row.requests,
+        items=row.items,
+        seconds=row.seconds,
     )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from gtm_feedback.db.base import utcnow
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.learning.models import CalibrationStatus, MatchCalibration, MatchDecision
-from gtm_feedback.matching.calibration import Calibration
+from gtm_feedback.matching.calibration import Calibration, Opinion
 from gtm_feedback.matching.learn import Decision, Features, Proposal
 
 #: Recent matches the threshold is estimated on (the population a refit sizes coverage with).
@@ -25,7 +25,8 @@ def features_of(candidates: Sequence[Mapping[str, Any]]) -> Features | None:
     """The best candidate's features from stored candidates (``as_dict`` form), if any.
 
     Candidates stored before the margin and linked count were kept give the margin from the
-    scores and no linked count; ``llm`` is there only when an LLM check was asked.
+    scores and no linked count; ``llm`` is there only when an LLM check was asked, ``opinion``
+    only when the second-opinion classifier knew the candidate.
     """
     if not candidates:
         return None
@@ -33,7 +34,10 @@ def features_of(candidates: Sequence[Mapping[str, Any]]) -> Features | None:
     score = float(best.get("score", 0.0))
     runner_up = float(candidates[1].get("score", 0.0)) if len(candidates) > 1 else 0.0
     margin = float(best["margin"]) if "margin" in best else score - runner_up
-    return Features(score, margin, int(best.get("linked", 0)), float(best.get("llm", 0.0)))
+    seen = best.get("opinion")
+    opinion = Opinion(float(seen[0]), float(seen[1])) if seen else None
+    linked, llm = int(best.get("linked", 0)), float(best.get("llm", 0.0))
+    return Features(score, margin, linked, llm, opinion)
 
 
 def record_decision(
@@ -60,6 +64,8 @@ def record_decision(
         margin=features.margin,
         linked=features.linked,
         llm=features.llm,
+        belief=features.opinion.belief if features.opinion else None,
+        lead=features.opinion.lead if features.opinion else None,
         request_id=request_id,
         feedback_id=feedback_id,
         decided_by=decided_by,
@@ -92,7 +98,13 @@ def decisions(*, session: Session, model_id: str) -> list[Decision]:
         .where(MatchDecision.model_id == model_id)
         .order_by(MatchDecision.at, MatchDecision.id)
     )
-    return [Decision(r.score, r.margin, r.linked, r.llm, right=r.right) for r in rows]
+    return [Decision(r.score, r.margin, r.linked, r.llm, _opinion(r), right=r.right) for r in rows]
+
+
+def _opinion(row: MatchDecision) -> Opinion | None:
+    if row.belief is None or row.lead is None:
+        return None
+    return Opinion(row.belief, row.lead)
 
 
 def population(*, session: Session, now: datetime | None = None) -> list[Features]:

@@ -14,7 +14,7 @@ from gtm_feedback.durable.registry import Startable
 from gtm_feedback.durable.retry import DB_RETRY
 from gtm_feedback.integrations import adapters
 from gtm_feedback.integrations.embeddings import get_embedder
-from gtm_feedback.learning import service
+from gtm_feedback.learning import classifier, service
 
 #: The DBOS schedule name of the nightly refit.
 REFIT_SCHEDULE = "matching-refit-nightly"
@@ -36,6 +36,7 @@ class RefitResult(BaseModel):
     auto_threshold: float | None
     decisions: int
     note: str
+    classifier_id: int | None = None  # the second-opinion classifier trained after the refit
 
 
 @DBOS.step(**DB_RETRY)
@@ -54,16 +55,34 @@ def refit_step(trigger: str, run_id: str) -> RefitResult:
     )
 
 
+@DBOS.step(**DB_RETRY)
+def train_step(run_id: str) -> int | None:
+    """Train the second-opinion classifier on the index items; its id (None: not trained)."""
+    settings = adapters.current().settings
+    if not settings.match_second_opinion:
+        return None
+    row = classifier.train(settings, get_embedder(settings).model_id, run_id=run_id)
+    return row.id if row is not None else None
+
+
+def _refit_and_train(trigger: str) -> RefitResult:
+    # The training comes second: a run recorded before it existed replays its refit unchanged.
+    run_id = DBOS.workflow_id or ""
+    done = refit_step(trigger, run_id)
+    return done.model_copy(update={"classifier_id": train_step(run_id)})
+
+
 @DBOS.workflow()
 def refit_matching_workflow(data: RefitInput) -> RefitResult:
-    """Refit the calibration and the auto threshold from people's decisions."""
-    return refit_step(data.trigger, DBOS.workflow_id or "")
+    """Refit the calibration and the auto threshold from people's decisions, then retrain the
+    second-opinion classifier."""
+    return _refit_and_train(data.trigger)
 
 
 @DBOS.workflow()
 def scheduled_refit_workflow(scheduled_at: datetime, context: Any) -> RefitResult:
-    """The nightly refit (DBOS schedule ``matching-refit-nightly``)."""
-    return refit_step("nightly", DBOS.workflow_id or "")
+    """The nightly refit and training (DBOS schedule ``matching-refit-nightly``)."""
+    return _refit_and_train("nightly")
 
 
 class Noted(BaseModel):

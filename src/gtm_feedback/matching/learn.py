@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gtm_feedback.matching.calibration import Calibration, fit_calibration
+from gtm_feedback.matching.calibration import Calibration, Opinion, fit_calibration
 
 #: The grid the threshold is chosen on.
 _GRID = np.round(np.arange(0.5, 0.9951, 0.005), 3)
@@ -28,16 +28,18 @@ MIN_ABOVE = 20
 @dataclass(frozen=True)
 class Features:
     """The best candidate of one match: fused score, margin over the runner-up, linked count,
-    and an LLM's opinion when one was asked (see ``Calibration``)."""
+    an LLM's opinion when one was asked and the second-opinion classifier's when it knew the
+    candidate (see ``Calibration``)."""
 
     score: float
     margin: float
     linked: int = 0
     llm: float = 0.0
+    opinion: Opinion | None = None
 
     def confidence(self, calibration: Calibration) -> float:
         """What ``calibration`` makes of these features."""
-        return calibration.confidence(self.score, self.margin, self.linked, self.llm)
+        return calibration.confidence(self.score, self.margin, self.linked, self.llm, self.opinion)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,6 +103,7 @@ def refit(
         [d.right for d in fitted],
         linked=[d.linked for d in fitted],
         llm=[d.llm for d in fitted],
+        opinions=[d.opinion for d in fitted],
         prior=prior,
         prior_weight=policy.prior_weight,
     )

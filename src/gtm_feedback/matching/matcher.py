@@ -6,9 +6,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gtm_feedback.matching.calibration import Calibration, margins
+from gtm_feedback.matching.calibration import Calibration, Opinion, margins
 from gtm_feedback.matching.index import CandidateSource, Hit, Matrix
 from gtm_feedback.matching.lexical import shortlist_similarities
+from gtm_feedback.matching.second import SecondOpinion
 from gtm_feedback.matching.tiers import Thresholds, Tier
 
 #: Below this lexical similarity the reason does not mention shared wording.
@@ -47,10 +48,11 @@ class Candidate:
     reason: str
     margin: float = 0.0  # score minus the best other candidate's
     linked: int = 0  # feedback already linked to the request
+    opinion: Opinion | None = None  # the second-opinion classifier's, when it knows the request
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form, as stored in ``feedback.match_candidates``."""
-        return {
+        out: dict[str, Any] = {
             "request_id": self.request_id,
             "title": self.title,
             "confidence": round(self.confidence, 4),
@@ -59,6 +61,9 @@ class Candidate:
             "linked": self.linked,
             "reason": self.reason,
         }
+        if self.opinion is not None:
+            out["opinion"] = [round(self.opinion.belief, 4), round(self.opinion.lead, 4)]
+        return out
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,7 @@ class MatchConfig:
     thresholds: Thresholds
     calibration: Calibration
     novelty: Calibration | None = None  # P(some request fits); None: the confidence decides
+    second: SecondOpinion | None = None  # the classifier over the index items, once trained
     k: int = 5
     lexical_weight: float = 0.2
     shortlist: int = 20
@@ -108,9 +114,10 @@ def match(
     ]
     order = sorted(range(len(hits)), key=lambda i: -fused[i])[: config.k]
     gaps = margins([fused[i] for i in order])
+    opinions = _opinions(query_vector, [hits[i].request_id for i in order], config.second)
     candidates = [
-        _candidate(hits[i], fused[i], float(gap), lexical[i], known, config.calibration)
-        for i, gap in zip(order, gaps, strict=True)
+        _candidate(hits[i], fused[i], float(gap), lexical[i], known, config.calibration, opinion)
+        for i, gap, opinion in zip(order, gaps, opinions, strict=True)
     ]
     if len(candidates) > 1 and gaps[0] < _CLOSE_CALL:
         note = f"; runner-up “{candidates[1].title}” is almost as close"
@@ -125,7 +132,7 @@ def decide(candidates: list[Candidate], config: MatchConfig) -> MatchResult:
         return MatchResult(Tier.CREATE, [])
     best = candidates[0]
     exists = (
-        config.novelty.confidence(best.score, best.margin, best.linked)
+        config.novelty.confidence(best.score, best.margin, best.linked, 0.0, best.opinion)
         if config.novelty is not None
         else None
     )
@@ -137,11 +144,20 @@ def recalibrate(result: MatchResult, config: MatchConfig) -> MatchResult:
 
     Ranking does not depend on them, so evaluating a refit needs no second search.
     """
+    calibration = config.calibration
     rescored = [
-        replace(c, confidence=config.calibration.confidence(c.score, c.margin, c.linked))
+        replace(c, confidence=calibration.confidence(c.score, c.margin, c.linked, 0.0, c.opinion))
         for c in result.candidates
     ]
     return decide(rescored, config)
+
+
+def _opinions(
+    query: Matrix, request_ids: list[str], second: SecondOpinion | None
+) -> list[Opinion | None]:
+    if second is None:
+        return [None] * len(request_ids)
+    return second.opinions(query, request_ids)
 
 
 def _lexical(
@@ -160,18 +176,20 @@ def _candidate(
     lexical: float | None,
     known: Mapping[str, RequestText],
     calibration: Calibration,
+    opinion: Opinion | None,
 ) -> Candidate:
     text = known[hit.request_id]
     return Candidate(
         request_id=hit.request_id,
         title=text.title,
-        confidence=calibration.confidence(fused, gap, hit.linked),
+        confidence=calibration.confidence(fused, gap, hit.linked, 0.0, opinion),
         score=fused,
         semantic=hit.score,
         lexical=lexical,
         reason=explain(hit, text, lexical),
         margin=gap,
         linked=hit.linked,
+        opinion=opinion,
     )
 
 

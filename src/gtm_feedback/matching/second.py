@@ -4,8 +4,9 @@ Each request gets a weight vector, trained by softmax regression on its items (i
 feedback linked to it) against only its nearest rival requests: those are the ones it competes
 with when the index shortlists candidates, so a training step costs items × rivals × dimensions,
 not items × requests × dimensions (a softmax over every request took 10 minutes at 2,000 requests
-here). At match time it gives the best candidate's log-probability among the candidates and its
-lead over the next one (``bench.matching_second`` measures what they add to the calibration).
+here). At match time it gives each candidate its ``Opinion``: its log-probability among the
+candidates and its lead over the best other one, two features of the calibration
+(``bench.matching_second`` measures what they add).
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from gtm_feedback.matching.calibration import Opinion
 from gtm_feedback.matching.index import Matrix
 
 #: Unit vectors scaled up, so the regression separates classes in a few hundred steps.
 SCALE = 10.0
-#: The lead of a candidate with no rival it knows: far ahead.
-ALONE = 20.0
 
 
 @dataclass(frozen=True)
@@ -32,17 +32,29 @@ class SecondOpinion:
     weights: npt.NDArray[np.float32]
     bias: npt.NDArray[np.float32]
 
-    def features(self, query: Matrix, candidate_ids: Sequence[str]) -> tuple[float, float] | None:
-        """(log P(first candidate), its lead in log P over the next) among the candidates it
-        knows; None when it does not know the first one (created since it was trained)."""
+    def opinions(self, query: Matrix, candidate_ids: Sequence[str]) -> list[Opinion | None]:
+        """Each candidate's opinion among the candidates it knows; None for a request created
+        since it was trained (and for every candidate when it knows fewer than two)."""
         rows = {request_id: n for n, request_id in enumerate(self.request_ids)}
-        known = [rows[c] for c in candidate_ids if c in rows]
-        if not candidate_ids or candidate_ids[0] not in rows:
-            return None
-        z = self.weights[known] @ (np.asarray(query, np.float32).ravel() * SCALE) + self.bias[known]
+        known = [n for n, c in enumerate(candidate_ids) if c in rows]
+        out: list[Opinion | None] = [None] * len(candidate_ids)
+        if len(known) < 2:
+            return out
+        classes = [rows[candidate_ids[n]] for n in known]
+        x = np.asarray(query, np.float32).ravel() * SCALE
+        z = (self.weights[classes] @ x + self.bias[classes]).astype(np.float64)
         log_p = z - z.max() - float(np.log(np.exp(z - z.max()).sum()))
-        lead = float(log_p[0] - log_p[1:].max()) if len(known) > 1 else ALONE
-        return float(log_p[0]), lead
+        uniform = float(np.log(len(known)))
+        for position, n in enumerate(known):
+            others = np.delete(log_p, position)
+            lead = float(log_p[position] - others.max())
+            out[n] = Opinion.clipped(float(log_p[position]) + uniform, lead)
+        return out
+
+    @property
+    def size(self) -> int:
+        """How many requests it knows."""
+        return len(self.request_ids)
 
 
 Classes = npt.NDArray[np.int64]

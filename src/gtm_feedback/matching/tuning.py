@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gtm_feedback.matching.calibration import Calibration, fit_calibration
+from gtm_feedback.matching.calibration import Calibration, Opinion, fit_calibration
 from gtm_feedback.matching.matcher import MatchResult
 
 #: The precision the suggested auto threshold reaches on the fitting data: a margin over the
@@ -26,6 +26,7 @@ class Observation:
     right: bool
     has_request: bool  # False when no existing request fits (the right outcome is "create new")
     linked: int = 0  # feedback already linked to the best candidate
+    opinion: Opinion | None = None  # the second-opinion classifier's, when there was one
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ def observe(result: MatchResult, expected: str | None) -> Observation | None:
         first.request_id == expected,
         expected is not None,
         first.linked,
+        first.opinion,
     )
 
 
@@ -66,6 +68,7 @@ def fit(
         [o.margin for o in observations],
         [o.right for o in observations],
         linked=[o.linked for o in observations],
+        opinions=[o.opinion for o in observations],
         prior=prior,
         prior_weight=prior_weight,
     )
@@ -79,12 +82,15 @@ def fit_novelty(model_id: str, observations: Sequence[Observation]) -> Calibrati
         [o.margin for o in observations],
         [o.has_request for o in observations],
         linked=[o.linked for o in observations],
+        opinions=[o.opinion for o in observations],
     )
 
 
 def confidences(calibration: Calibration, observations: Sequence[Observation]) -> np.ndarray:
     """The calibrated confidence of each observation's best candidate."""
-    return np.array([calibration.confidence(o.score, o.margin, o.linked) for o in observations])
+    return np.array(
+        [calibration.confidence(o.score, o.margin, o.linked, 0.0, o.opinion) for o in observations]
+    )
 
 
 def threshold_table(
