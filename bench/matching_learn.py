@@ -5,7 +5,9 @@ intents have no request; the *history* is 3,000 other training utterances matche
 shipped defaults; decisions are drawn at random from the history rows the defaults send to a
 person (the approval band), labelled by their intent; the refit is the product's own
 (``learn.refit``, population = the history). Every figure is measured on the *test* split,
-which nothing is fitted on.
+which nothing is fitted on. Each stage twice, side by side: with the second-opinion classifier
+(trained on each protocol's requests and linked items, as the nightly job does) and without it
+(the same matches with its opinions removed: ranking does not depend on them).
 
     python -m bench.matching_learn [--seeds 5] [--protocols five twenty] [--decisions 200 500]
     python -m bench.matching_learn --tune   # how the refit policy's prior weight was chosen
@@ -28,13 +30,13 @@ import numpy as np
 
 from bench import matching_fit
 from bench.matching import DATA, default_config
-from bench.matching_data import Banking77, CachedEmbedder, build_protocol
+from bench.matching_data import Banking77, CachedEmbedder, Protocol, build_protocol
 from gtm_feedback.cli.evaluation import match_all, outcome_of
 from gtm_feedback.integrations.embeddings.onnx import OnnxEmbedder
 from gtm_feedback.matching import learn, tuning
-from gtm_feedback.matching.calibration import Calibration
+from gtm_feedback.matching.calibration import Calibration, Opinion
 from gtm_feedback.matching.evaluate import Report, evaluate
-from gtm_feedback.matching.matcher import MatchConfig, MatchResult, recalibrate
+from gtm_feedback.matching.matcher import Candidate, MatchConfig, MatchResult, recalibrate
 from gtm_feedback.matching.tiers import Thresholds, Tier
 
 FIGURES = ("auto_precision", "auto_coverage", "approval_share", "new_precision", "new_recall")
@@ -50,7 +52,7 @@ def learnt_config(
     """The config after refitting on ``n`` decisions drawn from the approval band."""
     picked = [band[i] for i in rng.permutation(len(band))[:n]]
     decisions = [
-        learn.Decision(r.best.score, r.best.margin, r.best.linked, right=r.best.request_id == e)
+        learn.Decision(*_features(r.best), right=r.best.request_id == e)
         for r, e in picked
         if r.best is not None
     ]
@@ -64,15 +66,47 @@ def learnt_config(
     return replace(config, calibration=proposal.calibration, thresholds=thresholds), proposal
 
 
+def _features(best: Candidate) -> tuple[float, float, int, float, Opinion | None]:
+    return (best.score, best.margin, best.linked, 0.0, best.opinion)
+
+
+def _silenced(results: Sequence[MatchResult], config: MatchConfig) -> list[MatchResult]:
+    """The matches as made with no classifier: opinions removed, decided again."""
+    return [
+        recalibrate(replace(r, candidates=[replace(c, opinion=None) for c in r.candidates]), config)
+        for r in results
+    ]
+
+
 def one_seed(
     data: Banking77, embedder: CachedEmbedder, protocol: str, seed: int, sizes: Sequence[int]
 ) -> dict[str, tuple[Report, str]]:
-    """Reports on the test split: defaults, then after each number of decisions."""
+    """Reports on the test split: defaults, then after each number of decisions, with and
+    without the second opinion."""
     config = default_config()
     history = build_protocol(data, protocol, seed, held_out=0.2, split="train")
     test = build_protocol(data, protocol, seed, held_out=0.2, split="test")
     past = match_all(history.eval_data, embedder, config)
     results = match_all(test.eval_data, embedder, config)
+    out = {}
+    for variant, (seen, tested) in {
+        "": (past, results),
+        "no 2nd ": (_silenced(past, config), _silenced(results, config)),
+    }.items():
+        for stage, figures in _stages(config, history, test, seen, tested, sizes, seed).items():
+            out[variant + stage] = figures
+    return out
+
+
+def _stages(
+    config: MatchConfig,
+    history: Protocol,
+    test: Protocol,
+    past: Sequence[MatchResult],
+    results: Sequence[MatchResult],
+    sizes: Sequence[int],
+    seed: int,
+) -> dict[str, tuple[Report, str]]:
     expected = [e for _, e in test.eval_data.feedback]
 
     def report(chosen: MatchConfig) -> Report:
@@ -84,9 +118,7 @@ def one_seed(
         for r, (_, e) in zip(past, history.eval_data.feedback, strict=True)
         if r.tier is Tier.APPROVAL
     ]
-    population = [
-        learn.Features(r.best.score, r.best.margin, r.best.linked) for r in past if r.best
-    ]
+    population = [learn.Features(*_features(r.best)) for r in past if r.best]
     out = {"defaults": (report(config), f"band {len(band)} of {len(past)}")}
     rng = np.random.default_rng(seed)
     for n in sizes:
@@ -139,8 +171,10 @@ def _simulate(
     confidence = tuning.confidences(prior, history)
     band = [o for o, c in zip(history, confidence, strict=True) if 0.3 <= c < 0.98]
     picked = [band[i] for i in rng.permutation(len(band))[:n]]
-    decisions = [learn.Decision(o.score, o.margin, o.linked, right=o.right) for o in picked]
-    population = [learn.Features(o.score, o.margin, o.linked) for o in history]
+    decisions = [
+        learn.Decision(o.score, o.margin, o.linked, 0.0, o.opinion, right=o.right) for o in picked
+    ]
+    population = [learn.Features(o.score, o.margin, o.linked, 0.0, o.opinion) for o in history]
     policy = learn.Policy(prior_weight=weight)
     proposal = learn.refit(decisions, population, prior, 0.98, policy)
     assert proposal is not None

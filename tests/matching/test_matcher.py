@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,8 +16,10 @@ from gtm_feedback.matching.matcher import (
     MatchResult,
     RequestText,
     match,
+    recalibrate,
     request_text,
 )
+from gtm_feedback.matching.second import train
 from gtm_feedback.matching.tiers import Thresholds, Tier
 
 REQUESTS = {
@@ -127,3 +130,32 @@ def test_lexical_weight_zero_uses_meaning_only(index: Indexed) -> None:
     assert result.best.request_id == "export"
     assert all(c.lexical is None for c in result.candidates)
     assert np.isclose(result.best.score, result.best.semantic)
+
+
+def test_a_second_opinion_is_asked_about_each_candidate(index: Indexed) -> None:
+    vectors, embedder = index
+    items, labels = [], []
+    for request_id, text in REQUESTS.items():
+        items.append(request_text(text.title, text.description))
+        labels.append(request_id)
+        for said in text.feedback.values():
+            items.append(said)
+            labels.append(request_id)
+    opinion = train(embedder.embed(items), labels, rivals=3, steps=200)
+    weighted = replace(calibration_for(embedder.model_id), w_opinion=-1.0, w_lead=0.5)
+    config = MatchConfig(DEFAULTS, weighted, second=opinion)
+    pain = "We cannot roll out until people log in through Okta"
+    found = match(embedder.embed([pain])[0], pain, vectors, _lookup, config)
+    best = found.candidates[0]
+    assert best.request_id == "sso"
+    assert all(c.opinion is not None for c in found.candidates)
+    assert best.opinion is not None
+    assert best.opinion.lead > 0
+    assert best.confidence == pytest.approx(
+        weighted.confidence(best.score, best.margin, best.linked, 0.0, best.opinion)
+    )
+    assert best.as_dict()["opinion"] == [round(best.opinion.belief, 4), round(best.opinion.lead, 4)]
+    plain = match(embedder.embed([pain])[0], pain, vectors, _lookup, replace(config, second=None))
+    assert plain.candidates[0].opinion is None
+    assert "opinion" not in plain.candidates[0].as_dict()
+    assert recalibrate(found, config).candidates[0].confidence == pytest.approx(best.confidence)

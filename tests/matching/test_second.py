@@ -72,3 +72,11 @@ def test_one_request_trains_to_a_neutral_model() -> None:
     opinion = train(items, labels)
     assert opinion.request_ids == ("fr_0",)
     assert not opinion.weights.any()
+
+
+def test_rivals_found_block_by_block_are_the_same() -> None:
+    items, labels, _ = _clusters(5, k=40, per=2)
+    y = np.array([int(label[3:]) for label in labels], np.int64)
+    whole = rivals_of(items, y, 40, 6, block=1024)
+    assert (rivals_of(items, y, 40, 6, block=7) == whole).all()
+    assert not (whole == np.arange(40)[:, None]).any()  # never its own rival

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -35,7 +36,7 @@ class SecondOpinion:
     def opinions(self, query: Matrix, candidate_ids: Sequence[str]) -> list[Opinion | None]:
         """Each candidate's opinion among the candidates it knows; None for a request created
         since it was trained (and for every candidate when it knows fewer than two)."""
-        rows = {request_id: n for n, request_id in enumerate(self.request_ids)}
+        rows = self.rows
         known = [n for n, c in enumerate(candidate_ids) if c in rows]
         out: list[Opinion | None] = [None] * len(candidate_ids)
         if len(known) < 2:
@@ -51,6 +52,11 @@ class SecondOpinion:
             out[n] = Opinion.clipped(float(log_p[position]) + uniform, lead)
         return out
 
+    @cached_property
+    def rows(self) -> dict[str, int]:
+        """Each known request's row in ``weights`` (built once, asked at every match)."""
+        return {request_id: n for n, request_id in enumerate(self.request_ids)}
+
     @property
     def size(self) -> int:
         """How many requests it knows."""
@@ -60,15 +66,22 @@ class SecondOpinion:
 Classes = npt.NDArray[np.int64]
 
 
-def rivals_of(vectors: Matrix, labels: Classes, k: int, n: int) -> Classes:
-    """For each of the ``k`` requests, its ``n`` nearest other requests by centroid cosine."""
-    centroids = np.zeros((k, vectors.shape[1]), np.float64)
+def rivals_of(vectors: Matrix, labels: Classes, k: int, n: int, block: int = 1024) -> Classes:
+    """For each of the ``k`` requests, its ``n`` nearest other requests by centroid cosine,
+    nearest first (``block`` rows of the similarity matrix at a time: k² floats do not fit)."""
+    centroids = np.zeros((k, vectors.shape[1]), np.float32)
     np.add.at(centroids, labels, vectors)
     centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
-    similarity = centroids @ centroids.T
-    np.fill_diagonal(similarity, -np.inf)
     n = min(n, k - 1)
-    return np.argsort(-similarity, axis=1)[:, :n].astype(np.int64)
+    out = np.empty((k, n), np.int64)
+    for start in range(0, k, block):
+        similarity = centroids[start : start + block] @ centroids.T
+        rows = np.arange(similarity.shape[0])
+        similarity[rows, rows + start] = -np.inf
+        near = np.argpartition(-similarity, n - 1, axis=1)[:, :n] if n else rows[:, None][:, :0]
+        order = np.argsort(-np.take_along_axis(similarity, near, axis=1), axis=1, kind="stable")
+        out[start : start + block] = np.take_along_axis(near, order, axis=1)
+    return out
 
 
 def train(
