@@ -9,9 +9,9 @@ seeds 100-102 fit both logistic models (pooled over protocols, the same code as
 auto-attached rows reaches ``TARGET`` in *each* protocol; seeds 103-105, never used for a choice,
 measure what that threshold does.
 
-A fresh install has no classifier until its first nightly training, and requests created since
-the last one have no opinion: every row is therefore fitted twice, with its opinion and without
-(so one model serves both), and the threshold must reach the target both ways.
+A fresh install has no classifier until its first refit run, and requests created since the last
+training have no opinion: the plain coefficients are fitted first and held while the opinion's
+are fitted on top (``tuning.fit``), and the threshold must reach the target both ways.
 """
 
 from __future__ import annotations
@@ -95,7 +95,6 @@ def fit(data: Banking77, embedder: CachedEmbedder, config: Callable[[], MatchCon
     """Print the fitted coefficients, the chosen threshold and what it does on held-out seeds."""
     observed = observe(data, embedder, config)
     pooled = [o for p in PROTOCOLS for o in rows(observed, p, FIT_SEEDS)]
-    pooled += unopinionated(pooled)
     calibration = tuning.fit(embedder.model_id, pooled)
     novelty = tuning.fit_novelty(embedder.model_id, pooled)
     threshold = per_protocol_threshold(calibration, observed)

@@ -144,6 +144,7 @@ def fit_calibration(
     opinions: Sequence[Opinion | None] | None = None,
     prior: Calibration | None = None,
     prior_weight: float = 0.0,
+    hold: int = 0,
 ) -> Calibration:
     """Fit the logistic model by Newton's method (no SciPy).
 
@@ -151,7 +152,7 @@ def fit_calibration(
     ``prior_weight`` (a MAP estimate): with few labels the answer stays near the prior, and
     the labels take over as they accumulate. Without one, a light ridge keeps it finite.
     A feature with no evidence (no counts given, no LLM or classifier opinion on any row) keeps
-    its weight.
+    its weight; so do the first ``hold`` coefficients (the prior's: a fit of the rest on top).
     """
     x = _design(scores, margins, linked, llm, opinions)
     y = np.asarray(correct, dtype=np.float64)
@@ -163,6 +164,7 @@ def fit_calibration(
         penalty[4, 4] = 1e9
     if not x[:, 5].any():
         penalty[5:, 5:] = 1e9 * np.eye(3)
+    penalty[:hold, :hold] = 1e9 * np.eye(8)[:hold, :hold]
     w = centre.copy()
     for _ in range(60):
         p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -60, 60)))

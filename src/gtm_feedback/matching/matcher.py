@@ -114,7 +114,7 @@ def match(
     ]
     order = sorted(range(len(hits)), key=lambda i: -fused[i])[: config.k]
     gaps = margins([fused[i] for i in order])
-    opinions = _opinions(query_vector, [hits[i].request_id for i in order], config.second)
+    opinions = _opinions(query_vector, [hits[order_i] for order_i in order], config.second)
     candidates = [
         _candidate(hits[i], fused[i], float(gap), lexical[i], known, config.calibration, opinion)
         for i, gap, opinion in zip(order, gaps, opinions, strict=True)
@@ -152,12 +152,13 @@ def recalibrate(result: MatchResult, config: MatchConfig) -> MatchResult:
     return decide(rescored, config)
 
 
-def _opinions(
-    query: Matrix, request_ids: list[str], second: SecondOpinion | None
-) -> list[Opinion | None]:
+def _opinions(query: Matrix, hits: list[Hit], second: SecondOpinion | None) -> list[Opinion | None]:
+    # A request known by its text alone gives the classifier one item: its opinion is then a
+    # rescaled cosine, no second view, and over-confident (measured: bench.matching_fit).
     if second is None:
-        return [None] * len(request_ids)
-    return second.opinions(query, request_ids)
+        return [None] * len(hits)
+    said = second.opinions(query, [hit.request_id for hit in hits])
+    return [opinion if hit.linked else None for opinion, hit in zip(said, hits, strict=True)]
 
 
 def _lexical(
