@@ -59,8 +59,8 @@ def learnt_config(
     proposal = learn.refit(
         decisions, population, config.calibration, config.thresholds.auto, learn.Policy()
     )
-    if proposal is None:
-        return config, None
+    if proposal is None or not proposal.accepted:  # as the server: a kept refit is not used
+        return config, proposal
     approval = config.thresholds.approval
     thresholds = Thresholds(max(proposal.auto_threshold, approval), approval)
     return replace(config, calibration=proposal.calibration, thresholds=thresholds), proposal
@@ -124,6 +124,7 @@ def _stages(
     for n in sizes:
         chosen, proposal = learnt_config(config, band, population, n, rng)
         note = "no refit" if proposal is None else f"t={chosen.thresholds.auto:.3f}"
+        note += "" if proposal is None or proposal.accepted else " kept"
         out[f"after {n}"] = (report(chosen), note)
     return out
 
@@ -148,22 +149,25 @@ def tune(data: Banking77, embedder: CachedEmbedder) -> None:
     observed = matching_fit.observe(data, embedder, default_config)
     prior = default_config().calibration
     for protocol in ("five", "twenty"):
-        for weight in (0.5, 0.1, 0.02):
+        for weight, opinion in ((0.5, True), (0.1, True), (0.02, True), (0.02, False)):
+            policy = learn.Policy(prior_weight=weight, learn_opinion=opinion)
             for n in (200, 500):
                 figures = [
-                    _simulate(observed[protocol, seed], prior, weight, n, seed)
+                    _simulate(observed[protocol, seed], prior, policy, n, seed)
                     for seed in (*matching_fit.FIT_SEEDS, *matching_fit.CHECK_SEEDS)
                 ]
                 precision = [f[0] for f in figures]
+                held = "" if opinion else ", opinion held"
                 print(
-                    f"{protocol:6s} prior weight {weight:<4} after {n}: precision "
+                    f"{protocol:6s} prior weight {weight:<4}{held} after {n}: precision "
                     f"{statistics.mean(precision):.3f} (min {min(precision):.3f}), coverage "
-                    f"{statistics.mean(f[1] for f in figures):.3f}"
+                    f"{statistics.mean(f[1] for f in figures):.3f}",
+                    flush=True,
                 )
 
 
 def _simulate(
-    rows: list[tuning.Observation], prior: Calibration, weight: float, n: int, seed: int
+    rows: list[tuning.Observation], prior: Calibration, policy: learn.Policy, n: int, seed: int
 ) -> tuple[float, float]:
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(rows))
@@ -175,10 +179,10 @@ def _simulate(
         learn.Decision(o.score, o.margin, o.linked, 0.0, o.opinion, right=o.right) for o in picked
     ]
     population = [learn.Features(o.score, o.margin, o.linked, 0.0, o.opinion) for o in history]
-    policy = learn.Policy(prior_weight=weight)
     proposal = learn.refit(decisions, population, prior, 0.98, policy)
     assert proposal is not None
-    above = tuning.confidences(proposal.calibration, measured) >= proposal.auto_threshold
+    used = proposal.calibration if proposal.accepted else prior
+    above = tuning.confidences(used, measured) >= proposal.auto_threshold
     right = np.array([o.right for o in measured])
     known = np.array([o.has_request for o in measured])
     return float(right[above].mean()), float((above & known).sum() / known.sum())

@@ -13,6 +13,7 @@ from gtm_feedback.matching.learn import (
     Features,
     Policy,
     check,
+    outdone,
     choose_threshold,
     refit,
 )
@@ -187,3 +188,38 @@ def test_an_opinion_shifts_the_logit_by_its_weights() -> None:
         base - 1.5 + 0.5 * 1.0 + 0.25 * 2.0
     )
     assert calibration.logit(0.8, 0.05, 4, 0.0, None) == base
+
+
+def test_a_refit_that_would_attach_less_with_nothing_to_fix_keeps_the_one_in_use() -> None:
+    rng = np.random.default_rng(11)
+    rows = [Features(float(rng.uniform(0.9, 1.0)), 0.5) for _ in range(200)]
+    in_use = Calibration("m", -9.0, 12.0, 10.0)  # ≥ 0.999 on every row: all attached at 0.99
+    slightly_less_sure = Calibration("m", -10.0, 12.0, 10.0)
+    note = outdone(slightly_less_sure, in_use, 0.99, rows, coverage=0.5, aim=0.99)
+    assert note is not None
+    assert "attaches 1.00 of recent matches against the refit's 0.50" in note
+    # The refit covers as much: use it. The refit doubts those attaches: use it (safety first).
+    assert outdone(slightly_less_sure, in_use, 0.99, rows, coverage=1.0, aim=0.99) is None
+    doubtful = Calibration("m", -16.0, 12.0, 10.0)
+    assert outdone(doubtful, in_use, 0.99, rows, coverage=0.5, aim=0.99) is None
+    # Fewer than MIN_ABOVE attached rows say nothing.
+    assert outdone(slightly_less_sure, in_use, 0.99, rows[:10], coverage=0.5, aim=0.99) is None
+
+
+def test_the_refit_reports_a_kept_calibration_and_keeps_the_threshold() -> None:
+    # The refit (held at the prior, which ignores linked feedback) attaches only the 100 surest
+    # rows; the calibration in use also trusts 30 well-linked rows that the refit itself
+    # estimates at 0.978 each: 130 rows at 0.993 by the refit's own model.
+    sure = [Features(0.99, 0.3) for _ in range(100)]
+    linked = [Features(0.9, 0.2, 5) for _ in range(30)]
+    plain = [Features(0.9, 0.2) for _ in range(270)]
+    rows = sure + linked + plain
+    prior = Calibration("m", -9.0, 12.0, 10.0)
+    in_use = Calibration("m", -9.0, 12.0, 10.0, 2.0)
+    decisions = [Decision(r.score, r.margin, r.linked, right=True) for r in rows]
+    found = refit(decisions, rows, prior, 0.99, Policy(prior_weight=1e6), in_use=in_use)
+    assert found is not None
+    assert not found.accepted
+    assert found.auto_threshold == 0.99
+    assert found.estimated_coverage == 0.25
+    assert found.note.startswith("kept the calibration in use: it attaches 0.33")

@@ -222,8 +222,8 @@ def learn_config(
                 learn.Decision(best.score, best.margin, best.linked, 0.0, best.opinion, right=right)
             )
     proposal = learn.refit(decisions, decisions, config.calibration, config.thresholds.auto, policy)
-    if proposal is None:
-        return config, None
+    if proposal is None or not proposal.accepted:  # as the server: a kept refit is not used
+        return config, proposal
     thresholds = Thresholds(
         max(proposal.auto_threshold, config.thresholds.approval), config.thresholds.approval
     )

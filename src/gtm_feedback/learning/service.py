@@ -124,8 +124,11 @@ def refit(settings: Settings, model_id: str, *, trigger: str, run_id: str) -> Re
             return Refit(done, done.decisions + done.held_back, done.note)
         labels = store.decisions(session=session, model_id=model_id)
         rows = store.population(session=session)
-        threshold = current(session, settings, model_id).auto_threshold
-    found = learn.refit(labels, rows, calibration_for(model_id), threshold, policy(settings))
+        in_use = current(session, settings, model_id)
+    prior = calibration_for(model_id)
+    found = learn.refit(
+        labels, rows, prior, in_use.auto_threshold, policy(settings), in_use.calibration
+    )
     if found is None:
         need = settings.match_min_decisions
         return Refit(None, len(labels), f"{len(labels)} decision(s); a refit needs {need}")

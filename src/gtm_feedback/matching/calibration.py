@@ -153,7 +153,7 @@ def fit_calibration(
     opinions: Sequence[Opinion | None] | None = None,
     prior: Calibration | None = None,
     prior_weight: float = 0.0,
-    hold: int = 0,
+    held: Sequence[int] = (),
 ) -> Calibration:
     """Fit the logistic model by Newton's method (no SciPy).
 
@@ -161,7 +161,7 @@ def fit_calibration(
     ``prior_weight`` (a MAP estimate): with few labels the answer stays near the prior, and
     the labels take over as they accumulate. Without one, a light ridge keeps it finite.
     A feature with no evidence (no counts given, no LLM or classifier opinion on any row) keeps
-    its weight; so do the first ``hold`` coefficients (the prior's: a fit of the rest on top).
+    its weight; so do the coefficients at the ``held`` positions (``coefficients`` order).
     """
     x = _design(scores, margins, linked, llm, opinions)
     y = np.asarray(correct, dtype=np.float64)
@@ -173,7 +173,8 @@ def fit_calibration(
         penalty[4, 4] = 1e9
     if not x[:, 5].any():
         penalty[5:, 5:] = 1e9 * np.eye(3)
-    penalty[:hold, :hold] = 1e9 * np.eye(8)[:hold, :hold]
+    for position in held:
+        penalty[position, position] = 1e9
     w = centre.copy()
     for _ in range(60):
         p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -60, 60)))

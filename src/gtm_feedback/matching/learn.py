@@ -23,6 +23,8 @@ from gtm_feedback.matching.calibration import Calibration, Opinion, fit_calibrat
 _GRID = np.round(np.arange(0.5, 0.9951, 0.005), 3)
 #: Fewer recent matches than this above a threshold and its estimated precision means little.
 MIN_ABOVE = 20
+#: Positions of w_opinion, w_belief and w_lead in ``Calibration.coefficients``.
+OPINION_WEIGHTS = (5, 6, 7)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Policy:
     min_decisions: int = 100
     held_back: float = 0.2  # the newest share of decisions, kept out of the fit to check it
     prior_weight: float = 0.02  # pull towards the prior's coefficients (MAP penalty)
+    learn_opinion: bool = True  # refit the second opinion's weights too (else hold the prior's)
 
     @property
     def aim(self) -> float:
@@ -90,8 +93,10 @@ def refit(
     prior: Calibration,
     current_threshold: float,
     policy: Policy,
+    in_use: Calibration | None = None,
 ) -> Proposal | None:
-    """Fit on the older decisions, check on the newest, pick the threshold; None if too few."""
+    """Fit on the older decisions, check on the newest, pick the threshold; None if too few.
+    ``in_use`` is the calibration matching uses now (default: the prior)."""
     if len(decisions) < policy.min_decisions:
         return None
     cut = len(decisions) - max(1, round(len(decisions) * policy.held_back))
@@ -106,6 +111,7 @@ def refit(
         opinions=[d.opinion for d in fitted],
         prior=prior,
         prior_weight=policy.prior_weight,
+        held=() if policy.learn_opinion else OPINION_WEIGHTS,
     )
     rows = population or decisions  # a fresh install has no history but its decisions
     placed = choose_threshold(calibration, rows, policy.aim)
@@ -114,8 +120,9 @@ def refit(
     threshold, precision, coverage = placed
     auto, wrong, agrees = check(calibration, checked, threshold)
     lowered = threshold < current_threshold
-    accepted = agrees or not lowered
-    note = _note(threshold, current_threshold, precision, policy, agrees, lowered)
+    kept = outdone(calibration, in_use or prior, current_threshold, rows, coverage, policy.aim)
+    accepted = (agrees or not lowered) and kept is None
+    note = kept or _note(threshold, current_threshold, precision, policy, agrees, lowered)
     return Proposal(
         calibration=calibration,
         auto_threshold=threshold if accepted else current_threshold,
@@ -166,6 +173,32 @@ def choose_threshold(
         if above.sum() >= MIN_ABOVE and float(confidence[above].mean()) >= aim:
             return float(threshold), float(confidence[above].mean()), float(above.mean())
     return None
+
+
+def outdone(
+    refitted: Calibration,
+    in_use: Calibration,
+    threshold: float,
+    rows: Sequence[Features],
+    coverage: float,
+    aim: float,
+) -> str | None:
+    """Why to keep the calibration in use, if it attaches more of the recent matches than the
+    refit would while the refit's own model estimates those attaches at the aim: switching would
+    lose automation and buy no safety. None: use the refit."""
+    attached = np.array([r.confidence(in_use) for r in rows]) >= threshold
+    if attached.sum() < MIN_ABOVE or attached.mean() <= coverage:
+        return None
+    estimated = float(
+        np.mean([r.confidence(refitted) for r, a in zip(rows, attached, strict=True) if a])
+    )
+    if estimated < aim:
+        return None
+    return (
+        f"kept the calibration in use: it attaches {attached.mean():.2f} of recent matches "
+        f"against the refit's {coverage:.2f}, at an estimated precision of {estimated:.3f} by "
+        "the refit's own model"
+    )
 
 
 def check(

@@ -85,7 +85,7 @@ def fit(
         opinions=opinions,
         prior=plain,
         prior_weight=1e-3,
-        hold=5,
+        held=range(5),
     )
 
 
