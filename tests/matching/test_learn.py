@@ -13,8 +13,8 @@ from gtm_feedback.matching.learn import (
     Features,
     Policy,
     check,
-    outdone,
     choose_threshold,
+    outdone,
     refit,
 )
 from gtm_feedback.matching.tiers import Thresholds, Tier
