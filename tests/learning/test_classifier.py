@@ -117,13 +117,15 @@ def test_a_decision_keeps_the_opinion_it_was_made_on(settings: Settings) -> None
 
 def test_a_retried_training_is_stored_once_and_old_ones_are_pruned(settings: Settings) -> None:
     model = _model(settings)
-    first = classifier.train(settings, model, run_id="test-train-0")
+    with session_scope(settings.app_database_url) as session:
+        index = search.INDEXES.get(session, model, get_embedder(settings).dimensions)
+    first = classifier.train(settings, model, index, run_id="test-train-0")
     assert first is not None
-    again = classifier.train(settings, model, run_id="test-train-0")  # a retried step
+    again = classifier.train(settings, model, index, run_id="test-train-0")  # a retried step
     assert again is not None
     assert again.id == first.id
     for n in range(1, classifier.KEEP + 2):
-        classifier.train(settings, model, run_id=f"test-train-{n}")
+        classifier.train(settings, model, index, run_id=f"test-train-{n}")
     with session_scope(settings.app_database_url) as session:
         kept = list(session.scalars(select(MatchClassifier.run_id).order_by(MatchClassifier.id)))
         newest = classifier.newest(session, model)

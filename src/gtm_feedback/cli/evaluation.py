@@ -140,10 +140,8 @@ def build_index(
         texts[request_id] = RequestText(base.title, base.description, feedback)
         block = linked_vectors[rows] if rows else np.zeros((0, embedder.dimensions), np.float32)
         entries.append(IndexEntry(request_id, vectors[position], block, feedback_ids))
-    items = np.vstack([vectors, linked_vectors]) if data.linked else vectors
-    labels = [*ids, *(request_id for request_id, _ in data.linked)]
-    classifier = second.train(items, labels)
-    return VectorIndex(entries, embedder.dimensions), texts, classifier
+    index = VectorIndex(entries, embedder.dimensions)
+    return index, texts, second.train(*index.labelled_items())
 
 
 def match_all(

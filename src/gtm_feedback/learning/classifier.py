@@ -1,60 +1,36 @@
 """The second-opinion classifier: trained by the refit runs on the index items, cached per process.
 
-Training reads every request's vector and its linked feedback's, fits ``matching.second`` outside
-any write transaction (it takes seconds to minutes), then stores the weights. Matching uses the
-newest training of its embedding model; each process loads it once per training.
+Training takes the items of the process's search index (every request's vector and its linked
+feedback's), fits ``matching.second`` outside any write transaction (it takes seconds to
+minutes), then stores the weights. Matching uses the newest training of its embedding model;
+each process loads it once per training.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict
+from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from gtm_feedback.config import Settings
 from gtm_feedback.db.session import session_scope
-from gtm_feedback.db.vectors import from_bytes
-from gtm_feedback.feature_request.models import FeatureRequest
-from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.learning.models import MatchClassifier
 from gtm_feedback.matching import second
-from gtm_feedback.matching.index import Matrix
+from gtm_feedback.matching.index import VectorIndex
 
 #: Trainings kept per model: the newest is used, the ones before it are the record.
 KEEP = 3
 
 
-def items(session: Session, model_id: str) -> tuple[Matrix, list[str]]:
-    """Every request vector of ``model_id`` and its linked feedback's, labelled by request."""
-    requests = session.execute(
-        select(FeatureRequest.id, FeatureRequest.embedding)
-        .where(FeatureRequest.embedding_model == model_id, FeatureRequest.embedding.is_not(None))
-        .order_by(FeatureRequest.id)
-    ).all()
-    linked: dict[str, list[bytes]] = defaultdict(list)
-    for request_id, blob in session.execute(
-        select(Feedback.request_id, Feedback.embedding).where(
-            Feedback.embedding_model == model_id, Feedback.request_id.is_not(None)
-        )
-    ):
-        if blob is not None:
-            linked[request_id].append(blob)
-    labels: list[str] = []
-    vectors = []
-    for request_id, blob in requests:
-        for item in (blob, *linked.get(request_id, ())):
-            labels.append(request_id)
-            vectors.append(from_bytes(item))
-    return (np.stack(vectors) if vectors else np.zeros((0, 0), np.float32)), labels
-
-
-def train(settings: Settings, model_id: str, *, run_id: str) -> MatchClassifier | None:
-    """Train on the current items and store the result once per ``run_id``; None with fewer
-    than two requests (nothing to choose between)."""
+def train(
+    settings: Settings, model_id: str, index: VectorIndex, *, run_id: str
+) -> MatchClassifier | None:
+    """Train on the items of ``index`` (the process's current one) and store the result once per
+    ``run_id``; None with fewer than two requests (nothing to choose between)."""
     url = settings.app_database_url
     with session_scope(url) as session:
         done = session.scalars(select(MatchClassifier).where(MatchClassifier.run_id == run_id))
@@ -62,8 +38,8 @@ def train(settings: Settings, model_id: str, *, run_id: str) -> MatchClassifier 
         if found is not None:
             session.expunge(found)
             return found
-        vectors, labels = items(session, model_id)
-    if len(set(labels)) < 2:
+    vectors, labels = index.labelled_items()
+    if len(index) < 2:
         return None
     started = time.perf_counter()
     fitted = second.train(vectors, labels)
@@ -97,8 +73,12 @@ def _prune(session: Session, model_id: str) -> None:
 
 def newest(session: Session, model_id: str) -> MatchClassifier | None:
     """The training matching uses for ``model_id`` (weights not loaded), if any."""
-    query = select(MatchClassifier).where(MatchClassifier.model_id == model_id)
-    return session.scalars(query.order_by(MatchClassifier.id.desc()).limit(1)).first()
+    return session.scalars(_newest(MatchClassifier, model_id)).first()
+
+
+def _newest(what: Any, model_id: str) -> Select[Any]:
+    query = select(what).where(MatchClassifier.model_id == model_id)
+    return query.order_by(MatchClassifier.id.desc()).limit(1)
 
 
 def as_opinion(row: MatchClassifier) -> second.SecondOpinion:
@@ -118,8 +98,7 @@ class ClassifierCache:
     def get(self, session: Session, model_id: str) -> second.SecondOpinion | None:
         """The classifier to ask, or None before the first training."""
         key = (str(session.get_bind().engine.url), model_id)
-        query = select(MatchClassifier.id).where(MatchClassifier.model_id == model_id)
-        latest = session.scalars(query.order_by(MatchClassifier.id.desc()).limit(1)).first()
+        latest = session.scalars(_newest(MatchClassifier.id, model_id)).first()
         if latest is None:
             return None
         with self._lock:

@@ -8,10 +8,12 @@ from typing import Any
 from dbos import DBOS
 from pydantic import BaseModel, ConfigDict, Field
 
+from gtm_feedback.db.session import session_scope
 from gtm_feedback.durable.idempotency import check_same_input, run_id_for
 from gtm_feedback.durable.queues import enqueue
 from gtm_feedback.durable.registry import Startable
 from gtm_feedback.durable.retry import DB_RETRY
+from gtm_feedback.feature_request import search
 from gtm_feedback.integrations import adapters
 from gtm_feedback.integrations.embeddings import get_embedder
 from gtm_feedback.learning import classifier, service
@@ -61,7 +63,10 @@ def train_step(run_id: str) -> int | None:
     settings = adapters.current().settings
     if not settings.match_second_opinion:
         return None
-    row = classifier.train(settings, get_embedder(settings).model_id, run_id=run_id)
+    embedder = get_embedder(settings)
+    with session_scope(settings.app_database_url) as session:
+        index = search.INDEXES.get(session, embedder.model_id, embedder.dimensions)
+    row = classifier.train(settings, embedder.model_id, index, run_id=run_id)
     return row.id if row is not None else None
 
 

@@ -73,6 +73,13 @@ class VectorIndex:
     def __len__(self) -> int:
         return len(self.request_ids)
 
+    def labelled_items(self) -> tuple[Matrix, list[str]]:
+        """Every item (request texts and linked feedback), with the request it belongs to."""
+        counts = np.diff([*self._starts[: len(self)], len(self._items)])  # no rows: none
+        return self._items, [
+            r for r, n in zip(self.request_ids, counts, strict=True) for _ in range(n)
+        ]
+
     def search(self, query: Matrix, k: int = 10) -> list[Hit]:
         """The ``k`` best requests for one L2-normalised query vector, best first."""
         if not self.request_ids or k <= 0:

@@ -64,28 +64,19 @@ def fit(
     """Logistic calibration of "the best candidate is right" on score, margin and linked; then,
     holding those, the weights of the second opinion on the rows that have one (so a candidate
     without an opinion is judged exactly as before the classifier existed)."""
-    plain = fit_calibration(
+    labels = (
         model_id,
         [o.score for o in observations],
         [o.margin for o in observations],
         [o.right for o in observations],
-        linked=[o.linked for o in observations],
-        prior=prior,
-        prior_weight=prior_weight,
     )
+    linked = [o.linked for o in observations]
+    plain = fit_calibration(*labels, linked=linked, prior=prior, prior_weight=prior_weight)
     opinions = [o.opinion for o in observations]
     if not any(opinions):
         return plain
     return fit_calibration(
-        model_id,
-        [o.score for o in observations],
-        [o.margin for o in observations],
-        [o.right for o in observations],
-        linked=[o.linked for o in observations],
-        opinions=opinions,
-        prior=plain,
-        prior_weight=1e-3,
-        held=range(5),
+        *labels, linked=linked, opinions=opinions, prior=plain, prior_weight=1e-3, held=range(5)
     )
 
 
