@@ -34,13 +34,13 @@ PG_ADMIN = os.environ.get(
 )
 
 
-def _port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _bodies(data_dir: Path, count: int) -> list[dict[str, str]]:
+def bodies(data_dir: Path, count: int) -> list[dict[str, str]]:
     with (data_dir / "sample" / "incoming.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     return [
@@ -65,7 +65,7 @@ async def _one(client: httpx.AsyncClient, n: int, body: dict[str, str]) -> dict[
         await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
 
 
-def _token(env: dict[str, str]) -> dict[str, str]:
+def admin_token(env: dict[str, str]) -> dict[str, str]:
     """An admin's API token on the server's database, made with the command line."""
     user = ["users", "add", "bench@example.com", "--role", "admin"]
     subprocess.run([str(CLI), *user], env=env, check=True, capture_output=True)
@@ -101,7 +101,7 @@ def _drain(base: str, auth: dict[str, str], runs: list[str]) -> float:
 
 
 @contextmanager
-def _database(database: str) -> Iterator[dict[str, str]]:
+def fresh_database(database: str) -> Iterator[dict[str, str]]:
     """The settings of a fresh database: the embedded SQLite, or a new PostgreSQL one."""
     if database != "postgres":
         yield {}
@@ -117,12 +117,12 @@ def _database(database: str) -> Iterator[dict[str, str]]:
 
 
 def _run(env: dict[str, str], folder: Path, bodies: list[dict[str, str]]) -> dict[str, Any]:
-    auth = _token(env)
+    auth = admin_token(env)
     log = (folder / "server.log").open("ab")
     server = subprocess.Popen([str(CLI), "serve"], env=env, stdout=log, stderr=log)
     try:
         base = f"http://127.0.0.1:{env['GTMFB_PORT']}"
-        _ready(base)
+        wait_ready(base)
         done, started = asyncio.run(_burst(base, auth, bodies))
         drained = _drain(base, auth, [d["run"] for d in done])
         return {"done": done, "started": started, "drained": drained}
@@ -133,14 +133,14 @@ def _run(env: dict[str, str], folder: Path, bodies: list[dict[str, str]]) -> dic
 
 def measure(database: str, count: int) -> dict[str, float]:
     """One burst against a fresh server on ``database`` (sqlite or postgres)."""
-    with tempfile.TemporaryDirectory() as name, _database(database) as db_env:
+    with tempfile.TemporaryDirectory() as name, fresh_database(database) as db_env:
         folder = Path(name)
         env = {k: v for k, v in os.environ.items() if not k.startswith("GTMFB_")}
-        env |= {"GTMFB_DATA_DIR": str(folder / "data"), "GTMFB_PORT": str(_port())}
+        env |= {"GTMFB_DATA_DIR": str(folder / "data"), "GTMFB_PORT": str(free_port())}
         env |= {"GTMFB_LOG_LEVEL": "WARNING", "GTMFB_FOLLOWUP_DELAY": "1h"}
         env |= {"GTMFB_INTAKE_RATE_LIMIT": "off", **db_env}  # one client sends everything
         subprocess.run([str(CLI), "init"], env=env, check=True, capture_output=True)
-        run = _run(env, folder, _bodies(folder / "data", count))
+        run = _run(env, folder, bodies(folder / "data", count))
     done, started = run["done"], run["started"]
     latencies = sorted(d["first"][1] * 1000 for d in done)
     return {
@@ -153,7 +153,7 @@ def measure(database: str, count: int) -> dict[str, float]:
     }
 
 
-def _ready(base: str) -> None:
+def wait_ready(base: str) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
