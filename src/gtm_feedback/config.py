@@ -171,6 +171,10 @@ class Settings(BaseSettings):
     intake_waiting: int = Field(default=1000, ge=0, le=100_000)
     intake_wait: Duration = 10.0
     intake_rate_limit: RateText = "600/minute"
+    queue_polling_interval: Duration = Field(default=1.0, ge=0.01, le=60)
+    feedback_polling_interval: Duration = Field(default=0.1, ge=0.005, le=60)
+    feedback_direct_starts: int = Field(default=4, ge=0, le=64)
+    notification_polling_interval: Duration = Field(default=1.0, ge=0.01, le=60)
     db_pool_size: int = Field(default=10, ge=1, le=500)
     db_max_overflow: int = Field(default=30, ge=0, le=1000)
     db_pool_timeout: Duration = 30.0

@@ -101,7 +101,9 @@ def dbos_config(settings: Settings, role: Role) -> DBOSConfig:
         "log_level": "WARNING" if role == "cli" else settings.log_level.upper(),
         # Every step checkpoints through this pool, and every enqueue: sized like the app's.
         "sys_db_pool_size": settings.db_pool_size + settings.db_max_overflow,
-        "notification_listener_polling_interval_sec": 0.1,
+        # Waiting runs (approvals, sleeps) hear a message within this; each poll costs a query
+        # per waiting run on SQLite.
+        "notification_listener_polling_interval_sec": settings.notification_polling_interval,
     }
 
 
@@ -152,7 +154,7 @@ def launch(settings: Settings, role: Role) -> DBOS:
         # with it half done; it may still enqueue, and the server's workers pick it up.
         DBOS.listen_queues([])
     DBOS.launch()
-    register_queues()
+    register_queues(settings, runs_work=role != "cli")
     if role in ("server", "worker"):
         apply_schedules(settings)
     announce = log.debug if role == "cli" else log.info  # a command's output is for its user

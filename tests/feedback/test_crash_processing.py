@@ -1,4 +1,4 @@
-"""Crash: a real server killed with SIGKILL while processing 50 submissions, then restarted.
+"""Crash: a real server killed with SIGKILL while processing a burst of submissions, restarted.
 
 Every submission must end with exactly one outcome, no feedback row twice, no message twice.
 """
@@ -9,6 +9,7 @@ import csv
 import signal
 import sqlite3
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from gtm_feedback.db.session import session_scope
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.outbox.models import OutboxMessage
 from tests.servers import api_headers, run_status, server_env, start, wait_ready
+
+SUBMISSIONS = 80
 
 
 def _finished(base: str, run_id: str, auth: dict[str, str], timeout: float = 60) -> dict[str, Any]:
@@ -86,26 +89,32 @@ def test_sleep_and_approval_wait_survive_a_restart(tmp_path: Path) -> None:
 
 
 def test_killed_server_finishes_every_submission_exactly_once(tmp_path: Path) -> None:
-    env, base = server_env(tmp_path / "data", followup_delay="1h")
+    # The queue is polled once a second: while the burst is sent, some submissions start at once
+    # (direct starts) and the rest wait in the queue, so the kill finds both kinds unfinished.
+    env, base = server_env(tmp_path / "data", followup_delay="1h", feedback_polling_interval="1s")
     auth = api_headers(env)
     log = tmp_path / "server.log"
     server = start(env, log)
     wait_ready(base)
     with (tmp_path / "data" / "sample" / "incoming.csv").open(encoding="utf-8") as handle:
-        incoming = list(csv.DictReader(handle))[:50]
-    runs = []
-    for n, row in enumerate(incoming):
+        incoming = list(csv.DictReader(handle))
+
+    def submit(n: int) -> str:
+        row = incoming[n % len(incoming)]
         body = {
-            "pain": row["text"],
+            "pain": f"{row['text']} (#{n})",
             "severity": row["severity"],
             "account_id": row["account_id"],
             "submitter_email": row["submitter_email"],
         }
         headers = auth | {"Idempotency-Key": f"k{n}"}
-        answer = httpx.post(f"{base}/api/feedback", json=body, headers=headers)
+        answer = httpx.post(f"{base}/api/feedback", json=body, headers=headers, timeout=60)
         assert answer.status_code == 202, answer.text
-        runs.append(answer.json()["run_id"])
-    time.sleep(1.0)  # let part of the work happen, then pull the plug
+        return str(answer.json()["run_id"])
+
+    # A concurrent burst (sent one at a time, each would finish before the next was sent).
+    with ThreadPoolExecutor(16) as pool:
+        runs = list(pool.map(submit, range(SUBMISSIONS)))
     server.send_signal(signal.SIGKILL)
     server.wait(timeout=30)
     with sqlite3.connect(tmp_path / "data" / "dbos_system.sqlite") as system:
@@ -113,6 +122,11 @@ def test_killed_server_finishes_every_submission_exactly_once(tmp_path: Path) ->
             "SELECT count(*) FROM workflow_status WHERE status = 'SUCCESS' "
             "AND workflow_uuid LIKE 'feedback-sub_%' AND workflow_uuid NOT LIKE '%-decision'"
         ).fetchone()[0]
+        direct = system.execute(
+            "SELECT count(*) FROM workflow_status WHERE queue_name IS NULL "
+            "AND workflow_uuid LIKE 'feedback-sub_%' AND workflow_uuid NOT LIKE '%-decision'"
+        ).fetchone()[0]
+    assert direct > 0  # some started at once, the others went through the queue
     assert finished < len(runs)  # the kill interrupted the work
 
     server = start(env, log)

@@ -1,12 +1,16 @@
-"""The queues background work runs on, and the one way to enqueue a run on them."""
+"""The queues background work runs on, and the ways to start a run on them."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from dbos import DBOS, SetWorkflowID, WorkflowHandle
+
+from gtm_feedback.config import Settings
 
 T = TypeVar("T")
 
@@ -17,12 +21,13 @@ class QueueSpec:
 
     name: str
     worker_concurrency: int | None = None
-    polling_interval_sec: float = 0.1
+    #: Polled at the feedback interval (people wait for its answer), else the background one.
+    urgent: bool = False
 
 
 # Background work is split by kind so a flood of one cannot starve the others.
 QUEUES = (
-    QueueSpec("feedback", worker_concurrency=4),
+    QueueSpec("feedback", worker_concurrency=4, urgent=True),
     QueueSpec("requests", worker_concurrency=2),
     QueueSpec("notifications", worker_concurrency=4),
     QueueSpec("embeddings", worker_concurrency=1),
@@ -32,15 +37,26 @@ QUEUES = (
     QueueSpec("matching", worker_concurrency=1),
 )
 
+#: Per queue, how many more runs this process may start at once instead of enqueueing them.
+_DIRECT: dict[str, threading.BoundedSemaphore] = {}
 
-def register_queues() -> None:
-    """Register every queue with the launched DBOS."""
+
+def register_queues(settings: Settings, runs_work: bool) -> None:
+    """Register every queue with the launched DBOS; ``runs_work``: this process consumes them,
+    so its own feedback submissions may start at once (``start_soon``)."""
     for spec in QUEUES:
         DBOS.register_queue(
             spec.name,
             worker_concurrency=spec.worker_concurrency,
-            polling_interval_sec=spec.polling_interval_sec,
+            polling_interval_sec=(
+                settings.feedback_polling_interval
+                if spec.urgent
+                else settings.queue_polling_interval
+            ),
         )
+    _DIRECT.clear()
+    if runs_work and settings.feedback_direct_starts > 0:
+        _DIRECT["feedback"] = threading.BoundedSemaphore(settings.feedback_direct_starts)
 
 
 def enqueue(
@@ -52,3 +68,38 @@ def enqueue(
         raise RuntimeError(f"queue {queue_name!r} is not registered: launch through the runtime")
     with SetWorkflowID(run_id):
         return queue.enqueue(workflow, *args)
+
+
+def start_soon(queue_name: str, run_id: str, workflow: Callable[..., Any], *args: Any) -> None:
+    """Start ``workflow(*args)`` under ``run_id`` now in this process if it has a free slot for
+    the queue, else enqueue it; either way durably, and the same id twice keeps the first run.
+
+    A queue is polled (every ``feedback_polling_interval``): a person waiting for the answer
+    would pay half an interval on average, most of a fast match's time. Started directly, the
+    run is recorded PENDING for this executor before this returns, so a crash resumes it at
+    restart like any claimed queue run.
+    """
+    slots = _DIRECT.get(queue_name)
+    if slots is None or not slots.acquire(blocking=False):
+        enqueue(queue_name, run_id, workflow, *args)
+        return
+    try:
+        if DBOS.get_workflow_status(run_id) is not None:  # a repeat: keep the first run
+            slots.release()
+            return
+        with SetWorkflowID(run_id):
+            handle = DBOS.start_workflow(workflow, *args)
+    except BaseException:
+        slots.release()
+        raise
+    _release_when_done(handle, slots)
+
+
+def _release_when_done(handle: WorkflowHandle[Any], slots: threading.BoundedSemaphore) -> None:
+    # DBOS runs a started workflow on its executor and hands back the future (``future`` on its
+    # handle); a handle without one (a run started elsewhere) holds no slot of ours.
+    future = getattr(handle, "future", None)
+    if isinstance(future, Future):
+        future.add_done_callback(lambda _done: slots.release())
+    else:
+        slots.release()

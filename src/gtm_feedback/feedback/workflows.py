@@ -15,7 +15,7 @@ from dbos import DBOS, SetWorkflowID
 from gtm_feedback.approval.service import topic
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.durable.idempotency import check_same_input
-from gtm_feedback.durable.queues import enqueue
+from gtm_feedback.durable.queues import start_soon
 from gtm_feedback.durable.registry import Startable
 from gtm_feedback.durable.sleep import durable_sleep
 from gtm_feedback.feedback import intake, steps
@@ -226,14 +226,15 @@ class Started:
 
 
 def start_processing(submission: FeedbackSubmission, idempotency_key: str | None) -> Started:
-    """Enqueue the process-feedback run (once per key; durably, before returning).
+    """Start the process-feedback run, here at once or through the feedback queue (once per
+    key; durably, before returning).
 
     A key used before with another submission raises ``ConflictError`` (409).
     """
     submission_id = intake.submission_id_for(idempotency_key)
     run_id = intake.run_id_for(submission_id)
     data = ProcessFeedbackInput(submission_id=submission_id, submission=submission)
-    enqueue("feedback", run_id, process_feedback_workflow, data)
+    start_soon("feedback", run_id, process_feedback_workflow, data)
     check_same_input(run_id, idempotency_key, data)
     return Started(submission_id=submission_id, run_id=run_id)
 
