@@ -261,7 +261,7 @@ def _related(title: str, description: str) -> str | None:
         neighbours = search.find_candidates(
             session=session,
             embedder=embedder,
-            pain=f"{title}. {description}",
+            pain=request_text(title, description),  # as embedded and stored: one embedding
             config=search.match_config(settings, embedder.model_id, session),
         )
         ids = [c.request_id for c in neighbours.candidates]

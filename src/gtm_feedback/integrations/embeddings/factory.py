@@ -8,6 +8,7 @@ from gtm_feedback.config import Settings
 from gtm_feedback.integrations.embeddings.base import Embedder
 from gtm_feedback.integrations.embeddings.onnx import OnnxEmbedder
 from gtm_feedback.integrations.embeddings.openai_api import OpenAIEmbedder
+from gtm_feedback.integrations.embeddings.recent import RecentVectors
 
 _lock = threading.Lock()
 _cache: dict[tuple[object, ...], Embedder] = {}
@@ -32,7 +33,8 @@ def build_embedder(settings: Settings) -> Embedder:
 
 
 def get_embedder(settings: Settings) -> Embedder:
-    """The process's embedder for these settings, built once (models are costly to load)."""
+    """The process's embedder for these settings, built once (models are costly to load),
+    remembering its recent vectors."""
     key = (
         settings.embeddings_base_url,
         settings.embeddings_model,
@@ -43,5 +45,5 @@ def get_embedder(settings: Settings) -> Embedder:
     )
     with _lock:
         if key not in _cache:
-            _cache[key] = build_embedder(settings)
+            _cache[key] = RecentVectors(build_embedder(settings))
         return _cache[key]
