@@ -120,7 +120,7 @@ def test_find_candidates_uses_request_text_and_linked_feedback(
         assert unrelated.tier is Tier.CREATE
 
 
-def test_index_reloads_only_when_vectors_change(db_url: str, embedder: OnnxEmbedder) -> None:
+def test_index_reloads_only_what_changed(db_url: str, embedder: OnnxEmbedder) -> None:
     search.INDEXES.clear()
     with session_scope(db_url) as session:
         _seed(session)
@@ -134,7 +134,7 @@ def test_index_reloads_only_when_vectors_change(db_url: str, embedder: OnnxEmbed
             )
             return [c.title for c in result.candidates]
 
-    loads = search.INDEXES.loads
+    loads, updates = search.INDEXES.loads, search.INDEXES.updates
     find(SSO_PAIN)
     find("weekly csv")
     assert search.INDEXES.loads == loads + 1  # built once, then reused
@@ -146,10 +146,12 @@ def test_index_reloads_only_when_vectors_change(db_url: str, embedder: OnnxEmbed
         assert current_version(session) == version  # no vector yet: nothing to publish
         embeddings.embed_requests(session=session, embedder=embedder, ids=[new.id])
     assert find("a dark theme please")[0] == "Dark mode for the web app"
-    assert search.INDEXES.loads == loads + 2
+    # The new request was read on its own (the change log named it), not the whole index.
+    assert (search.INDEXES.loads, search.INDEXES.updates) == (loads + 1, updates + 1)
     with session_scope(db_url) as session:
         session.delete(session.get(FeatureRequest, new.id))
     assert "Dark mode for the web app" not in find("a dark theme please")
+    assert (search.INDEXES.loads, search.INDEXES.updates) == (loads + 1, updates + 2)
 
 
 def test_a_request_embedded_by_another_process_is_found(
@@ -209,3 +211,27 @@ def test_reason_quotes_the_closest_feedback_even_when_it_is_old(
             session=session, embedder=embedder, pain=SSO_PAIN, config=_config(embedder)
         )
     assert SSO_PAIN[:60] in result.candidates[0].reason
+
+
+def test_moved_feedback_updates_both_requests_in_place(db_url: str, embedder: OnnxEmbedder) -> None:
+    search.INDEXES.clear()
+    with session_scope(db_url) as session:
+        sso, export, _ = _seed(session)
+        _sync(session, embedder)
+    model, width = embedder.model_id, embedder.dimensions
+
+    def linked() -> dict[str, int]:
+        with session_scope(db_url) as session:
+            index = search.INDEXES.get(session, model, width)
+            return {e.request_id: len(e.feedback_vectors) for e in index.entries()}
+
+    assert linked() == {sso.id: 1, export.id: 0}
+    loads = search.INDEXES.loads
+    with session_scope(db_url) as session:
+        item = session.execute(select(Feedback).where(Feedback.request_id == sso.id)).scalar_one()
+        item.request_id = export.id
+    assert linked() == {sso.id: 0, export.id: 1}  # both requests reloaded, nothing else
+    assert search.INDEXES.loads == loads
+    with session_scope(db_url) as session:  # and the same as a rebuild from the database
+        rebuilt = search.load_index(session=session, model_id=model, dimensions=width)
+    assert {e.request_id: len(e.feedback_vectors) for e in rebuilt.entries()} == linked()

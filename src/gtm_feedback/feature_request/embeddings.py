@@ -65,13 +65,16 @@ def pending(*, session: Session, model_id: str) -> Pending:
 def embed_requests(*, session: Session, embedder: Embedder, ids: Sequence[str]) -> int:
     """Embed and store the given requests; returns how many were found."""
     found, texts = _request_texts(session, ids)
-    return _store(session, embedder, FeatureRequest, found, texts)
+    return _store(session, embedder, FeatureRequest, found, texts, touched=found)
 
 
 def embed_feedback(*, session: Session, embedder: Embedder, ids: Sequence[str]) -> int:
     """Embed and store the given feedback items; returns how many were found."""
     found, texts = _feedback_texts(session, ids)
-    return _store(session, embedder, Feedback, found, texts)
+    owners = session.execute(
+        select(Feedback.request_id).where(Feedback.id.in_(found)).distinct()
+    ).scalars()
+    return _store(session, embedder, Feedback, found, texts, touched=[o for o in owners if o])
 
 
 def embed_batch(url: str, embedder: Embedder, kind: str, ids: Sequence[str]) -> int:
@@ -106,7 +109,12 @@ def _feedback_texts(session: Session, ids: Sequence[str]) -> tuple[list[str], li
 
 
 def _store(
-    session: Session, embedder: Embedder, model: Model, ids: list[str], texts: list[str]
+    session: Session,
+    embedder: Embedder,
+    model: Model,
+    ids: list[str],
+    texts: list[str],
+    touched: Sequence[str],
 ) -> int:
     if not ids:
         return 0
@@ -123,7 +131,7 @@ def _store(
             for row_id, text, vector in zip(ids, texts, vectors, strict=True)
         ],
     )
-    bump_version(session)  # bulk UPDATE by primary key skips the flush hook
+    bump_version(session, touched)  # bulk UPDATE by primary key skips the flush hook
     return len(ids)
 
 

@@ -1,17 +1,29 @@
-"""Bump the vector index version whenever a flush changes what the request index holds."""
+"""Bump the vector index version whenever a flush changes what the request index holds, and
+log which requests each version changed."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import delete, event, insert, inspect, select, update
 from sqlalchemy.orm import InstanceState, Session
 
-from gtm_feedback.feature_request.models import FeatureRequest, VectorIndexState
+from gtm_feedback.feature_request.models import (
+    FeatureRequest,
+    VectorIndexChange,
+    VectorIndexState,
+)
 from gtm_feedback.feedback.models import Feedback
 
 REQUESTS_INDEX = "requests"
 _WATCHED = (FeatureRequest, Feedback)
+#: A change logged as touching every request (a process behind it rebuilds).
+EVERYTHING = "*"
+#: Versions of the change log kept; a process further behind rebuilds its index.
+KEEP_VERSIONS = 10_000
+#: More requests than this in one change (an import) are logged as everything.
+MAX_LOGGED = 1000
 
 
 def current_version(session: Session) -> int:
@@ -22,33 +34,74 @@ def current_version(session: Session) -> int:
     return found or 0
 
 
-def _changes_index(session: Session) -> bool:
+def changes_since(session: Session, old: int, new: int) -> set[str] | None:
+    """The requests changed by versions ``old+1 .. new``; None if the log cannot say (pruned,
+    or a change touched everything): rebuild then."""
+    rows = session.execute(
+        select(VectorIndexChange.version, VectorIndexChange.request_id).where(
+            VectorIndexChange.version > old, VectorIndexChange.version <= new
+        )
+    ).all()
+    if len({version for version, _ in rows}) != new - old:
+        return None
+    changed = {request_id for _, request_id in rows}
+    return None if EVERYTHING in changed else changed
+
+
+def _touched(session: Session) -> set[str]:
+    """Requests whose searchable vectors this flush changes (empty: none)."""
+    touched: set[str] = set()
     for obj in session.deleted:
         if isinstance(obj, _WATCHED):
-            return True
+            touched |= _ids_of(obj)
     for obj in session.new:
         if isinstance(obj, _WATCHED) and obj.embedding is not None:
-            return True
+            touched |= _ids_of(obj)
     for obj in session.dirty:
         if isinstance(obj, _WATCHED):
             state: InstanceState[Any] = inspect(obj)
             watched = ["embedding", "request_id"] if isinstance(obj, Feedback) else ["embedding"]
             if any(state.attrs[name].history.has_changes() for name in watched):
-                return True
-    return False
+                touched |= _ids_of(obj, state)
+    return touched
 
 
-def bump_version(session: Session) -> None:
-    """Publish a change to the vectors; commits with the caller's transaction."""
-    # Core statement on the session's connection: no autoflush, same transaction.
-    session.connection().execute(
+def _ids_of(obj: FeatureRequest | Feedback, state: InstanceState[Any] | None = None) -> set[str]:
+    if isinstance(obj, FeatureRequest):
+        return {obj.id}
+    ids = {obj.request_id}
+    if state is not None:  # a feedback moved: its old request changes too
+        ids |= set(state.attrs["request_id"].history.deleted or ())
+    return {i for i in ids if i}
+
+
+def bump_version(session: Session, request_ids: Collection[str] | None = None) -> None:
+    """Publish a change to the vectors of ``request_ids`` (None: possibly any); commits with
+    the caller's transaction."""
+    # Core statements on the session's connection: no autoflush, same transaction.
+    connection = session.connection()
+    version = connection.execute(
         update(VectorIndexState)
         .where(VectorIndexState.name == REQUESTS_INDEX)
         .values(version=VectorIndexState.version + 1)
+        .returning(VectorIndexState.version)
+    ).scalar_one_or_none()
+    if version is None:  # no index state row (a database migrated before it existed)
+        return
+    ids = sorted(request_ids) if request_ids is not None else [EVERYTHING]
+    ids = [EVERYTHING] if not ids or len(ids) > MAX_LOGGED else ids
+    connection.execute(
+        insert(VectorIndexChange),
+        [{"version": version, "request_id": i} for i in ids],
     )
+    if version % 1000 == 0:
+        connection.execute(
+            delete(VectorIndexChange).where(VectorIndexChange.version <= version - KEEP_VERSIONS)
+        )
 
 
 @event.listens_for(Session, "before_flush")
 def _bump_on_change(session: Session, _context: Any, _instances: Any) -> None:
-    if _changes_index(session):
-        bump_version(session)
+    touched = _touched(session)
+    if touched:
+        bump_version(session, touched)

@@ -85,3 +85,16 @@ class VectorIndexState(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class VectorIndexChange(Base):
+    """Which requests' searchable vectors a version changed (``*``: too many to say).
+
+    A process whose index is a few versions behind reloads just these requests instead of
+    everything; one further behind than the log reaches rebuilds.
+    """
+
+    __tablename__ = "vector_index_changes"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(200), primary_key=True)

@@ -1,16 +1,18 @@
 """Semantic search over requests: a per-process in-memory index kept in step with the database.
 
-Every process (web server, workers, CLI) holds its own :class:`VectorIndex`. Before a search it
+Every process (web server, workers, CLI) holds its own :class:`LiveIndex`. Before a search it
 reads one counter (``vector_index_state``) that every change to searchable vectors bumps in
-its own transaction; when the counter moved, the index is rebuilt from the stored vectors. So
-a request embedded by one process is found by the others on their next search.
+its own transaction, logging which requests it changed (``vector_index_changes``). When the
+counter moved, the index reloads just those requests; when the log cannot say (pruned, or an
+import changed everything) it is rebuilt from the stored vectors. So a request embedded by one
+process is found by the others on their next search.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -19,14 +21,14 @@ from sqlalchemy.orm import Session
 
 from gtm_feedback.config import Settings
 from gtm_feedback.db.vectors import from_bytes
-from gtm_feedback.feature_request.index_state import current_version
+from gtm_feedback.feature_request.index_state import changes_since, current_version
 from gtm_feedback.feature_request.models import FeatureRequest
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.integrations.embeddings import Embedder
 from gtm_feedback.learning import classifier
 from gtm_feedback.learning import service as learning
 from gtm_feedback.matching.calibration import Calibration, novelty_for
-from gtm_feedback.matching.index import IndexEntry, VectorIndex
+from gtm_feedback.matching.index import IndexEntry, LiveIndex, VectorIndex
 from gtm_feedback.matching.matcher import MatchConfig, MatchResult, RequestText, match
 from gtm_feedback.matching.tiers import Thresholds
 
@@ -35,24 +37,33 @@ _LEXICAL_FEEDBACK = 50
 
 
 class IndexCache:
-    """Indexes by (database, model), each with the version it was built at."""
+    """Indexes by (database, model), each with the version it was brought up to."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._built: dict[tuple[str, str], tuple[int, VectorIndex]] = {}
+        self._built: dict[tuple[str, str], tuple[int, LiveIndex]] = {}
         self.loads = 0  # how many times an index was (re)built, for tests and metrics
+        self.updates = 0  # how many times changed requests were reloaded instead
 
-    def get(self, session: Session, model_id: str, dimensions: int) -> VectorIndex:
-        """The current index; rebuilt only if another transaction changed the vectors."""
+    def get(self, session: Session, model_id: str, dimensions: int) -> LiveIndex:
+        """The current index; changed requests reloaded, rebuilt when the log cannot say."""
         key = (str(session.get_bind().engine.url), model_id)
-        version = current_version(session)  # read first: a change after this forces a reload
+        version = current_version(session)  # read first: a change after this is seen next time
         with self._lock:
             cached = self._built.get(key)
             if cached is not None and cached[0] == version:
                 return cached[1]
-            index = load_index(session=session, model_id=model_id, dimensions=dimensions)
+            changed = None if cached is None else changes_since(session, cached[0], version)
+            if cached is not None and changed is not None:
+                entries = load_entries(session, model_id, dimensions, changed)
+                index = cached[1].changed({r: entries.get(r) for r in changed})
+                self.updates += 1
+            else:
+                index = LiveIndex(
+                    load_index(session=session, model_id=model_id, dimensions=dimensions)
+                )
+                self.loads += 1
             self._built[key] = (version, index)
-            self.loads += 1
             return index
 
     def clear(self) -> None:
@@ -66,21 +77,35 @@ INDEXES = IndexCache()
 
 def load_index(*, session: Session, model_id: str, dimensions: int) -> VectorIndex:
     """Build the index from every stored request vector of ``model_id`` and its feedback's."""
-    requests = session.execute(
-        select(FeatureRequest.id, FeatureRequest.embedding)
-        .where(FeatureRequest.embedding_model == model_id)
-        .order_by(FeatureRequest.id)
-    ).all()
-    linked: dict[str, list[tuple[str, bytes]]] = defaultdict(list)
-    rows = session.execute(
-        select(Feedback.request_id, Feedback.id, Feedback.embedding).where(
-            Feedback.embedding_model == model_id
-        )
+    return VectorIndex(list(_entries(session, model_id, dimensions, None).values()), dimensions)
+
+
+def load_entries(
+    session: Session, model_id: str, dimensions: int, request_ids: Collection[str]
+) -> dict[str, IndexEntry]:
+    """The entries of ``request_ids`` that have a vector of ``model_id`` now."""
+    return _entries(session, model_id, dimensions, request_ids)
+
+
+def _entries(
+    session: Session, model_id: str, dimensions: int, only: Collection[str] | None
+) -> dict[str, IndexEntry]:
+    chosen = select(FeatureRequest.id, FeatureRequest.embedding).where(
+        FeatureRequest.embedding_model == model_id
     )
+    linked_rows = select(Feedback.request_id, Feedback.id, Feedback.embedding).where(
+        Feedback.embedding_model == model_id
+    )
+    if only is not None:
+        chosen = chosen.where(FeatureRequest.id.in_(only))
+        linked_rows = linked_rows.where(Feedback.request_id.in_(only))
+    requests = session.execute(chosen.order_by(FeatureRequest.id)).all()
+    linked: dict[str, list[tuple[str, bytes]]] = defaultdict(list)
+    rows = session.execute(linked_rows.order_by(Feedback.id))
     for request_id, feedback_id, blob in rows:
         if blob is not None:
             linked[request_id].append((feedback_id, blob))
-    entries = []
+    entries = {}
     for request_id, blob in requests:
         if blob is None:
             continue
@@ -90,10 +115,10 @@ def load_index(*, session: Session, model_id: str, dimensions: int) -> VectorInd
             if items
             else np.zeros((0, dimensions), dtype=np.float32)
         )
-        entries.append(
-            IndexEntry(request_id, from_bytes(blob), vectors, tuple(i for i, _ in items))
+        entries[request_id] = IndexEntry(
+            request_id, from_bytes(blob), vectors, tuple(i for i, _ in items)
         )
-    return VectorIndex(entries, dimensions)
+    return entries
 
 
 def request_texts(

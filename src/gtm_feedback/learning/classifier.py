@@ -20,14 +20,14 @@ from gtm_feedback.config import Settings
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.learning.models import MatchClassifier
 from gtm_feedback.matching import second
-from gtm_feedback.matching.index import VectorIndex
+from gtm_feedback.matching.index import LiveIndex, VectorIndex
 
 #: Trainings kept per model: the newest is used, the ones before it are the record.
 KEEP = 3
 
 
 def train(
-    settings: Settings, model_id: str, index: VectorIndex, *, run_id: str
+    settings: Settings, model_id: str, index: VectorIndex | LiveIndex, *, run_id: str
 ) -> MatchClassifier | None:
     """Train on the items of ``index`` (the process's current one) and store the result once per
     ``run_id``; None with fewer than two requests (nothing to choose between)."""

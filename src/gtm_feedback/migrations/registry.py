@@ -4,7 +4,7 @@ from gtm_feedback.account.models import Account, Opportunity
 from gtm_feedback.approval.models import Approval
 from gtm_feedback.db.base import Base
 from gtm_feedback.feature_request import index_state  # noqa: F401  (registers the listener)
-from gtm_feedback.feature_request.models import FeatureRequest, VectorIndexState
+from gtm_feedback.feature_request.models import FeatureRequest, VectorIndexChange, VectorIndexState
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.importing.models import ImportChunk, ImportFile, ImportSeenId
 from gtm_feedback.insight.models import InsightReport
@@ -32,6 +32,7 @@ __all__ = [
     "OutboxMessage",
     "ProductArea",
     "User",
+    "VectorIndexChange",
     "VectorIndexState",
     "metadata",
 ]
