@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
@@ -72,6 +73,11 @@ class VectorIndex:
 
     def __len__(self) -> int:
         return len(self.request_ids)
+
+    @cached_property
+    def rows(self) -> dict[str, int]:
+        """Each request's row (position in ``request_ids``)."""
+        return {request_id: row for row, request_id in enumerate(self.request_ids)}
 
     def labelled_items(self) -> tuple[Matrix, list[str]]:
         """Every item (request texts and linked feedback), with the request it belongs to."""
@@ -147,17 +153,20 @@ class LiveIndex:
         self.dimensions = base.dimensions
         self._recent = dict(recent or {})
         self._fold_at = fold_at
-        rows = {r: i for i, r in enumerate(base.request_ids)}
+        rows = base.rows
         self._hidden = np.zeros(len(base), dtype=np.bool_)
         self._hidden[[rows[r] for r in self._recent if r in rows]] = True
         fresh = [e for e in self._recent.values() if e is not None]
         self._fresh = VectorIndex(fresh, base.dimensions)
-        self.request_ids = [
-            r for r, h in zip(base.request_ids, self._hidden, strict=True) if not h
-        ] + self._fresh.request_ids
+
+    @property
+    def request_ids(self) -> list[str]:
+        """The requests the index holds."""
+        kept = (r for r, h in zip(self.base.request_ids, self._hidden, strict=True) if not h)
+        return [*kept, *self._fresh.request_ids]
 
     def __len__(self) -> int:
-        return len(self.request_ids)
+        return len(self.base) - int(self._hidden.sum()) + len(self._fresh)
 
     def changed(self, entries: Mapping[str, IndexEntry | None]) -> LiveIndex:
         """This index with ``entries`` replacing their requests' (None: the request is gone)."""
