@@ -107,3 +107,17 @@ def test_the_nightly_refit_is_off_when_the_environment_pins_matching() -> None:
     assert refit_cron(Settings(match_auto_threshold=0.97)) == "off"
     assert refit_cron(Settings(match_calibration=(-5.0, 7.0, 12.0))) == "off"
     assert refit_cron(Settings(match_learn=False)) == "off"
+
+
+@pytest.mark.parametrize(("mode", "pragma"), [("full", 2), ("normal", 1)])
+def test_one_durability_setting_for_the_app_and_dbos(
+    tmp_path: Path, mode: str, pragma: int
+) -> None:
+    settings = Settings(data_dir=tmp_path, sqlite_synchronous=mode)
+    with dbos_runtime(settings, "test") as dbos:
+        with get_engine(settings.app_database_url).connect() as app:
+            assert app.exec_driver_sql("PRAGMA synchronous").scalar() == pragma
+        # DBOS builds its own engine for its system database: the setting reaches it too.
+        system = dbos._sys_db.engine  # private, read only to check the pragma
+        with system.connect() as dbos_connection:
+            assert dbos_connection.exec_driver_sql("PRAGMA synchronous").scalar() == pragma

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from gtm_feedback.config import Settings
 from gtm_feedback.db import transactional
-from gtm_feedback.db.session import PoolSizes, configure_pools
+from gtm_feedback.db.session import PoolSizes, configure_durability, configure_pools
 from gtm_feedback.durable.queues import register_queues
 from gtm_feedback.durable.registry import import_workflow_modules
 from gtm_feedback.feature_request.digest_workflows import SCHEDULE_NAME as DIGEST_SCHEDULE
@@ -141,6 +141,7 @@ def launch(settings: Settings, role: Role) -> DBOS:
     configure_pools(
         PoolSizes(settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout)
     )
+    configure_durability(settings.sqlite_synchronous)
     # Before launch: recovery may resume workflows whose steps need the adapters at once.
     import_workflow_modules()
     keep_moved_classes_loadable()

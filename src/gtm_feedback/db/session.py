@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import threading
 import time
@@ -17,6 +18,25 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
+#: ``PRAGMA synchronous`` for every SQLite connection of this process (settings
+#: ``GTMFB_SQLITE_SYNCHRONOUS``; docs/reliability.md says what each can lose).
+_synchronous = "NORMAL"
+
+
+def configure_durability(synchronous: str) -> None:
+    """``normal`` or ``full``: for SQLite connections opened from now on, DBOS's included."""
+    global _synchronous
+    _synchronous = synchronous.upper()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_durability(dbapi_connection: Any, _record: Any) -> None:
+    # On the Engine class: every engine of the process, also the one DBOS builds for its
+    # system database (which would otherwise run SQLite's default, FULL), so the app's writes
+    # and DBOS's checkpoints have the same durability.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute(f"PRAGMA synchronous={_synchronous}")
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the sqlite3 module, start transactions (see _sqlite_begin);
@@ -26,7 +46,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # instead of failing at once with "database is locked".
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
