@@ -65,12 +65,12 @@ async def _one(client: httpx.AsyncClient, n: int, body: dict[str, str]) -> dict[
         await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
 
 
-def admin_token(env: dict[str, str]) -> dict[str, str]:
+def admin_token(env: dict[str, str], cli: Path = CLI) -> dict[str, str]:
     """An admin's API token on the server's database, made with the command line."""
     user = ["users", "add", "bench@example.com", "--role", "admin"]
-    subprocess.run([str(CLI), *user], env=env, check=True, capture_output=True)
+    subprocess.run([str(cli), *user], env=env, check=True, capture_output=True)
     made = subprocess.run(
-        [str(CLI), "tokens", "create", "--user", "bench@example.com", "--name", "bench"],
+        [str(cli), "tokens", "create", "--user", "bench@example.com", "--name", "bench"],
         env=env,
         check=True,
         capture_output=True,

@@ -54,15 +54,15 @@ class Server:
 
 
 @contextmanager
-def serving(database: str, folder: Path) -> Iterator[Server]:
-    """A fresh server on ``database`` (sqlite or postgres) with the sample data."""
+def serving(database: str, folder: Path, cli: Path = CLI) -> Iterator[Server]:
+    """A fresh server of ``cli`` on ``database`` (sqlite or postgres) with the sample data."""
     with fresh_database(database) as db_env:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GTMFB_")}
         env |= {"GTMFB_DATA_DIR": str(folder / "data"), "GTMFB_PORT": str(free_port())}
         env |= {"GTMFB_LOG_LEVEL": "WARNING", "GTMFB_FOLLOWUP_DELAY": "30d"}
         env |= {"GTMFB_INTAKE_RATE_LIMIT": "off", **db_env}
-        subprocess.run([str(CLI), "init"], env=env, check=True, capture_output=True)
-        auth = admin_token(env)
+        subprocess.run([str(cli), "init"], env=env, check=True, capture_output=True)
+        auth = admin_token(env, cli)
         url = db_env.get("GTMFB_DATABASE_URL")
         runs = sa.create_engine(
             url.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -70,7 +70,7 @@ def serving(database: str, folder: Path) -> Iterator[Server]:
             else f"sqlite:///{folder / 'data' / 'dbos_system.sqlite'}"
         )
         log = (folder / "server.log").open("ab")
-        server = subprocess.Popen([str(CLI), "serve"], env=env, stdout=log, stderr=log)
+        server = subprocess.Popen([str(cli), "serve"], env=env, stdout=log, stderr=log)
         try:
             base = f"http://127.0.0.1:{env['GTMFB_PORT']}"
             wait_ready(base)
@@ -183,9 +183,9 @@ def idle(server: Server, seconds: float) -> dict[str, float]:
     return {"approvals waiting": waiting, "idle share of a core (%)": share * 100}
 
 
-def measure(database: str, args: argparse.Namespace) -> dict[str, Any]:
+def measure(database: str, args: argparse.Namespace, cli: Path = CLI) -> dict[str, Any]:
     """Sequential, concurrent and idle figures on one fresh server."""
-    with tempfile.TemporaryDirectory() as name, serving(database, Path(name)) as server:
+    with tempfile.TemporaryDirectory() as name, serving(database, Path(name), cli) as server:
         sent = bodies(Path(name) / "data", WARM_UP + args.sequential + args.burst)
         figures = sequential(server, sent[: WARM_UP + args.sequential])
         burst = concurrent(server, sent[WARM_UP + args.sequential :], args.clients)
@@ -232,12 +232,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--idle", type=float, default=30.0)
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgres"])
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="another build's gtm-feedback (e.g. an older commit's venv): measured first, "
+        "side by side in the same run",
+    )
     args = parser.parse_args(argv)
     print(
         f"# feedback latency — {datetime.now(UTC):%Y-%m-%d %H:%M}, {platform.node()}, "
         f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"
     )
-    report({db: measure(db, args) for db in args.databases})
+    builds = {"": CLI} if args.against is None else {"before: ": args.against, "now: ": CLI}
+    report(
+        {
+            f"{label}{db}": measure(db, args, cli)
+            for db in args.databases
+            for label, cli in builds.items()
+        }
+    )
 
 
 if __name__ == "__main__":
