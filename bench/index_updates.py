@@ -74,7 +74,8 @@ def _text(rng: np.random.Generator, words: int) -> str:
 
 def _vectors(rng: np.random.Generator, n: int, width: int) -> np.ndarray:
     rows = rng.normal(size=(n, width)).astype(np.float32)
-    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    out: np.ndarray = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    return out
 
 
 def build(url: str, requests: int, feedback: int, model_id: str, width: int) -> None:

@@ -223,3 +223,15 @@ def test_the_refit_reports_a_kept_calibration_and_keeps_the_threshold() -> None:
     assert found.auto_threshold == 0.99
     assert found.estimated_coverage == 0.25
     assert found.note.startswith("kept the calibration in use: it attaches 0.33")
+
+
+def test_a_policy_may_hold_coefficients_at_the_prior() -> None:
+    rows = _draw(2000, 11)
+    proposal = refit(rows, rows, PRIOR, 0.98, Policy(held=(1, 2, 3, 4, 5, 6, 7)))
+    assert proposal is not None
+    moved = proposal.calibration.coefficients
+    assert moved[1:] == pytest.approx(PRIOR.coefficients[1:], abs=1e-6)  # only the bias learnt
+    assert abs(moved[0] - PRIOR.coefficients[0]) > 1e-3  # the bias is free
+    free = refit(rows, rows, PRIOR, 0.98, Policy())
+    assert free is not None
+    assert free.calibration.coefficients[1:4] != pytest.approx(PRIOR.coefficients[1:4], abs=0.1)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gtm_feedback.matching.index import IndexEntry, LiveIndex, VectorIndex
+from gtm_feedback.matching.index import IndexEntry, LiveIndex, Matrix, VectorIndex
 
 D = 16
 
 
-def unit(rng: np.random.Generator, n: int) -> np.ndarray:
+def unit(rng: np.random.Generator, n: int) -> Matrix:
     rows = rng.normal(size=(n, D)).astype(np.float32)
-    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    out: Matrix = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    return out
 
 
 def entry(rng: np.random.Generator, request_id: str) -> IndexEntry:
@@ -47,8 +48,8 @@ def test_same_answers_as_a_rebuild(seed: int, fold_at: float) -> None:
             assert [h.best_feedback_id for h in got] == [h.best_feedback_id for h in want]
             assert [h.linked for h in got] == [h.linked for h in want]
     items, labels = live.labelled_items()
-    want = [e.request_id for e in truth.values() for _ in range(1 + len(e.feedback_vectors))]
-    assert sorted(labels) == sorted(want)
+    owners = [e.request_id for e in truth.values() for _ in range(1 + len(e.feedback_vectors))]
+    assert sorted(labels) == sorted(owners)
     assert len(items) == sum(1 + len(e.feedback_vectors) for e in truth.values())
 
 

@@ -60,6 +60,7 @@ class Policy:
     held_back: float = 0.2  # the newest share of decisions, kept out of the fit to check it
     prior_weight: float = 0.02  # pull towards the prior's coefficients (MAP penalty)
     learn_opinion: bool = True  # refit the second opinion's weights too (else hold the prior's)
+    held: tuple[int, ...] = ()  # further coefficients kept at the prior's (``coefficients`` order)
 
     @property
     def aim(self) -> float:
@@ -111,7 +112,7 @@ def refit(
         opinions=[d.opinion for d in fitted],
         prior=prior,
         prior_weight=policy.prior_weight,
-        held=() if policy.learn_opinion else OPINION_WEIGHTS,
+        held=policy.held + (() if policy.learn_opinion else OPINION_WEIGHTS),
     )
     rows = population or decisions  # a fresh install has no history but its decisions
     placed = choose_threshold(calibration, rows, policy.aim)
