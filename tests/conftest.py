@@ -36,6 +36,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
     # Tests wait for background work and waiting runs with deadlines: poll as often as the
     # product did before its idle-friendly defaults, so the suite does not wait a second each.
     monkeypatch.setenv("GTMFB_QUEUE_POLLING_INTERVAL", "0.1")
+    monkeypatch.setenv("GTMFB_QUEUE_IDLE_POLLING_INTERVAL", "0.1")
     monkeypatch.setenv("GTMFB_NOTIFICATION_POLLING_INTERVAL", "0.1")
     monkeypatch.chdir(tmp_path)
     get_settings.cache_clear()

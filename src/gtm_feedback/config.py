@@ -173,6 +173,7 @@ class Settings(BaseSettings):
     intake_rate_limit: RateText = "600/minute"
     sqlite_synchronous: Literal["normal", "full"] = "normal"
     queue_polling_interval: Duration = Field(default=1.0, ge=0.01, le=60)
+    queue_idle_polling_interval: Duration = Field(default=5.0, ge=0.01, le=600)
     feedback_polling_interval: Duration = Field(default=0.1, ge=0.005, le=60)
     feedback_direct_starts: int = Field(default=4, ge=0, le=64)
     notification_polling_interval: Duration = Field(default=1.0, ge=0.01, le=60)

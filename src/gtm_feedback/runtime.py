@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from gtm_feedback.config import Settings
 from gtm_feedback.db import transactional
 from gtm_feedback.db.session import PoolSizes, configure_durability, configure_pools
-from gtm_feedback.durable.queues import register_queues
+from gtm_feedback.durable.queues import register_queues, stop_pacing
 from gtm_feedback.durable.registry import import_workflow_modules
 from gtm_feedback.feature_request.digest_workflows import SCHEDULE_NAME as DIGEST_SCHEDULE
 from gtm_feedback.feature_request.digest_workflows import scheduled_weekly_digest_workflow
@@ -201,6 +201,7 @@ def refit_cron(settings: Settings) -> str:
 
 def shutdown(timeout_sec: int = 5) -> None:
     """Stop DBOS, letting running workflows finish for up to ``timeout_sec`` seconds."""
+    stop_pacing()
     DBOS.destroy(workflow_completion_timeout_sec=timeout_sec)
     transactional.dispose()
 

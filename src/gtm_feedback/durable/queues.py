@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from dbos import DBOS, SetWorkflowID, WorkflowHandle
 
 from gtm_feedback.config import Settings
+from gtm_feedback.durable.pacer import Pace, QueuePacer
 
 T = TypeVar("T")
 
@@ -21,7 +22,8 @@ class QueueSpec:
 
     name: str
     worker_concurrency: int | None = None
-    #: Polled at the feedback interval (people wait for its answer), else the background one.
+    #: People wait for its answer: polled at the feedback interval while work waits on it and
+    #: at the background one when idle; other queues at the background and the idle ones.
     urgent: bool = False
 
 
@@ -33,30 +35,54 @@ QUEUES = (
     QueueSpec("embeddings", worker_concurrency=1),
     QueueSpec("insights", worker_concurrency=2),
     QueueSpec("imports", worker_concurrency=1),
-    QueueSpec("slack", worker_concurrency=4),
+    QueueSpec("slack", worker_concurrency=4, urgent=True),
     QueueSpec("matching", worker_concurrency=1),
 )
 
 #: Per queue, how many more runs this process may start at once instead of enqueueing them.
 _DIRECT: dict[str, threading.BoundedSemaphore] = {}
+#: The pacer of a process that consumes the queues (None elsewhere).
+_PACER: list[QueuePacer] = []
+
+
+def paces(settings: Settings) -> dict[str, Pace]:
+    """Each queue's polling interval while runs wait on it, and while none does."""
+    urgent = Pace(settings.feedback_polling_interval, settings.queue_polling_interval)
+    background = Pace(settings.queue_polling_interval, settings.queue_idle_polling_interval)
+    return {spec.name: urgent if spec.urgent else background for spec in QUEUES}
 
 
 def register_queues(settings: Settings, runs_work: bool) -> None:
     """Register every queue with the launched DBOS; ``runs_work``: this process consumes them,
-    so its own feedback submissions may start at once (``start_soon``)."""
-    for spec in QUEUES:
+    so its own feedback submissions may start at once (``start_soon``) and it paces the
+    queues' polling (``durable/pacer.py``)."""
+    for spec, pace in zip(QUEUES, paces(settings).values(), strict=True):
         DBOS.register_queue(
             spec.name,
             worker_concurrency=spec.worker_concurrency,
-            polling_interval_sec=(
-                settings.feedback_polling_interval
-                if spec.urgent
-                else settings.queue_polling_interval
-            ),
+            polling_interval_sec=pace.busy,
+            # A queue's settings live in the database, shared by every process: a command
+            # line only uses the queues, the processes that run them set them.
+            on_conflict="update_if_latest_version" if runs_work else "never_update",
         )
     _DIRECT.clear()
     if runs_work and settings.feedback_direct_starts > 0:
         _DIRECT["feedback"] = threading.BoundedSemaphore(settings.feedback_direct_starts)
+    stop_pacing()
+    if runs_work:
+        _PACER.append(QueuePacer(paces(settings), check_every=settings.queue_polling_interval))
+        _PACER[0].start()
+
+
+def pacer() -> QueuePacer | None:
+    """This process's pacer, if it consumes the queues."""
+    return _PACER[0] if _PACER else None
+
+
+def stop_pacing() -> None:
+    """Stop this process's pacer, if it has one (before DBOS shuts down)."""
+    while _PACER:
+        _PACER.pop().stop()
 
 
 def enqueue(
@@ -67,7 +93,10 @@ def enqueue(
     if queue is None:
         raise RuntimeError(f"queue {queue_name!r} is not registered: launch through the runtime")
     with SetWorkflowID(run_id):
-        return queue.enqueue(workflow, *args)
+        handle = queue.enqueue(workflow, *args)
+    for pacer in _PACER:
+        pacer.hurry(queue_name)
+    return handle
 
 
 def start_soon(queue_name: str, run_id: str, workflow: Callable[..., Any], *args: Any) -> None:
