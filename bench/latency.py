@@ -173,14 +173,16 @@ def concurrent(server: Server, sent: Sequence[dict[str, str]], clients: int) -> 
 
 
 def idle(server: Server, seconds: float) -> dict[str, float]:
-    """The server's share of one core while nothing is submitted, and the approvals waiting."""
-    with httpx.Client(base_url=server.base, headers=server.auth, timeout=60) as client:
-        waiting = len(client.get("/api/approvals", params={"limit": 1000}).json())
+    """The server's share of one core while nothing is submitted, and the runs waiting
+    (approvals and follow-up sleeps: PENDING in DBOS's table)."""
     time.sleep(2)  # let the last runs' children settle
+    query = sa.text(f"SELECT count(*) FROM {server.table} WHERE status = 'PENDING'")
+    with server.runs.connect() as connection:
+        waiting = int(connection.execute(query).scalar_one())
     cpu, began = _cpu_seconds(server.pid), time.monotonic()
     time.sleep(seconds)
     share = (_cpu_seconds(server.pid) - cpu) / (time.monotonic() - began)
-    return {"approvals waiting": waiting, "idle share of a core (%)": share * 100}
+    return {"runs waiting": waiting, "idle share of a core (%)": share * 100}
 
 
 def measure(database: str, args: argparse.Namespace, cli: Path = CLI) -> dict[str, Any]:
