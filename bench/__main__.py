@@ -3,7 +3,7 @@
 import os
 import sys
 
-from bench import burst, core_bench, insights, matching, pages, workflows
+from bench import burst, core_bench, index_updates, insights, latency, matching, pages, workflows
 
 if __name__ == "__main__":
     core_bench.main()
@@ -15,6 +15,8 @@ if __name__ == "__main__":
     pages.main([])
     workflows.main([])
     burst.main([])
+    latency.main([])
+    index_updates.main([])
     # The workflows benchmark leaves approval waits pending by design (see bench/workflows.py).
     sys.stdout.flush()
     os._exit(0)
