@@ -108,11 +108,17 @@ _LOCK = threading.Lock()
 
 def get_engine(url: str) -> Engine:
     """The process-wide engine for ``url``."""
+    return _bound(url)[0]
+
+
+def _bound(url: str) -> tuple[Engine, sessionmaker[Session]]:
+    # Engine and session maker read together under the lock: dispose_engines (tests, shutdown)
+    # may clear both from another thread at any moment.
     with _LOCK:
         if url not in _ENGINES:
             _ENGINES[url] = build_engine(url)
             _MAKERS[url] = sessionmaker(bind=_ENGINES[url], expire_on_commit=False)
-        return _ENGINES[url]
+        return _ENGINES[url], _MAKERS[url]
 
 
 @contextmanager
@@ -122,21 +128,24 @@ def session_scope(url: str, *, write: bool = False) -> Iterator[Session]:
     ``write=True`` for a transaction that reads then writes while other writers may run (on
     SQLite it then waits its turn, up to busy_timeout, instead of failing).
     """
-    engine = get_engine(url)
+    engine, maker = _bound(url)
     turn = _writer_turn(url) if write and engine.dialect.name == "sqlite" else None
     if turn is not None:
         _take(turn, url, engine)
-    session = _MAKERS[url]()
     try:
-        if write:
-            session.connection(execution_options={"gtmfb_write": True})
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        session = maker()
+        try:
+            if write:
+                session.connection(execution_options={"gtmfb_write": True})
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
     finally:
-        session.close()
+        # Whatever failed above, the turn goes back: a leaked turn stalls every writer.
         if turn is not None:
             _HOLDERS.pop(url, None)
             turn.release()
