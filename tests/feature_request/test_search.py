@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from gtm_feedback.account.models import Account
 from gtm_feedback.config import Settings
 from gtm_feedback.db.session import session_scope
-from gtm_feedback.feature_request import embeddings, search
+from gtm_feedback.feature_request import embeddings, search, texts
 from gtm_feedback.feature_request.index_state import current_version
 from gtm_feedback.feature_request.models import FeatureRequest
 from gtm_feedback.feedback.models import Feedback, Severity
@@ -205,8 +205,8 @@ def test_reason_quotes_the_closest_feedback_even_when_it_is_old(
         session.flush()
         _sync(session, embedder)
         oldest = session.scalars(select(Feedback.id).where(Feedback.description == SSO_PAIN)).one()
-        texts = search.request_texts(session=session, ids=[sso.id], feedback_ids=[oldest])
-        assert len(texts[sso.id].feedback) == 51  # the 50 most recent and the closest one
+        found = texts.request_texts(session=session, ids=[sso.id], feedback_ids=[oldest])
+        assert len(found[sso.id].feedback) == 51  # the 50 most recent and the closest one
         result = search.find_candidates(
             session=session, embedder=embedder, pain=SSO_PAIN, config=_config(embedder)
         )
@@ -235,3 +235,50 @@ def test_moved_feedback_updates_both_requests_in_place(db_url: str, embedder: On
     with session_scope(db_url) as session:  # and the same as a rebuild from the database
         rebuilt = search.load_index(session=session, model_id=model, dimensions=width)
     assert {e.request_id: len(e.feedback_vectors) for e in rebuilt.entries()} == linked()
+
+
+def test_request_texts_are_read_once_per_version_and_follow_every_edit(
+    db_url: str, embedder: OnnxEmbedder
+) -> None:
+    search.INDEXES.clear()
+    with session_scope(db_url) as session:
+        sso, _, acme = _seed(session)
+        _sync(session, embedder)
+    config, model, width = _config(embedder), embedder.model_id, embedder.dimensions
+
+    def find() -> tuple[list[str], list[float | None], int]:
+        with session_scope(db_url) as session:
+            result = search.find_candidates(
+                session=session, embedder=embedder, pain=SSO_PAIN, config=config
+            )
+            reads = search.INDEXES.current(session, model, width).texts.reads
+        return [c.title for c in result.candidates], [c.lexical for c in result.candidates], reads
+
+    def uncached() -> tuple[list[str], list[float | None]]:
+        search.INDEXES.clear()
+        titles, lexical, _ = find()
+        return titles, lexical
+
+    first = find()
+    assert first[2] == 1
+    assert find() == first  # the second match read no texts
+    with session_scope(db_url) as session:  # a title edit: no new vector yet, new texts now
+        request = session.get(FeatureRequest, sso.id)
+        assert request is not None
+        request.title = "SAML and SCIM single sign-on"
+    edited = find()
+    assert edited[0][0] == "SAML and SCIM single sign-on"
+    assert edited[2] == 1  # read again once, for the new version
+    assert edited[:2] == uncached()
+    with session_scope(db_url) as session:  # linked feedback without a vector yet
+        session.add(
+            Feedback(
+                request_id=sso.id,
+                account_id=acme.id,
+                severity=Severity.LOW,
+                description="Okta SAML SSO is a hard requirement for the security review.",
+            )
+        )
+    linked = find()
+    assert linked[1][0] != edited[1][0]  # the new words count in the wording score
+    assert linked[:2] == uncached()

@@ -17,6 +17,7 @@ from gtm_feedback.db.session import session_scope
 from gtm_feedback.feature_request import agents as request_agents
 from gtm_feedback.feature_request import search
 from gtm_feedback.feature_request.models import FeatureRequest
+from gtm_feedback.feature_request.texts import request_texts
 from gtm_feedback.feedback import agents as feedback_agents
 from gtm_feedback.insight import agents as insight_agents
 from gtm_feedback.insight import report as insight_report
@@ -123,7 +124,7 @@ def _match_check(session: Session, settings: Settings, text: str, _k: Any) -> Ba
     ids = [c.request_id for c in ranked.candidates]
     if not ids:
         raise typer.BadParameter("no embedded request to check: run `gtm-feedback embeddings sync`")
-    return checks.question(text, ids, search.request_texts(session=session, ids=ids))
+    return checks.question(text, ids, request_texts(session=session, ids=ids))
 
 
 BUILDERS: dict[AgentName, Builder] = {

@@ -1,5 +1,5 @@
-"""Bump the vector index version whenever a flush changes what the request index holds, and
-log which requests each version changed."""
+"""Bump the vector index version whenever a flush changes what a match sees of a request (its
+vectors or its texts), and log which requests each version changed."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ EVERYTHING = "*"
 KEEP_VERSIONS = 10_000
 #: More requests than this in one change (an import) are logged as everything.
 MAX_LOGGED = 1000
+#: Fields whose change changes what a match sees of a request: its vectors and its texts.
+_REQUEST_FIELDS = ("embedding", "title", "description")
+_FEEDBACK_FIELDS = ("embedding", "request_id", "description")
 
 
 def current_version(session: Session) -> int:
@@ -49,21 +52,33 @@ def changes_since(session: Session, old: int, new: int) -> set[str] | None:
 
 
 def _touched(session: Session) -> set[str]:
-    """Requests whose searchable vectors this flush changes (empty: none)."""
+    """Requests whose vectors or texts this flush changes (empty: none)."""
     touched: set[str] = set()
     for obj in session.deleted:
         if isinstance(obj, _WATCHED):
             touched |= _ids_of(obj)
     for obj in session.new:
-        if isinstance(obj, _WATCHED) and obj.embedding is not None:
+        # New feedback changes its request's texts (texts.TextCache) even before its vector.
+        if isinstance(obj, Feedback) or (isinstance(obj, _WATCHED) and obj.embedding is not None):
             touched |= _ids_of(obj)
     for obj in session.dirty:
         if isinstance(obj, _WATCHED):
             state: InstanceState[Any] = inspect(obj)
-            watched = ["embedding", "request_id"] if isinstance(obj, Feedback) else ["embedding"]
-            if any(state.attrs[name].history.has_changes() for name in watched):
+            if _changed(obj, state):
                 touched |= _ids_of(obj, state)
     return touched
+
+
+def _changed(obj: FeatureRequest | Feedback, state: InstanceState[Any]) -> bool:
+    if isinstance(obj, Feedback):
+        return any(state.attrs[name].history.has_changes() for name in _FEEDBACK_FIELDS)
+    if state.attrs["embedding"].history.has_changes():
+        return True
+    # A request without a vector is not searchable yet: its texts matter once it has one.
+    fields = _REQUEST_FIELDS[1:]
+    return obj.embedding is not None and any(
+        state.attrs[name].history.has_changes() for name in fields
+    )
 
 
 def _ids_of(obj: FeatureRequest | Feedback, state: InstanceState[Any] | None = None) -> set[str]:

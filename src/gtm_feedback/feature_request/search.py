@@ -12,28 +12,35 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Collection, Sequence
-from dataclasses import replace
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gtm_feedback.config import Settings
 from gtm_feedback.db.vectors import from_bytes
 from gtm_feedback.feature_request.index_state import changes_since, current_version
 from gtm_feedback.feature_request.models import FeatureRequest
+from gtm_feedback.feature_request.texts import TextCache
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.integrations.embeddings import Embedder
 from gtm_feedback.learning import classifier
 from gtm_feedback.learning import service as learning
 from gtm_feedback.matching.calibration import Calibration, novelty_for
 from gtm_feedback.matching.index import IndexEntry, LiveIndex, VectorIndex
-from gtm_feedback.matching.matcher import MatchConfig, MatchResult, RequestText, match
+from gtm_feedback.matching.matcher import MatchConfig, MatchResult, match
 from gtm_feedback.matching.tiers import Thresholds
 
-#: Linked feedback texts used per request for wording comparison (most recent first).
-_LEXICAL_FEEDBACK = 50
+
+@dataclass(frozen=True)
+class Built:
+    """An index brought up to ``version``, and the request texts read at that version."""
+
+    version: int
+    index: LiveIndex
+    texts: TextCache
 
 
 class IndexCache:
@@ -41,30 +48,39 @@ class IndexCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._built: dict[tuple[str, str], tuple[int, LiveIndex]] = {}
+        self._built: dict[tuple[str, str], Built] = {}
         self.loads = 0  # how many times an index was (re)built, for tests and metrics
         self.updates = 0  # how many times changed requests were reloaded instead
 
     def get(self, session: Session, model_id: str, dimensions: int) -> LiveIndex:
         """The current index; changed requests reloaded, rebuilt when the log cannot say."""
+        return self.current(session, model_id, dimensions).index
+
+    def current(self, session: Session, model_id: str, dimensions: int) -> Built:
+        """The current index and its texts (changed requests reloaded and forgotten)."""
         key = (str(session.get_bind().engine.url), model_id)
         version = current_version(session)  # read first: a change after this is seen next time
         with self._lock:
             cached = self._built.get(key)
-            if cached is not None and cached[0] == version:
-                return cached[1]
-            changed = None if cached is None else changes_since(session, cached[0], version)
+            if cached is not None and cached.version == version:
+                return cached
+            changed = None if cached is None else changes_since(session, cached.version, version)
             if cached is not None and changed is not None:
                 entries = load_entries(session, model_id, dimensions, changed)
-                index = cached[1].changed({r: entries.get(r) for r in changed})
+                index = cached.index.changed({r: entries.get(r) for r in changed})
+                built = Built(version, index, cached.texts.without(changed))
                 self.updates += 1
             else:
-                index = LiveIndex(
-                    load_index(session=session, model_id=model_id, dimensions=dimensions)
-                )
+                loaded = load_index(session=session, model_id=model_id, dimensions=dimensions)
+                built = Built(version, LiveIndex(loaded), TextCache())
                 self.loads += 1
-            self._built[key] = (version, index)
-            return index
+            self._built[key] = built
+            return built
+
+    def forget_texts(self) -> None:
+        """Keep the indexes, forget the texts read (benchmarks: what reading them costs)."""
+        with self._lock:
+            self._built = {k: replace(b, texts=TextCache()) for k, b in self._built.items()}
 
     def clear(self) -> None:
         """Forget every index (tests, or after a restore)."""
@@ -121,44 +137,6 @@ def _entries(
     return entries
 
 
-def request_texts(
-    *, session: Session, ids: Sequence[str], feedback_ids: Sequence[str] = ()
-) -> dict[str, RequestText]:
-    """Titles, descriptions and linked feedback of the given requests.
-
-    Per request: its most recent linked feedback (for wording comparison), plus the items in
-    ``feedback_ids`` (the closest ones, quoted in reasons) however old they are.
-    """
-    recent = (
-        select(
-            Feedback.request_id,
-            Feedback.id,
-            Feedback.description,
-            func.row_number()
-            .over(partition_by=Feedback.request_id, order_by=Feedback.created_at.desc())
-            .label("position"),
-        )
-        .where(Feedback.request_id.in_(ids))
-        .subquery()
-    )
-    rows = session.execute(
-        select(recent.c.request_id, recent.c.id, recent.c.description).where(
-            or_(recent.c.position <= _LEXICAL_FEEDBACK, recent.c.id.in_(feedback_ids))
-        )
-    )
-    feedback: dict[str, dict[str, str]] = defaultdict(dict)
-    for request_id, feedback_id, text in rows:
-        feedback[request_id][feedback_id] = text
-    found = session.execute(
-        select(FeatureRequest.id, FeatureRequest.title, FeatureRequest.description).where(
-            FeatureRequest.id.in_(ids)
-        )
-    )
-    return {
-        row.id: RequestText(row.title, row.description, feedback.get(row.id, {})) for row in found
-    }
-
-
 def match_config(settings: Settings, model_id: str, session: Session) -> MatchConfig:
     """Thresholds, weights and calibration in use: the newest active refit learnt from people's
     decisions, unless the environment pins the calibration or the auto threshold; and the
@@ -194,12 +172,12 @@ def find_candidates(
     *, session: Session, embedder: Embedder, pain: str, config: MatchConfig
 ) -> MatchResult:
     """Rank the requests a customer pain could belong to and decide the tier."""
-    index = INDEXES.get(session, embedder.model_id, embedder.dimensions)
+    built = INDEXES.current(session, embedder.model_id, embedder.dimensions)
     query = embedder.embed([pain])[0]
     return match(
         query,
         pain,
-        index,
-        lambda ids, closest: request_texts(session=session, ids=ids, feedback_ids=closest),
+        built.index,
+        lambda ids, closest: built.texts.lookup(session, ids, closest),
         config,
     )

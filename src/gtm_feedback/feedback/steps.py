@@ -27,6 +27,7 @@ from gtm_feedback.feature_request.agents import (
     RequestOption,
 )
 from gtm_feedback.feature_request.models import FeatureRequest
+from gtm_feedback.feature_request.texts import request_texts
 from gtm_feedback.feedback import service as feedback
 from gtm_feedback.feedback.models import MatchTier
 from gtm_feedback.feedback.schemas import ProcessFeedbackInput
@@ -91,7 +92,7 @@ def llm_check_step(pain: str, match: MatchOutcome) -> MatchOutcome:
     settings = adapters.current().settings
     ids = [str(c["request_id"]) for c in match.candidates[: checks.CHECKED]]
     with session_scope(_url()) as session:
-        texts = search.request_texts(session=session, ids=ids)
+        texts = request_texts(session=session, ids=ids)
         config = search.match_config(settings, get_embedder(settings).model_id, session)
     if match.request_id not in texts:
         return match  # the proposed request is gone: nothing to check
@@ -265,7 +266,7 @@ def _related(title: str, description: str) -> str | None:
             config=search.match_config(settings, embedder.model_id, session),
         )
         ids = [c.request_id for c in neighbours.candidates]
-        texts = search.request_texts(session=session, ids=ids)
+        texts = request_texts(session=session, ids=ids)
     candidates = [
         RequestOption(id=i, title=texts[i].title, description=texts[i].description)
         for i in ids
