@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -30,7 +30,7 @@ from gtm_feedback.learning import classifier
 from gtm_feedback.learning import service as learning
 from gtm_feedback.matching.calibration import Calibration, novelty_for
 from gtm_feedback.matching.index import IndexEntry, LiveIndex, VectorIndex
-from gtm_feedback.matching.matcher import MatchConfig, MatchResult, match
+from gtm_feedback.matching.matcher import MatchConfig, MatchResult, RequestText, match
 from gtm_feedback.matching.tiers import Thresholds
 
 
@@ -181,3 +181,9 @@ def find_candidates(
         lambda ids, closest: built.texts.lookup(session, ids, closest),
         config,
     )
+
+
+def texts_of(session: Session, embedder: Embedder, ids: Sequence[str]) -> dict[str, RequestText]:
+    """The texts of requests in the index, as the last match read them (or read now)."""
+    built = INDEXES.current(session, embedder.model_id, embedder.dimensions)
+    return built.texts.lookup(session, ids, ())

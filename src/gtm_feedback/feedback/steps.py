@@ -266,7 +266,7 @@ def _related(title: str, description: str) -> str | None:
             config=search.match_config(settings, embedder.model_id, session),
         )
         ids = [c.request_id for c in neighbours.candidates]
-        texts = request_texts(session=session, ids=ids)
+        texts = search.texts_of(session, embedder, ids)  # read by the search just now
     candidates = [
         RequestOption(id=i, title=texts[i].title, description=texts[i].description)
         for i in ids
