@@ -282,3 +282,23 @@ def test_request_texts_are_read_once_per_version_and_follow_every_edit(
     linked = find()
     assert linked[1][0] != edited[1][0]  # the new words count in the wording score
     assert linked[:2] == uncached()
+
+
+def test_set_aside_gives_back_what_the_process_held(db_url: str, embedder: OnnxEmbedder) -> None:
+    search.INDEXES.clear()
+    with session_scope(db_url) as session:
+        _seed(session)
+        _sync(session, embedder)
+    model, width = embedder.model_id, embedder.dimensions
+    with session_scope(db_url) as session:
+        search.find_candidates(
+            session=session, embedder=embedder, pain=SSO_PAIN, config=_config(embedder)
+        )
+        held = search.INDEXES.current(session, model, width)
+        loads = search.INDEXES.loads
+        with search.INDEXES.set_aside(texts_only=True):
+            assert search.INDEXES.current(session, model, width).texts is not held.texts
+        with search.INDEXES.set_aside():
+            assert search.INDEXES.current(session, model, width).index is not held.index
+        assert search.INDEXES.loads == loads + 1  # the set-aside block built its own
+        assert search.INDEXES.current(session, model, width) is held

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -77,10 +78,21 @@ class IndexCache:
             self._built[key] = built
             return built
 
-    def forget_texts(self) -> None:
-        """Keep the indexes, forget the texts read (benchmarks: what reading them costs)."""
+    @contextmanager
+    def set_aside(self, *, texts_only: bool = False) -> Iterator[None]:
+        """Within the block, as a process without indexes (or without texts read) yet; what
+        was held comes back after it (benchmarks: what each costs, without disturbing)."""
         with self._lock:
-            self._built = {k: replace(b, texts=TextCache()) for k, b in self._built.items()}
+            held = dict(self._built)
+            if texts_only:
+                self._built = {k: replace(b, texts=TextCache()) for k, b in held.items()}
+            else:
+                self._built = {}
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._built = held
 
     def clear(self) -> None:
         """Forget every index (tests, or after a restore)."""
