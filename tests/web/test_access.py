@@ -141,6 +141,7 @@ def test_without_a_credential_every_guarded_route_is_refused(
         (Role.member, "POST", "/api/workflows/import", {"kind": "accounts", "csv": "id\n1\n"}),
         (Role.approver, "GET", "/api/outbox", None),
         (Role.approver, "POST", "/runs/x/cancel", None),
+        (Role.approver, "POST", "/runs/bulk", None),
         (Role.approver, "POST", "/admin/users/x/role", None),
         (Role.approver, "POST", "/api/workflows/weekly-digest", {}),
     ],

@@ -347,6 +347,36 @@ def test_cancel_and_resume_a_waiting_run(server: str, page: Page) -> None:
     expect(page.locator("#run-status")).to_have_text(re.compile("PENDING|ENQUEUED"))
 
 
+def _listed(page: Page, url: str, timeout: float = 60) -> None:
+    """Open a runs list until it shows a run (the run may start just after the page asked)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page.goto(url)
+        if page.locator("#runs tbody tr").count() or time.monotonic() > deadline:
+            return
+        time.sleep(0.2)
+
+
+def test_cancel_and_resume_runs_picked_on_the_list(server: str, page: Page) -> None:
+    account = _account(page, server)
+    _submit(page, server, "Could we get a Python client library?", account)
+    # Its decision run waits (PENDING) for a person, up to GTMFB_APPROVAL_TIMEOUT.
+    expect(page.locator("#outcome")).to_contain_text("Waiting for a person", timeout=60_000)
+    _listed(page, f"{server}/runs?workflow=approval_decision_workflow&status=PENDING")
+    page.locator("#runs tbody input[type=checkbox]").first.check()
+    page.click("text=Cancel selected")
+    expect(page.locator("[role=status]")).to_have_text("Cancel: 1 of 1 selected run(s).")
+    expect(page).to_have_url(re.compile(r"workflow=approval_decision_workflow&status=PENDING"))
+    _listed(page, f"{server}/runs?workflow=approval_decision_workflow&status=CANCELLED")
+    page.locator("#runs thead input[type=checkbox]").check()  # every run on the page
+    picked = page.locator("#runs tbody input[type=checkbox]:checked").count()
+    assert picked >= 1
+    page.click("text=Resume selected")
+    expect(page.locator("[role=status]")).to_have_text(
+        f"Resume: {picked} of {picked} selected run(s)."
+    )
+
+
 def test_sign_in_sign_out_and_what_a_viewer_sees(
     server: str, browser: Browser, shots: Path
 ) -> None:

@@ -7,7 +7,17 @@ from typing import Annotated
 import typer
 
 from gtm_feedback import __version__, migrations
-from gtm_feedback.cli import access, agents, demo, imports, learning, matching, scaffold, workflows
+from gtm_feedback.cli import (
+    access,
+    agents,
+    demo,
+    imports,
+    learning,
+    matching,
+    runs,
+    scaffold,
+    workflows,
+)
 from gtm_feedback.cli.support import cli_settings, console
 from gtm_feedback.logging import configure_logging
 from gtm_feedback.sample import loader
@@ -144,6 +154,7 @@ app.add_typer(learning.matching_app, name="matching")
 app.add_typer(agents.agents_app, name="agents")
 app.add_typer(access.users_app, name="users")
 app.add_typer(access.tokens_app, name="tokens")
+app.add_typer(runs.runs_app, name="runs")
 app.command("audit")(access.audit_log)
 app.command("ship")(workflows.ship)
 app.command("insights")(workflows.insights)

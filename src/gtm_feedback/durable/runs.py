@@ -65,11 +65,13 @@ def _error(error: BaseException | None) -> str | None:
     return None if error is None else f"{type(error).__name__}: {error}"
 
 
-def run_details(run_id: str) -> RunOut | None:
-    """The run, or ``None`` if DBOS has no workflow with this id."""
-    status = DBOS.get_workflow_status(run_id)
-    if status is None:
+def run_details(run_id: str, source: Any = DBOS) -> RunOut | None:
+    """The run, or ``None`` if DBOS has no workflow with this id (``source``: ``DBOS`` in a
+    launched process, else a ``DBOSClient``)."""
+    found = source.list_workflows(workflow_ids=[run_id])
+    if not found:
         return None
+    status = found[0]
     steps = [
         StepOut(
             step=step["function_id"],
@@ -81,7 +83,7 @@ def run_details(run_id: str) -> RunOut | None:
             error=_error(step["error"]),
             child_run_id=step["child_workflow_id"],
         )
-        for step in DBOS.list_workflow_steps(run_id)
+        for step in source.list_workflow_steps(run_id)
     ]
     finished = status.status in FINISHED
     return RunOut(
@@ -93,7 +95,7 @@ def run_details(run_id: str) -> RunOut | None:
         duration_ms=_span(status.created_at, status.updated_at) if finished else None,
         result=jsonable(status.output),
         error=_error(status.error),
-        progress=jsonable(DBOS.get_event(run_id, "progress", timeout_seconds=0)),
+        progress=jsonable(source.get_event(run_id, "progress", timeout_seconds=0)),
         steps=steps,
     )
 

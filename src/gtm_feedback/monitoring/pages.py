@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from dbos import DBOS
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gtm_feedback.db.session import session_scope
+from gtm_feedback.durable import control
 from gtm_feedback.durable.runs import FINISHED, jsonable, run_details
 from gtm_feedback.errors import NotFoundError
 from gtm_feedback.user import audit
-from gtm_feedback.user.access import VIEWER, Admin, Principal
+from gtm_feedback.user.access import VIEWER, Admin, Principal, Viewer
+from gtm_feedback.user.models import Role
 from gtm_feedback.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
-STATUSES = ("PENDING", "ENQUEUED", "SUCCESS", "ERROR", "CANCELLED")
+#: Runs one bulk action takes at most (a page shows 50).
+BULK_LIMIT = 50
+STATUSES = ("PENDING", "ENQUEUED", "SUCCESS", "ERROR", "CANCELLED")  # the filter's order
 
 
 def _audit(request: Request, who: Principal, action: str, target: str, detail: str) -> None:
@@ -30,12 +35,14 @@ def _short(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
 
-@router.get("/runs", response_class=HTMLResponse, dependencies=[VIEWER])
+@router.get("/runs", response_class=HTMLResponse)
 def runs_page(
     request: Request,
+    who: Viewer,
     workflow: Annotated[str, Query(max_length=200)] = "",
     status: Annotated[str, Query(max_length=20)] = "",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    notice: Annotated[str, Query(max_length=300)] = "",
 ) -> Response:
     """The newest runs first, top-level or not, filtered by workflow and status."""
     found = DBOS.list_workflows(
@@ -68,6 +75,8 @@ def runs_page(
         "statuses": STATUSES,
         "page": page,
         "has_next": len(found) > 50,
+        "notice": notice,
+        "can_act": who.role.allows(Role.admin),
     }
     return templates.TemplateResponse(request, "runs.html", context)
 
@@ -98,23 +107,36 @@ def run_page(request: Request, run_id: str, notice: str = "") -> Response:
     return templates.TemplateResponse(request, "run.html", context)
 
 
+@router.post("/runs/bulk")
+def runs_bulk(
+    who: Admin,
+    request: Request,
+    action: Annotated[Literal["cancel", "resume"], Form()],
+    run_id: Annotated[list[str], Form(max_length=200)] = [],  # noqa: B006 - read, not changed
+) -> RedirectResponse:
+    """Cancel or resume the runs ticked on the runs page; back to it with what happened."""
+    chosen = run_id[:BULK_LIMIT]
+    done = [control.act(DBOS, one, action) for one in chosen]
+    for item in done:
+        if item.acted:
+            _audit(request, who, f"run.{action}", item.run_id, item.notice)
+    acted = sum(item.acted for item in done)
+    notice = f"{action.capitalize()}: {acted} of {len(chosen)} selected run(s)."
+    if acted < len(chosen):
+        notice += " The others were not in a state that allows it."
+    back = request.headers.get("referer", "/runs")
+    query = urlsplit(back).query if urlsplit(back).path == "/runs" else ""
+    params = [(k, v) for k, v in parse_qsl(query) if k in ("workflow", "status", "page")]
+    return RedirectResponse(f"/runs?{urlencode([*params, ('notice', notice)])}", 303)
+
+
 @router.post("/runs/{run_id}/{action}")
 def run_action(run_id: str, action: str, who: Admin, request: Request) -> RedirectResponse:
     """Cancel a running run, resume a cancelled or failed one, or retry it as a new run."""
-    status = DBOS.get_workflow_status(run_id)
-    if status is None:
+    if action not in control.ACTIONS:
+        raise NotFoundError(f"no action {action!r} on runs")
+    done = control.act(DBOS, run_id, action)
+    if done.notice.startswith("No run with id"):
         raise NotFoundError(f"no run with id {run_id!r}")
-    target, notice = run_id, ""
-    if action == "cancel" and status.status not in FINISHED:
-        DBOS.cancel_workflow(run_id)
-        notice = "Cancelled."
-    elif action == "resume" and status.status in {"CANCELLED", "ERROR"}:
-        DBOS.resume_workflow(run_id)
-        notice = "Resumed."
-    elif action == "retry" and status.status in FINISHED:
-        target = DBOS.fork_workflow(run_id, 1).workflow_id
-        notice = f"Retried as a new run (from {run_id})."
-    else:
-        notice = f"Cannot {action} a run that is {status.status}."
-    _audit(request, who, f"run.{action}", run_id, notice)
-    return RedirectResponse(f"/runs/{target}?notice={notice}", status_code=303)
+    _audit(request, who, f"run.{action}", run_id, done.notice)
+    return RedirectResponse(f"/runs/{done.target}?notice={done.notice}", status_code=303)
