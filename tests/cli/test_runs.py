@@ -75,7 +75,9 @@ def test_list_show_and_act_on_runs(cli: Callable[..., str], workflows: WorkflowK
     preview = cli(
         "cancel", "-w", "request_followup", "-s", "PENDING", "--older-than", "0s", answer="n"
     )
-    assert "1 run(s) match; cancel applies to those that are ENQUEUED or PENDING" in preview
+    assert (
+        "1 run(s) match; cancel applies to those that are DELAYED or ENQUEUED or PENDING" in preview
+    )
     assert _status("sleeping") == "PENDING"  # answered no: nothing done
     cancelled = cli("cancel", "-w", "request_followup", "-s", "PENDING", "--yes")
     assert "1 of 1 run(s): cancel done." in cancelled

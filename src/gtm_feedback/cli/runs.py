@@ -33,7 +33,7 @@ Workflow = Annotated[
 ]
 Status = Annotated[
     list[str],
-    typer.Option("--status", "-s", help="PENDING, ENQUEUED, SUCCESS, ERROR, CANCELLED."),
+    typer.Option("--status", "-s", help="PENDING, ENQUEUED, SUCCESS, ERROR, CANCELLED, …"),
 ]
 Queue = Annotated[str | None, typer.Option(help="Only runs of this queue, e.g. feedback.")]
 NewerThan = Annotated[str | None, typer.Option(help="Started within this age: 30m, 12h, 2d.")]

@@ -16,14 +16,25 @@ from dbos import WorkflowStatus
 from gtm_feedback.durable.registry import startable
 from gtm_feedback.durable.runs import FINISHED
 
-#: Every status a run can have.
-STATUSES = frozenset({"PENDING", "ENQUEUED", "SUCCESS", "ERROR", "CANCELLED"})
+#: Every status a run can have (DBOS's ``WorkflowStatusString``).
+STATUSES = frozenset(
+    {
+        "PENDING",
+        "ENQUEUED",
+        "DELAYED",
+        "SUCCESS",
+        "ERROR",
+        "CANCELLED",
+        "MAX_RECOVERY_ATTEMPTS_EXCEEDED",
+    }
+)
 Action = Literal["cancel", "resume", "retry"]
 ACTIONS: tuple[Action, ...] = ("cancel", "resume", "retry")
 #: The statuses each action applies to (any other is left alone, with a reason).
 APPLIES_TO: dict[Action, frozenset[str]] = {
-    "cancel": frozenset({"PENDING", "ENQUEUED"}),
-    "resume": frozenset({"CANCELLED", "ERROR"}),
+    "cancel": frozenset({"PENDING", "ENQUEUED", "DELAYED"}),
+    # A run that crashed its process too often stops being recovered: resume retries it.
+    "resume": frozenset({"CANCELLED", "ERROR", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"}),
     "retry": FINISHED,
 }
 
