@@ -12,6 +12,7 @@ from pathlib import Path
 from dbos import DBOS, SetWorkflowID
 
 from gtm_feedback.config import Settings
+from gtm_feedback.migrations import upgrade
 from gtm_feedback.runtime import dbos_runtime
 
 DATA_DIR = Path(sys.argv[1])
@@ -41,6 +42,7 @@ if __name__ == "__main__":
     # Same port and no explicit executor id in both runs: the default server executor id
     # must come back the same after a restart, or DBOS would never recover the workflow.
     settings = Settings(data_dir=DATA_DIR, port=8555)
+    upgrade(settings.app_database_url)  # a server holds a lease: it needs the schema
     with dbos_runtime(settings, "server"):
         if sys.argv[2] == "start":
             with SetWorkflowID("crash-1"):

@@ -17,6 +17,7 @@ from gtm_feedback.durable.queues import QUEUES
 from gtm_feedback.durable.runs import dbos_ready
 from gtm_feedback.errors import PermanentError
 from gtm_feedback.insight.agents import InsightsText
+from gtm_feedback.migrations import upgrade
 from gtm_feedback.runtime import dbos_runtime, keep_moved_classes_loadable, refit_cron
 
 
@@ -71,6 +72,7 @@ def test_postgres_app_database_hosts_the_dbos_schema(postgres_url: str, tmp_path
 
 def test_cli_processes_enqueue_but_leave_queued_work_to_the_server(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
+    upgrade(settings.app_database_url)  # a command and a server hold leases: they need the schema
     with dbos_runtime(settings, "cli"):
         with SetWorkflowID("queued-by-cli"):
             _feedback_queue().enqueue(_double_workflow, 4)

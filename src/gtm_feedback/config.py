@@ -123,6 +123,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     system_database_url: str | None = None
     executor_id: str | None = None
+    worker_name: str = Field(default="1", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    executor_lease: Duration = Field(default=30.0, ge=1, le=3600)
     app_version: str = __version__
     app_name: str = "gtm-feedback"
     host: str = "127.0.0.1"
@@ -279,8 +281,10 @@ class Settings(BaseSettings):
         if self.executor_id:
             return self.executor_id
         host = socket.gethostname()
-        if role == "server":
+        if role in ("server", "web"):  # one process per port
             return f"{host}-{self.port}"
+        if role == "worker":
+            return f"{host}-worker-{self.worker_name}"
         return f"{host}-{role}-{os.getpid()}"
 
 

@@ -89,14 +89,17 @@ ROUTERS = (
 )
 
 
-def create_app(settings: Settings | None = None, *, launch_dbos: bool = True) -> FastAPI:
-    """Build the app; DBOS is launched when the app starts and destroyed when it stops."""
+def create_app(
+    settings: Settings | None = None, *, launch_dbos: bool = True, role: runtime.Role = "server"
+) -> FastAPI:
+    """Build the app; DBOS is launched when the app starts (``role``: with the workers or,
+    ``web``, without) and destroyed when it stops."""
     settings = settings or get_settings()
     app = FastAPI(
         title="GTM Feedback",
         version=__version__,
         description=DESCRIPTION,
-        lifespan=_lifespan(settings, launch_dbos),
+        lifespan=_lifespan(settings, role if launch_dbos else None),
         # The interactive docs load their script from a CDN and inline it: neither is allowed
         # (no network, no inline script); the schema is served below, to signed-in people.
         openapi_url=None,
@@ -143,19 +146,19 @@ def _middleware(app: FastAPI, settings: Settings) -> None:
 
 
 def _lifespan(
-    settings: Settings, launch_dbos: bool
+    settings: Settings, role: runtime.Role | None
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if launch_dbos:
+        if role is not None:
             # DBOS's launch and queue registration are synchronous calls that refuse to run
             # on an event loop; a worker thread keeps the server's loop free.
-            await asyncio.to_thread(runtime.launch, settings, "server")
+            await asyncio.to_thread(runtime.launch, settings, role)
         log.info("app.started", url=settings.base_url, version=settings.app_version)
         try:
             yield
         finally:
-            if launch_dbos:
+            if role is not None:
                 await asyncio.to_thread(runtime.shutdown)
             dispose_engines()
 

@@ -19,8 +19,10 @@ from sqlalchemy.engine import make_url
 from gtm_feedback.config import Settings
 from gtm_feedback.db import transactional
 from gtm_feedback.db.session import PoolSizes, configure_durability, configure_pools
+from gtm_feedback.durable.executors import Identity
 from gtm_feedback.durable.queues import register_queues, stop_pacing
 from gtm_feedback.durable.registry import import_workflow_modules
+from gtm_feedback.durable.takeover import LeaseKeeper
 from gtm_feedback.feature_request.digest_workflows import SCHEDULE_NAME as DIGEST_SCHEDULE
 from gtm_feedback.feature_request.digest_workflows import scheduled_weekly_digest_workflow
 from gtm_feedback.insight.workflows import SCHEDULE_NAME as INSIGHTS_SCHEDULE
@@ -37,7 +39,18 @@ from gtm_feedback.outbox.messengers import OutboxMessenger, SlackMessenger
 
 log = get_logger(__name__)
 
-Role = Literal["server", "cli", "worker", "test"]
+#: server: web and workers in one process (the embedded default); web: answers and enqueues
+#: only; worker: runs the queues and the schedules; cli: a command; test: the test suite.
+Role = Literal["server", "web", "worker", "cli", "test"]
+#: The roles that consume the queues, and of those the ones that run the schedules and take
+#: over the runs of processes whose lease ran out (tests relaunch in one process: no takeover).
+RUNS_WORK: frozenset[Role] = frozenset({"server", "worker", "test"})
+KEEPS_WATCH: frozenset[Role] = frozenset({"server", "worker"})
+#: The test suite launches and stops DBOS many times in one process, often on a database
+#: without the schema: it holds no lease (tests/durable/test_takeover.py tests the leases).
+UNLEASED: frozenset[Role] = frozenset({"test"})
+#: This process's lease keeper, while DBOS is launched.
+_KEEPER: list[LeaseKeeper] = []
 ScheduledWorkflow = Callable[[datetime, Any], None]
 
 
@@ -147,20 +160,42 @@ def launch(settings: Settings, role: Role) -> DBOS:
     keep_moved_classes_loadable()
     adapters.install(build_adapters(settings))
     route_dbos_logs()
+    keeper = _keep_lease(settings, role)
     dbos = DBOS(config=dbos_config(settings, role))
     # Datasources (transactional steps) are accepted between DBOS() and DBOS.launch() only.
     transactional.datasource(settings.app_database_url)
-    if role == "cli":
-        # A short-lived command must not dequeue the server's background work and then exit
-        # with it half done; it may still enqueue, and the server's workers pick it up.
+    if role not in RUNS_WORK:
+        # A command or a web-only server must not dequeue background work (a command would
+        # exit with it half done); both may enqueue, and the workers pick it up.
         DBOS.listen_queues([])
     DBOS.launch()
-    register_queues(settings, runs_work=role != "cli")
-    if role in ("server", "worker"):
+    register_queues(settings, runs_work=role in RUNS_WORK)
+    if role in KEEPS_WATCH:
         apply_schedules(settings)
+    if keeper is not None:
+        keeper.start()
+        _KEEPER.append(keeper)
     announce = log.debug if role == "cli" else log.info  # a command's output is for its user
     announce("dbos.launched", role=role, executor_id=settings.resolved_executor_id(role))
     return dbos
+
+
+def _keep_lease(settings: Settings, role: Role) -> LeaseKeeper | None:
+    if role in UNLEASED:
+        return None
+    # Claimed before DBOS launches: launching recovers this executor id's PENDING runs, which
+    # must not happen while another live process holds the id.
+    me = Identity(settings.resolved_executor_id(role), role, settings.app_version)
+    recover = _recover if role in KEEPS_WATCH else None
+    keeper = LeaseKeeper(settings.app_database_url, me, settings.executor_lease, recover)
+    keeper.claim()
+    return keeper
+
+
+def _recover(executor_id: str) -> int:
+    # DBOS's own recovery for another executor id: it re-enqueues the PENDING runs so that one
+    # live process claims each; a repeat for the same id matches nothing.
+    return len(DBOS._recover_pending_workflows([executor_id]))
 
 
 def apply_schedules(settings: Settings) -> None:
@@ -202,7 +237,11 @@ def refit_cron(settings: Settings) -> str:
 def shutdown(timeout_sec: int = 5) -> None:
     """Stop DBOS, letting running workflows finish for up to ``timeout_sec`` seconds."""
     stop_pacing()
+    for keeper in _KEEPER:
+        keeper.recover = None  # no takeovers while this process winds down
     DBOS.destroy(workflow_completion_timeout_sec=timeout_sec)
+    while _KEEPER:  # given up after the runs had their time to finish
+        _KEEPER.pop().stop()
     transactional.dispose()
 
 

@@ -10,6 +10,7 @@ from dbos import DBOS
 from gtm_feedback.config import Settings
 from gtm_feedback.durable.pacer import Pace, QueuePacer
 from gtm_feedback.durable.queues import QUEUES, enqueue, pacer, paces
+from gtm_feedback.migrations import upgrade
 from gtm_feedback.runtime import dbos_runtime
 
 
@@ -26,7 +27,9 @@ def _interval(name: str) -> float:
 
 def test_a_queue_with_waiting_work_is_polled_at_its_busy_pace(tmp_path: Path) -> None:
     # A command line consumes no queue: what it enqueues stays waiting for the check to see.
-    with dbos_runtime(Settings(data_dir=tmp_path), "cli"):
+    settings = Settings(data_dir=tmp_path)
+    upgrade(settings.app_database_url)  # a command holds a lease: it needs the schema
+    with dbos_runtime(settings, "cli"):
         paced = QueuePacer({"insights": Pace(0.5, 7.0), "imports": Pace(0.5, 7.0)}, 60)
         assert paced.check() == {"insights": 7.0, "imports": 7.0}
         assert _interval("insights") == 7.0

@@ -14,12 +14,12 @@ from gtm_feedback.cli import (
     imports,
     learning,
     matching,
+    processes,
     runs,
     scaffold,
     workflows,
 )
 from gtm_feedback.cli.support import cli_settings, console
-from gtm_feedback.logging import configure_logging
 from gtm_feedback.sample import loader
 
 app = typer.Typer(help="GTM Feedback: customer feedback to ARR-weighted feature requests.")
@@ -104,27 +104,8 @@ def _print_seed(result: loader.SeedResult) -> None:
     )
 
 
-@app.command()
-def serve(
-    host: Annotated[str | None, typer.Option(help="Bind address (default GTMFB_HOST).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default GTMFB_PORT).")] = None,
-) -> None:
-    """Start the web app and the background workers (DBOS) in one process."""
-    import uvicorn
-
-    from gtm_feedback.main import create_app
-
-    overrides = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
-    settings = cli_settings().model_copy(update=overrides)
-    configure_logging(settings.log_level, settings.log_format)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        server_header=False,  # no banner naming the server software
-    )
-
+app.command("serve")(processes.serve)
+app.command("worker")(processes.worker)
 
 app.command("import")(imports.import_csv)
 

@@ -3,6 +3,7 @@
 from gtm_feedback.account.models import Account, Opportunity
 from gtm_feedback.approval.models import Approval
 from gtm_feedback.db.base import Base
+from gtm_feedback.durable.executors import Executor
 from gtm_feedback.feature_request import index_state  # noqa: F401  (registers the listener)
 from gtm_feedback.feature_request.models import FeatureRequest, VectorIndexChange, VectorIndexState
 from gtm_feedback.feedback.models import Feedback
@@ -20,6 +21,7 @@ __all__ = [
     "ApiToken",
     "Approval",
     "AuditEvent",
+    "Executor",
     "FeatureRequest",
     "Feedback",
     "ImportChunk",
