@@ -119,7 +119,9 @@ def fresh_database(database: str) -> Iterator[dict[str, str]]:
 def _run(env: dict[str, str], folder: Path, bodies: list[dict[str, str]]) -> dict[str, Any]:
     auth = admin_token(env)
     log = (folder / "server.log").open("ab")
-    server = subprocess.Popen([str(CLI), "serve"], env=env, stdout=log, stderr=log)
+    server = subprocess.Popen(
+        [str(CLI), "serve", "--with-workers"], env=env, stdout=log, stderr=log
+    )
     try:
         base = f"http://127.0.0.1:{env['GTMFB_PORT']}"
         wait_ready(base)

@@ -70,7 +70,9 @@ def serving(database: str, folder: Path, cli: Path = CLI) -> Iterator[Server]:
             else f"sqlite:///{folder / 'data' / 'dbos_system.sqlite'}"
         )
         log = (folder / "server.log").open("ab")
-        server = subprocess.Popen([str(cli), "serve"], env=env, stdout=log, stderr=log)
+        server = subprocess.Popen(
+            [str(cli), "serve", "--with-workers"], env=env, stdout=log, stderr=log
+        )
         try:
             base = f"http://127.0.0.1:{env['GTMFB_PORT']}"
             wait_ready(base)

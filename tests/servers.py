@@ -36,10 +36,11 @@ def server_env(data_dir: Path, **settings: str) -> tuple[dict[str, str], str]:
     return env, f"http://127.0.0.1:{port}"
 
 
-def start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """``gtm-feedback serve`` with its output appended to ``log``."""
+def start(env: dict[str, str], log: Path, *command: str) -> subprocess.Popen[bytes]:
+    """``gtm-feedback serve --with-workers`` (or ``command``), its output appended to ``log``."""
     with log.open("ab") as handle:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen([str(CLI), "serve"], env=env, stdout=handle, stderr=handle)
+        argv = [str(CLI), *(command or ("serve", "--with-workers"))]
+        return subprocess.Popen(argv, env=env, stdout=handle, stderr=handle)
 
 
 def wait_ready(base: str, timeout: float = 120) -> None:

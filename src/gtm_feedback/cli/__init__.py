@@ -112,9 +112,10 @@ app.command("import")(imports.import_csv)
 
 @app.command()
 def status() -> None:
-    """Check the database and DBOS from this machine (launches DBOS briefly)."""
+    """Check the database and DBOS, and list the live processes (launches DBOS briefly)."""
     from dbos import DBOS
 
+    from gtm_feedback.durable import executors
     from gtm_feedback.runtime import dbos_runtime
 
     settings = cli_settings()
@@ -125,6 +126,11 @@ def status() -> None:
         console.print(f"dbos:     {settings.dbos_database_url}")
         console.print(f"version:  {settings.app_version} (pinned)")
         console.print(f"waiting:  {len(pending)} workflow(s) pending or enqueued")
+        for process in executors.live(settings.app_database_url, settings.executor_lease):
+            console.print(
+                f"process:  {process.executor_id} ({process.role}, pid {process.pid} on "
+                f"{process.host}, version {process.version})"
+            )
 
 
 # Matching commands live in their own module; registered last so --help lists them last.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+import sys
 import threading
 from types import FrameType
 from typing import Annotated
@@ -64,6 +66,17 @@ def serve(
     except ExecutorInUseError as error:
         errors.print(f"[red]Not started:[/] {error}")
         raise typer.Exit(1) from error
+    _exit_now()
+
+
+def _exit_now() -> None:
+    # DBOS is shut down and the lease given up, but runs that sleep or wait for a person (up
+    # to days) still occupy DBOS's executor threads, which the interpreter would join at exit
+    # and so never stop. They are recorded: a live worker takes them over (or this executor
+    # id resumes them at its restart).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def worker(
@@ -100,6 +113,7 @@ def worker(
         stopping.wait()
     finally:
         runtime.shutdown(timeout_sec=STOP_TIMEOUT)
+    _exit_now()
 
 
 def _stop_on_signals() -> threading.Event:
