@@ -3,7 +3,16 @@
 import os
 import sys
 
-from bench import burst, core_bench, index_updates, insights, latency, matching, pages, workflows
+from bench import (
+    burst,
+    core_bench,
+    index_updates,
+    insights,
+    latency,
+    matching,
+    pages,
+    workflows,
+)
 
 if __name__ == "__main__":
     core_bench.main()

@@ -1,7 +1,7 @@
 """``gtm-feedback runs``: list, inspect, cancel, resume and retry workflow runs.
 
 Goes through a ``DBOSClient``: the command never runs a workflow itself, so a resumed or retried
-run is picked up by a server or worker (``gtm-feedback serve``), not lost when the command ends.
+run is picked up by a server with workers or a worker (``serve``, ``worker``), not lost on exit.
 """
 
 from __future__ import annotations
