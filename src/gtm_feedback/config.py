@@ -166,6 +166,8 @@ class Settings(BaseSettings):
     system_user_email: str = "gtm-feedback-bot@example.com"
     insights_cron: Cron = "0 8 * * *"
     digest_cron: Cron = "0 9 * * 1"
+    run_retention_days: float = Field(default=30.0, ge=0, le=36500)
+    run_retention_cron: Cron = "45 3 * * *"
     insights_concurrency: int = Field(default=4, ge=1, le=32)
     insights_theme_similarity: float = Field(default=0.6, ge=0, le=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)

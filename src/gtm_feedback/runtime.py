@@ -35,6 +35,8 @@ from gtm_feedback.integrations.slack.client import build_client
 from gtm_feedback.learning.service import pinned
 from gtm_feedback.learning.workflows import REFIT_SCHEDULE, scheduled_refit_workflow
 from gtm_feedback.logging import get_logger
+from gtm_feedback.monitoring.retention import SCHEDULE_NAME as RETENTION_SCHEDULE
+from gtm_feedback.monitoring.retention import scheduled_retention_workflow
 from gtm_feedback.outbox.messengers import OutboxMessenger, SlackMessenger
 
 log = get_logger(__name__)
@@ -199,7 +201,7 @@ def _recover(executor_id: str) -> int:
 
 
 def apply_schedules(settings: Settings) -> None:
-    """Create or update the daily insights and the weekly digest schedules (``off``: remove).
+    """Create or update the schedules: insights, digest, refit, run retention (``off``: remove).
 
     Every server and worker calls this at start: DBOS upserts schedules by name, so however
     many processes start there is one schedule each, and each firing time runs once (its run
@@ -209,6 +211,7 @@ def apply_schedules(settings: Settings) -> None:
         (INSIGHTS_SCHEDULE, scheduled_area_insights_workflow, settings.insights_cron, "insights"),
         (DIGEST_SCHEDULE, scheduled_weekly_digest_workflow, settings.digest_cron, "notifications"),
         (REFIT_SCHEDULE, scheduled_refit_workflow, refit_cron(settings), "matching"),
+        (RETENTION_SCHEDULE, scheduled_retention_workflow, settings.run_retention_cron, "matching"),
     )
     entries: list[ScheduleInput] = []
     for name, workflow, cron, queue in wanted:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 import pytest
 from dbos import DBOS, SetWorkflowID
-from sqlalchemy import select
+from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from gtm_feedback.cli import app
 from gtm_feedback.config import get_settings
-from gtm_feedback.db.session import session_scope
+from gtm_feedback.db.session import get_engine, session_scope
 from gtm_feedback.feedback.workflows import request_followup_workflow
+from gtm_feedback.monitoring.retention import scheduled_retention_workflow
 from gtm_feedback.testing import WorkflowKit
 from gtm_feedback.user.models import AuditEvent
 
@@ -103,3 +105,49 @@ def test_bad_runs_commands_say_why(cli: Callable[..., str]) -> None:
     assert "unknown status BOGUS" in cli("list", "--status", "bogus", code=2)
     assert "not a duration: '3x'" in cli("list", "--older-than", "3x", code=2)
     assert "No run with id nope." in cli("show", "nope", code=2)
+
+
+def _age_run(workflows: WorkflowKit, run_id: str, days: float) -> None:
+    # The record's creation time, moved back: what a month of waiting would leave.
+    with get_engine(workflows.settings.dbos_database_url).begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE workflow_status SET created_at = created_at - :ms WHERE workflow_uuid = :id"
+            ),
+            {"ms": int(days * 86_400_000), "id": run_id},
+        )
+
+
+def test_purge_removes_old_finished_runs_only(
+    cli: Callable[..., str], workflows: WorkflowKit
+) -> None:
+    _start_followup("sleeping", 3600)
+    _start_followup("finished", 0)
+    _start_followup("recent", 0)
+    assert _until("finished", {"SUCCESS"}) == _until("recent", {"SUCCESS"}) == "SUCCESS"
+    assert _until("sleeping", {"PENDING"}) == "PENDING"
+    _age_run(workflows, "finished", 40)
+    _age_run(workflows, "sleeping", 40)  # old, but still waiting: kept
+
+    assert "1 finished run(s) older than 30 day(s)" in cli("purge", "--dry-run")
+    assert _status("finished") == "SUCCESS"  # a dry run removes nothing
+    assert "0 finished run(s) older than 60 day(s)" in cli("purge", "--older-than", "60d")
+    assert "Removed 1 run(s)" in cli("purge", "--yes")
+    assert (_status("finished"), _status("recent"), _status("sleeping")) == (
+        None,
+        "SUCCESS",
+        "PENDING",
+    )
+    with session_scope(workflows.settings.app_database_url) as session:
+        actions = session.scalars(select(AuditEvent.action)).all()
+    assert "runs.purge" in actions
+
+
+def test_the_daily_schedule_purges_by_the_retention_setting(workflows: WorkflowKit) -> None:
+    _start_followup("old", 0)
+    assert _until("old", {"SUCCESS"}) == "SUCCESS"
+    _age_run(workflows, "old", workflows.settings.run_retention_days + 1)
+    with SetWorkflowID("retention-firing"):
+        removed = scheduled_retention_workflow(datetime.now(UTC), None)
+    assert removed == 1
+    assert _status("old") is None

@@ -23,6 +23,7 @@ from gtm_feedback.config import parse_duration
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.durable import control
 from gtm_feedback.durable.runs import run_details
+from gtm_feedback.monitoring import retention
 from gtm_feedback.user import audit
 
 runs_app = typer.Typer(help="Workflow runs: list, show, cancel, resume, retry.")
@@ -226,3 +227,33 @@ def _command(action: control.Action, summary: str) -> None:
 _command("cancel", "Cancel waiting or running runs (by id, or by filter after a preview).")
 _command("resume", "Resume cancelled or failed runs from where they stopped.")
 _command("retry", "Run finished runs again as new runs, from their first step.")
+
+
+@runs_app.command("purge")
+def purge_runs(
+    older_than: Annotated[
+        str | None,
+        typer.Option(help="Remove finished runs older than this: 30d. Default: the retention."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count them; remove nothing.")] = False,
+    yes: Yes = False,
+) -> None:
+    """Remove finished runs (SUCCESS, ERROR, CANCELLED) older than the retention, with their
+    steps; what the runs made (feedback, reports, approvals, the audit log) stays."""
+    age = _age(older_than, "--older-than") or timedelta(days=cli_settings().run_retention_days)
+    with _client() as client:
+        count = len(retention.expired(client, age))
+        console.print(f"{count} finished run(s) older than {_days(age)}.")
+        if dry_run or not count or not (yes or typer.confirm("Remove them?")):
+            raise typer.Exit(0)
+        removed = retention.purge(client, age)
+    with session_scope(cli_settings().app_database_url, write=True) as session:
+        detail = f"{removed} finished run(s) older than {_days(age)}"
+        audit.record(
+            session=session, actor=CLI_ACTOR, action="runs.purge", target="runs", detail=detail
+        )
+    console.print(f"Removed {removed} run(s).")
+
+
+def _days(age: timedelta) -> str:
+    return f"{age.total_seconds() / 86400:g} day(s)"
