@@ -114,11 +114,10 @@ def claim(url: str, me: Identity, lease: float) -> None:
         if _upsert(session, me, lease, force_over=None):
             return
         holder = session.get(Executor, me.executor_id, populate_existing=True)
-        if holder is None or (
-            _gone(holder, me) and _upsert(session, me, lease, force_over=holder.instance)
-        ):
-            if holder is None:  # deleted by a takeover between the two statements
-                _upsert(session, me, lease, force_over=None)
+        if holder is None:  # deleted by a takeover between the two statements
+            _upsert(session, me, lease, force_over=None)
+            return
+        if _gone(holder, me) and _upsert(session, me, lease, force_over=holder.instance):
             return
         who = f"{holder.role} pid {holder.pid} on {holder.host}"
     raise ExecutorInUseError(
