@@ -185,9 +185,19 @@ def dispose_engines() -> None:
     """Close every pooled connection and forget the engines (tests and shutdown)."""
     with _LOCK:
         for engine in _ENGINES.values():
+            retired = engine.pool
             engine.dispose()
+            # A thread may still hold one of the old pool's connections (a lease beat, a
+            # request ending): it goes back to that pool later, which nothing references any
+            # more, and would be garbage-collected open. Closed on its way back instead.
+            event.listen(retired, "checkin", _close_on_return)
         _ENGINES.clear()
         _MAKERS.clear()
+
+
+def _close_on_return(dbapi_connection: Any, _record: Any) -> None:
+    if dbapi_connection is not None:
+        dbapi_connection.close()
 
 
 #: Words in a driver's message that mark a failure a retry may not meet again.
