@@ -125,6 +125,7 @@ class Settings(BaseSettings):
     executor_id: str | None = None
     worker_name: str = Field(default="1", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     executor_lease: Duration = Field(default=30.0, ge=1, le=3600)
+    metrics_dir: Path | None = None
     app_version: str = __version__
     app_name: str = "gtm-feedback"
     host: str = "127.0.0.1"
@@ -246,6 +247,11 @@ class Settings(BaseSettings):
         if is_postgres(self.app_database_url):
             return self.app_database_url
         return f"sqlite:///{(self.data_dir / 'dbos_system.sqlite').resolve()}"
+
+    @property
+    def resolved_metrics_dir(self) -> Path:
+        """Where this host's processes share their metrics (``DATA_DIR/metrics`` by default)."""
+        return self.metrics_dir or self.data_dir / "metrics"
 
     @property
     def embedded(self) -> bool:

@@ -33,6 +33,8 @@ from gtm_feedback.learning.pages import router as matching_pages
 from gtm_feedback.learning.views import router as matching_router
 from gtm_feedback.logging import get_logger
 from gtm_feedback.monitoring.health import router as health_router
+from gtm_feedback.monitoring.metrics import DatabaseMetrics
+from gtm_feedback.monitoring.metrics import router as metrics_router
 from gtm_feedback.monitoring.pages import router as run_pages
 from gtm_feedback.monitoring.views import router as workflows_router
 from gtm_feedback.outbox.pages import router as outbox_pages
@@ -52,6 +54,7 @@ from gtm_feedback.web.browser import BrowserGuard
 from gtm_feedback.web.guard import BoundaryGuard
 from gtm_feedback.web.ratelimit import RateLimit
 from gtm_feedback.web.templating import STATIC_DIR
+from gtm_feedback.web.timing import RequestTiming
 
 log = get_logger(__name__)
 
@@ -64,6 +67,7 @@ DESCRIPTION = (
 #: Every router, API first, then the pages and Slack's URLs.
 ROUTERS = (
     health_router,
+    metrics_router,
     areas_router,
     insights_router,
     accounts_router,
@@ -114,6 +118,7 @@ def create_app(
         settings.intake_concurrency, settings.intake_waiting, settings.intake_wait
     )
     app.state.bolt = build_bolt(settings)
+    app.state.database_metrics = DatabaseMetrics(settings)
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -143,6 +148,7 @@ def _middleware(app: FastAPI, settings: Settings) -> None:
     )
     app.add_middleware(BrowserGuard, https=settings.https)
     app.add_middleware(BoundaryGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestTiming)  # outermost: times everything, refusals included
 
 
 def _lifespan(

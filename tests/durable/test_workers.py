@@ -23,6 +23,7 @@ from typing import Any
 import httpx2 as httpx
 import psycopg
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from gtm_feedback.db.session import session_scope
@@ -163,12 +164,27 @@ def test_a_killed_worker_is_taken_over_and_nothing_runs_twice(
         assert f"{host}-{base.rsplit(':', 1)[1]}" not in by  # the web-only server ran none
         assert len(by) >= 2, by  # the workers shared the queue
         results = [run_status(base, run, auth)["result"] for run in runs]
+        decided = _metric(base, auth, "gtmfb_match_decisions_total")
     finally:
         for process in (web, *workers.values()):
             if process.poll() is None:
                 stop(process)
     print(f"w2 held {pending_at_kill} runs when killed; {burst.refused} sends were retried")
     _assert_exactly_once(cluster.url, runs, results)
+    # The workers matched, the web-only server ran nothing: its /metrics read their files
+    # (the killed worker's included). A step re-run after the kill or the restart counts again.
+    assert decided >= SUBMISSIONS
+
+
+def _metric(base: str, auth: dict[str, str], name: str) -> float:
+    answer = httpx.get(f"{base}/metrics", headers=auth, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(answer.text)
+        for sample in family.samples
+        if sample.name == name
+    )
 
 
 def _send_with_kill_and_restart(

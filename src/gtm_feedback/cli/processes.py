@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from gtm_feedback import metrics
 from gtm_feedback.cli.support import cli_settings, console, errors, require_current_schema
 from gtm_feedback.durable.executors import ExecutorInUseError
 from gtm_feedback.logging import configure_logging
@@ -53,6 +54,7 @@ def serve(
         errors.print(f"[red]--web-only needs PostgreSQL.[/] {ONE_PROCESS}")
         raise typer.Exit(2)
     configure_logging(settings.log_level, settings.log_format)
+    metrics.configure(settings.resolved_metrics_dir)  # shared with the host's other processes
     if not workers:
         console.print("Web only: work waits in the queues until a `gtm-feedback worker` runs.")
     try:
@@ -102,6 +104,7 @@ def worker(
         raise typer.Exit(2)
     require_current_schema(settings)
     configure_logging(settings.log_level, settings.log_format)
+    metrics.configure(settings.resolved_metrics_dir)
     stopping = _stop_on_signals()
     try:
         runtime.launch(settings, "worker")

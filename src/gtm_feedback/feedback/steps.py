@@ -13,6 +13,7 @@ from dbos import DBOS
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from gtm_feedback import metrics
 from gtm_feedback.approval import service as approvals
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.durable.retry import DB_RETRY
@@ -75,7 +76,7 @@ def match_step(pain: str) -> MatchOutcome:
     """Rank the requests and pick the tier."""
     result, _config = rank(pain)
     best = result.best
-    return MatchOutcome(
+    outcome = MatchOutcome(
         tier=result.tier,
         request_id=best.request_id if best else None,
         confidence=best.confidence if best else None,
@@ -83,6 +84,13 @@ def match_step(pain: str) -> MatchOutcome:
         candidates=[candidate.as_dict() for candidate in result.candidates],
         llm_check=result.tier == Tier.APPROVAL and checks.enabled(adapters.current().settings),
     )
+    if not outcome.llm_check:  # else the check's step decides, and counts
+        _count(outcome)
+    return outcome
+
+
+def _count(match: MatchOutcome) -> None:
+    metrics.count_match(match.tier.value, match.confidence or 0.0)
 
 
 @DBOS.step(**DB_RETRY)
@@ -97,7 +105,9 @@ def llm_check_step(pain: str, match: MatchOutcome) -> MatchOutcome:
     if match.request_id not in texts:
         return match  # the proposed request is gone: nothing to check
     answer = checks.ask(settings, adapters.current().agents, checks.question(pain, ids, texts))
-    return match if answer is None else with_opinion(match, answer, config)
+    checked = match if answer is None else with_opinion(match, answer, config)
+    _count(checked)
+    return checked
 
 
 def with_opinion(match: MatchOutcome, answer: CheckAnswer, config: MatchConfig) -> MatchOutcome:

@@ -10,6 +10,7 @@ import openai
 import structlog
 from pydantic import ValidationError
 
+from gtm_feedback import metrics
 from gtm_feedback.config import Settings
 from gtm_feedback.integrations.ai.spec import AgentSpec, In, Out, Tools
 
@@ -76,6 +77,7 @@ class AgentRunner:
         except _FallbackError as failure:
             log.warning("agent_fallback", agent=spec.name, reason=failure.reason)
             result = self._offline(spec, data, failure)
+        metrics.count_agent_run(spec.name, "fallback" if result.fallback_reason else result.engine)
         log.info(
             "agent_run",
             agent=spec.name,
@@ -134,7 +136,15 @@ class AgentRunner:
                 temperature=0,
             )
         except openai.APIError as exc:
+            metrics.count_llm_request(self._model, False, 0, 0)
             raise _FallbackError(f"LLM endpoint failed: {_short(exc)}", attempt, usage) from exc
+        reported = response.usage
+        metrics.count_llm_request(
+            self._model,
+            True,
+            reported.prompt_tokens if reported else 0,
+            reported.completion_tokens if reported else 0,
+        )
         if response.usage is not None:
             log.info(
                 "llm_call",
