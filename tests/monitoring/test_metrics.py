@@ -32,7 +32,11 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 )
 def settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     url = request.getfixturevalue("module_pg_url") if request.param == "postgres" else None
-    return seeded_settings(tmp_path_factory, "metrics", embed=True, database_url=url)
+    # A short approval wait: a decision run left waiting keeps its DBOS thread, and with it
+    # pytest's process, alive past the last test.
+    return seeded_settings(
+        tmp_path_factory, "metrics", embed=True, database_url=url, approval_timeout=1.0
+    )
 
 
 @pytest.fixture(scope="module")
