@@ -145,17 +145,17 @@ class AgentRunner:
             reported.prompt_tokens if reported else 0,
             reported.completion_tokens if reported else 0,
         )
-        if response.usage is not None:
+        if reported is not None:
             log.info(
                 "llm_call",
                 model=self._model,
                 attempt=attempt,
-                prompt_tokens=response.usage.prompt_tokens,
-                completion_tokens=response.usage.completion_tokens,
+                prompt_tokens=reported.prompt_tokens,
+                completion_tokens=reported.completion_tokens,
             )
             usage = Usage(
-                usage.prompt_tokens + response.usage.prompt_tokens,
-                usage.completion_tokens + response.usage.completion_tokens,
+                usage.prompt_tokens + reported.prompt_tokens,
+                usage.completion_tokens + reported.completion_tokens,
             )
         if not response.choices:
             return None, None, usage
