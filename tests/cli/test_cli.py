@@ -38,6 +38,7 @@ def test_db_upgrade_then_current(data_dir: Path) -> None:
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert f"revision {migrations.head_revision()}" in result.output
+    assert "Vector search: in memory (this database has no pgvector" in result.output
     assert (data_dir / "gtm_feedback.sqlite").exists()
     current = runner.invoke(app, ["db", "current"])
     assert f"current: {migrations.head_revision()}" in current.output

@@ -11,15 +11,22 @@ from sqlalchemy import inspect
 
 from gtm_feedback import migrations
 from gtm_feedback.db.session import get_engine
-from gtm_feedback.migrations.registry import metadata
+from gtm_feedback.feature_request import sql_vectors
+from gtm_feedback.migrations.registry import include_object, metadata
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("pgvector", marks=pytest.mark.postgres),
+    ]
+)
 def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database with no tables at all."""
+    """A database with no tables at all (on PostgreSQL: without pgvector, and with it)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'empty.sqlite'}"
-    url: str = request.getfixturevalue("empty_pg_url")
+    url: str = request.getfixturevalue(f"empty_{request.param.replace('postgres', 'pg')}_url")
     return url
 
 
@@ -28,8 +35,11 @@ def test_upgrade_matches_models(empty_url: str) -> None:
     migrations.upgrade(empty_url)
     assert migrations.current_revision(empty_url) == migrations.head_revision()
     with get_engine(empty_url).connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        options = {"compare_type": True, "include_object": include_object}
+        context = MigrationContext.configure(connection, opts=options)
         assert compare_metadata(context, metadata) == []
+        # pgvector's tables exist exactly where the server has the extension.
+        assert sql_vectors.enabled(connection) is sql_vectors.available(connection)
 
 
 def test_downgrade_to_base_and_up_again(empty_url: str) -> None:

@@ -53,6 +53,14 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     console.print(
         f"Database at revision [bold]{migrations.current_revision(settings.app_database_url)}[/]"
     )
+    _print_vector_search(settings.app_database_url)
+
+
+def _print_vector_search(url: str) -> None:
+    if migrations.has_pgvector(url):
+        console.print("Vector search: pgvector (HNSW indexes in the database)")
+    else:
+        console.print("Vector search: in memory (this database has no pgvector; docs/deploy.md)")
 
 
 @db_app.command("current")
@@ -61,6 +69,8 @@ def db_current() -> None:
     settings = cli_settings()
     current = migrations.current_revision(settings.app_database_url) or "none (empty database)"
     console.print(f"current: {current}\nhead:    {migrations.head_revision()}")
+    if current != "none (empty database)":
+        _print_vector_search(settings.app_database_url)
 
 
 @app.command()

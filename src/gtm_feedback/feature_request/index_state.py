@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, event, insert, inspect, select, update
 from sqlalchemy.orm import InstanceState, Session
 
+from gtm_feedback.feature_request import sql_vectors
 from gtm_feedback.feature_request.models import (
     FeatureRequest,
     VectorIndexChange,
@@ -91,8 +92,13 @@ def _ids_of(obj: FeatureRequest | Feedback, state: InstanceState[Any] | None = N
 
 
 def bump_version(session: Session, request_ids: Collection[str] | None = None) -> None:
-    """Publish a change to the vectors of ``request_ids`` (None: possibly any); commits with
-    the caller's transaction."""
+    """Publish a change to the vectors of ``request_ids`` (None: possibly any), already
+    written, and mirror them for pgvector; commits with the caller's transaction."""
+    _publish(session, request_ids)
+    sql_vectors.sync(session.connection(), request_ids)
+
+
+def _publish(session: Session, request_ids: Collection[str] | None) -> None:
     # Core statements on the session's connection: no autoflush, same transaction.
     connection = session.connection()
     version = connection.execute(
@@ -115,8 +121,20 @@ def bump_version(session: Session, request_ids: Collection[str] | None = None) -
         )
 
 
+#: Requests a flush under way changes, mirrored once its rows are written.
+_TO_MIRROR = "gtmfb_vectors_to_mirror"
+
+
 @event.listens_for(Session, "before_flush")
 def _bump_on_change(session: Session, _context: Any, _instances: Any) -> None:
     touched = _touched(session)
     if touched:
-        bump_version(session, touched)
+        _publish(session, touched)
+        session.info.setdefault(_TO_MIRROR, set()).update(touched)
+
+
+@event.listens_for(Session, "after_flush")
+def _mirror_after_flush(session: Session, _context: Any) -> None:
+    touched = session.info.pop(_TO_MIRROR, None)
+    if touched:
+        sql_vectors.sync(session.connection(), touched)

@@ -6,6 +6,9 @@ its own transaction, logging which requests it changed (``vector_index_changes``
 counter moved, the index reloads just those requests; when the log cannot say (pruned, or an
 import changed everything) it is rebuilt from the stored vectors. So a request embedded by one
 process is found by the others on their next search.
+
+On PostgreSQL with pgvector (``sql_vectors``) the search runs in SQL instead (``sql_search``)
+and a process holds only the request texts it read, kept per version the same way.
 """
 
 from __future__ import annotations
@@ -20,17 +23,20 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gtm_feedback.config import Settings
+from gtm_feedback.config import Settings, get_settings
 from gtm_feedback.db.vectors import from_bytes
+from gtm_feedback.errors import UnavailableError
+from gtm_feedback.feature_request import sql_vectors
 from gtm_feedback.feature_request.index_state import changes_since, current_version
 from gtm_feedback.feature_request.models import FeatureRequest
+from gtm_feedback.feature_request.sql_search import PgVectorSource
 from gtm_feedback.feature_request.texts import TextCache
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.integrations.embeddings import Embedder
 from gtm_feedback.learning import classifier
 from gtm_feedback.learning import service as learning
 from gtm_feedback.matching.calibration import Calibration, novelty_for
-from gtm_feedback.matching.index import IndexEntry, LiveIndex, VectorIndex
+from gtm_feedback.matching.index import CandidateSource, IndexEntry, LiveIndex, VectorIndex
 from gtm_feedback.matching.matcher import MatchConfig, MatchResult, RequestText, match
 from gtm_feedback.matching.tiers import Thresholds
 
@@ -100,7 +106,58 @@ class IndexCache:
             self._built.clear()
 
 
+class TextsCache:
+    """Request texts by (database, model) with the version they were read at: what a process
+    keeps when pgvector searches for it (no index in memory)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[tuple[str, str], tuple[int, TextCache]] = {}
+
+    def current(self, session: Session, model_id: str) -> TextCache:
+        """The texts still valid at the current version (changed requests forgotten)."""
+        key = (str(session.get_bind().engine.url), model_id)
+        version = current_version(session)
+        with self._lock:
+            held = self._held.get(key)
+            if held is not None and held[0] == version:
+                return held[1]
+            changed = None if held is None else changes_since(session, held[0], version)
+            texts = held[1].without(changed) if held and changed is not None else TextCache()
+            self._held[key] = (version, texts)
+            return texts
+
+    def clear(self) -> None:
+        """Forget every text read (tests)."""
+        with self._lock:
+            self._held.clear()
+
+
 INDEXES = IndexCache()
+TEXTS = TextsCache()
+
+
+def uses_pgvector(session: Session, embedder: Embedder) -> bool:
+    """Whether matches on this database search with pgvector (``GTMFB_VECTOR_SEARCH``)."""
+    choice = get_settings().vector_search
+    if choice == "numpy":
+        return False
+    ready = sql_vectors.enabled(session.connection())
+    fits = embedder.dimensions == sql_vectors.DIMENSIONS
+    if choice == "pgvector" and not (ready and fits):
+        why = "has no pgvector search tables" if not ready else "is not 384 wide"
+        raise UnavailableError(
+            f"GTMFB_VECTOR_SEARCH=pgvector, but the database {why}: install pgvector on the "
+            "server and run `gtm-feedback init` (docs/deploy.md), or set it to auto"
+        )
+    return ready and fits
+
+
+def _source(session: Session, embedder: Embedder) -> tuple[CandidateSource, TextCache]:
+    if uses_pgvector(session, embedder):
+        return PgVectorSource(session, embedder.model_id), TEXTS.current(session, embedder.model_id)
+    built = INDEXES.current(session, embedder.model_id, embedder.dimensions)
+    return built.index, built.texts
 
 
 def load_index(*, session: Session, model_id: str, dimensions: int) -> VectorIndex:
@@ -184,18 +241,13 @@ def find_candidates(
     *, session: Session, embedder: Embedder, pain: str, config: MatchConfig
 ) -> MatchResult:
     """Rank the requests a customer pain could belong to and decide the tier."""
-    built = INDEXES.current(session, embedder.model_id, embedder.dimensions)
+    source, texts = _source(session, embedder)
     query = embedder.embed([pain])[0]
     return match(
-        query,
-        pain,
-        built.index,
-        lambda ids, closest: built.texts.lookup(session, ids, closest),
-        config,
+        query, pain, source, lambda ids, closest: texts.lookup(session, ids, closest), config
     )
 
 
 def texts_of(session: Session, embedder: Embedder, ids: Sequence[str]) -> dict[str, RequestText]:
     """The texts of requests in the index, as the last match read them (or read now)."""
-    built = INDEXES.current(session, embedder.model_id, embedder.dimensions)
-    return built.texts.lookup(session, ids, ())
+    return _source(session, embedder)[1].lookup(session, ids, ())

@@ -10,6 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from gtm_feedback.db.session import get_engine
+from gtm_feedback.feature_request import sql_vectors
 
 MIGRATIONS_DIR = Path(__file__).parent
 
@@ -25,6 +26,15 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` up to ``revision``."""
     command.upgrade(alembic_config(url), revision)
+    if revision == "head":  # pgvector installed on the server after the schema was migrated
+        with get_engine(url).begin() as connection:
+            sql_vectors.ensure(connection)
+
+
+def has_pgvector(url: str) -> bool:
+    """Whether matches on this database can search with pgvector (its search tables exist)."""
+    with get_engine(url).connect() as connection:
+        return sql_vectors.enabled(connection)
 
 
 def downgrade(url: str, revision: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from gtm_feedback.db.session import get_engine
-from gtm_feedback.migrations.registry import metadata
+from gtm_feedback.migrations.registry import include_object, metadata
 
 config = context.config
 url = config.attributes["database_url"]
@@ -16,6 +16,7 @@ with get_engine(url).connect() as connection:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,11 +1,14 @@
 """Imports every domain's models so ``Base.metadata`` knows all tables (Alembic, tests)."""
 
+from typing import Any
+
 from gtm_feedback.account.models import Account, Opportunity
 from gtm_feedback.approval.models import Approval
 from gtm_feedback.db.base import Base
 from gtm_feedback.durable.executors import Executor
 from gtm_feedback.feature_request import index_state  # noqa: F401  (registers the listener)
 from gtm_feedback.feature_request.models import FeatureRequest, VectorIndexChange, VectorIndexState
+from gtm_feedback.feature_request.sql_vectors import TABLES as PGVECTOR_TABLES
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.importing.models import ImportChunk, ImportFile, ImportSeenId
 from gtm_feedback.insight.models import InsightReport
@@ -15,6 +18,14 @@ from gtm_feedback.product_area.models import ProductArea
 from gtm_feedback.user.models import ApiToken, AuditEvent, User
 
 metadata = Base.metadata
+
+
+def include_object(obj: Any, name: str | None, kind: str, reflected: bool, _to: Any) -> bool:
+    """Whether Alembic compares ``obj``: not pgvector's tables, which exist only where the
+    server has the extension (``sql_vectors``), so the models do not declare them."""
+    table = obj if kind == "table" else getattr(obj, "table", None)
+    return getattr(table, "name", name) not in PGVECTOR_TABLES
+
 
 __all__ = [
     "Account",
@@ -36,5 +47,6 @@ __all__ = [
     "User",
     "VectorIndexChange",
     "VectorIndexState",
+    "include_object",
     "metadata",
 ]
