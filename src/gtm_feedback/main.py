@@ -23,6 +23,8 @@ from gtm_feedback.approval.views import router as approvals_router
 from gtm_feedback.config import Settings, get_settings
 from gtm_feedback.db.session import dispose_engines
 from gtm_feedback.errors import AppError
+from gtm_feedback.feature_request.merge_pages import router as merge_pages
+from gtm_feedback.feature_request.merge_views import router as merges_router
 from gtm_feedback.feature_request.pages import router as request_pages
 from gtm_feedback.feature_request.views import router as requests_router
 from gtm_feedback.feedback.pages import router as feedback_pages
@@ -72,12 +74,14 @@ ROUTERS = (
     insights_router,
     accounts_router,
     requests_router,
+    merges_router,
     approvals_router,
     outbox_router,
     workflows_router,
     feedback_router,
     insight_pages,
     request_pages,
+    merge_pages,
     feedback_pages,
     approval_pages,
     account_pages,

@@ -67,3 +67,34 @@ def test_matching_refit_command(tmp_path_factory: pytest.TempPathFactory) -> Non
         shown = runner.invoke(app, ["matching", "status"])
         assert "learnt" in shown.output
     get_settings.cache_clear()
+
+
+def test_merge_and_unmerge_commands(tmp_path_factory: pytest.TempPathFactory) -> None:
+    runner = CliRunner()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GTMFB_DATA_DIR", str(tmp_path_factory.mktemp("merge-cli")))
+        patch.setenv("GTMFB_APPROVAL_TIMEOUT", "1")
+        get_settings.cache_clear()
+        assert runner.invoke(app, ["seed"]).exit_code == 0
+        source, into = (
+            "offline-mode-in-the-mobile-app",
+            "saml-single-sign-on-with-okta-and-azure-ad",
+        )
+        refused = runner.invoke(app, ["requests", "merge", source, into], input="n\n")
+        assert refused.exit_code == 1
+        assert f"“{source}” into “{into}”" in " ".join(refused.output.split())
+        merged = runner.invoke(app, ["requests", "merge", source, into, "--yes"])
+        assert merged.exit_code == 0, merged.output
+        said = " ".join(merged.output.split())
+        assert f"Merged {source} here" in said
+        merge_id = said.split("gtm-feedback requests unmerge ")[1].split()[0]
+        twice = runner.invoke(app, ["requests", "merge", source, into, "--yes"])
+        assert twice.exit_code == 2
+        assert f"already merged into '{into}'" in " ".join(twice.output.split())
+        undone = runner.invoke(app, ["requests", "unmerge", merge_id])
+        assert undone.exit_code == 0, undone.output
+        assert f"Unmerged from {into}" in " ".join(undone.output.split())
+        unknown = runner.invoke(app, ["requests", "unmerge", "nope"])
+        assert unknown.exit_code == 2
+        assert "no merge 'nope'" in " ".join(unknown.output.split())
+    get_settings.cache_clear()

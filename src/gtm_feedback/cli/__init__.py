@@ -14,6 +14,7 @@ from gtm_feedback.cli import (
     imports,
     learning,
     matching,
+    merges,
     processes,
     runs,
     scaffold,
@@ -152,6 +153,7 @@ app.add_typer(agents.agents_app, name="agents")
 app.add_typer(access.users_app, name="users")
 app.add_typer(access.tokens_app, name="tokens")
 app.add_typer(runs.runs_app, name="runs")
+app.add_typer(merges.requests_app, name="requests")
 app.command("audit")(access.audit_log)
 app.command("ship")(workflows.ship)
 app.command("insights")(workflows.insights)

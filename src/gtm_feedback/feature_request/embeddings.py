@@ -48,7 +48,9 @@ def pending(*, session: Session, model_id: str) -> Pending:
                 FeatureRequest.title,
                 FeatureRequest.description,
                 FeatureRequest.embedding_key,
-            ).order_by(FeatureRequest.id)
+            )
+            .where(FeatureRequest.merged_into_id.is_(None))  # tombstones are not searched
+            .order_by(FeatureRequest.id)
         )
         if row.embedding_key != embedding_key(model_id, request_text(row.title, row.description))
     ]

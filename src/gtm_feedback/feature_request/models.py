@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, Integer, LargeBinary, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gtm_feedback.db.base import Base, new_id, utcnow
@@ -58,6 +58,10 @@ class FeatureRequest(EmbeddingColumns, Base):
         ForeignKey("feature_requests.id", ondelete="SET NULL")
     )
     tracker_url: Mapped[str | None] = mapped_column(String(500))
+    # A tombstone: merged into another request, kept so links and searches lead there.
+    merged_into_id: Mapped[str | None] = mapped_column(
+        ForeignKey("feature_requests.id", ondelete="SET NULL"), index=True
+    )
     related_links: Mapped[list[str]] = mapped_column(JSON, default=list)
     notes: Mapped[str] = mapped_column(Text, default="")
     # "metadata" is reserved by SQLAlchemy's declarative API; the column keeps the name.
@@ -71,7 +75,41 @@ class FeatureRequest(EmbeddingColumns, Base):
     )
     followers: Mapped[list[User]] = relationship(secondary=request_followers)
     creator: Mapped[User | None] = relationship(foreign_keys=[creator_id])
-    related_request: Mapped[FeatureRequest | None] = relationship(remote_side=[id])
+    related_request: Mapped[FeatureRequest | None] = relationship(
+        remote_side=[id], foreign_keys=[related_request_id]
+    )
+    merged_into: Mapped[FeatureRequest | None] = relationship(
+        remote_side=[id], foreign_keys=[merged_into_id]
+    )
+
+
+class RequestMerge(Base):
+    """One merge of ``source`` into ``survivor``: exactly what moved, so unmerging restores it.
+
+    The source's followers and areas stay on it (a tombstone shows no one); the ones the
+    survivor lacked were added to it and are listed here. Its vector is kept here too: a
+    tombstone is not a match candidate.
+    """
+
+    __tablename__ = "request_merges"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # the run that merged
+    source_id: Mapped[str] = mapped_column(
+        ForeignKey("feature_requests.id", ondelete="CASCADE"), index=True
+    )
+    survivor_id: Mapped[str] = mapped_column(
+        ForeignKey("feature_requests.id", ondelete="CASCADE"), index=True
+    )
+    feedback_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    follower_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    area_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source_embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    source_embedding_model: Mapped[str | None] = mapped_column(String(80))
+    source_embedding_key: Mapped[str | None] = mapped_column(String(64))
+    merged_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    undone_by: Mapped[str | None] = mapped_column(String(320))
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class VectorIndexState(Base):

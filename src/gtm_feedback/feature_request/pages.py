@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from gtm_feedback.durable.runs import FINISHED
 from gtm_feedback.errors import NotFoundError
-from gtm_feedback.feature_request import service
+from gtm_feedback.feature_request import merging, service
+from gtm_feedback.feature_request.merge_workflows import MergeResult, UnmergeResult
 from gtm_feedback.feature_request.models import FeatureRequest, RequestStatus
 from gtm_feedback.feature_request.service import RequestQuery, RequestSort
 from gtm_feedback.feature_request.workflows import MarkShippedInput, mark_shipped_workflow
@@ -93,13 +94,16 @@ def _kept(filters: dict[str, str]) -> dict[str, str]:
     return {key: value for key, value in filters.items() if value}
 
 
-def _ship_banner(run_id: str) -> dict[str, Any] | None:
+def _run_banner(run_id: str) -> dict[str, Any] | None:
     status = DBOS.get_workflow_status(run_id)
     if status is None:
         return None
     if status.status not in FINISHED:
-        return {"id": run_id, "tone": "info", "running": True, "message": "Marking shipped…"}
+        doing = "Merging…" if "merge" in status.name else "Marking shipped…"
+        return {"id": run_id, "tone": "info", "running": True, "message": doing}
     result = status.output
+    if status.status == "SUCCESS" and isinstance(result, MergeResult | UnmergeResult):
+        return {"id": run_id, "tone": "ok", "running": False, "message": result.summary()}
     if status.status == "SUCCESS" and result is not None:
         message = (
             "It had already shipped: nobody was notified again."
@@ -117,12 +121,18 @@ def request_page(
     session: DbSession,
     eid: Annotated[str | None, Query(max_length=60)] = None,
     run: Annotated[str | None, Query(max_length=200)] = None,
+    merged_from: Annotated[str | None, Query(max_length=120)] = None,
 ) -> Response:
     """One request: figures, status, areas, feedback (``?eid=`` highlights one), followers."""
     found = _request_or_404(session, slug)
-    banner = _ship_banner(run) if run else None
+    if found.merged_into_id is not None:  # a tombstone: on to where it was merged
+        live = merging.live(session, found)
+        return RedirectResponse(f"/requests/{live.slug}?merged_from={found.slug}", 303)
+    banner = _run_banner(run) if run else None
     context = {
         "item": found,
+        "merges": merging.merges_of(session=session, request_id=found.id),
+        "merged_from": merged_from,
         "figures": service.figures(session=session, request_id=found.id),
         "feedback": service.feedback_of(session=session, request_id=found.id),
         "highlight": eid,

@@ -18,7 +18,7 @@ from gtm_feedback.matching.index import CENTROID_WEIGHT, Hit, Matrix
 #: and how far each index search looks (``hnsw.ef_search``): recall@10 against exact search
 #: for these is measured by bench/pgvector.py (docs/benchmarks.md).
 CANDIDATES = 100
-EF_SEARCH = 100
+EF_SEARCH = 200
 
 _SEARCH = text(
     "WITH near AS ("

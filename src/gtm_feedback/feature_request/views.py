@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import RedirectResponse
 
 from gtm_feedback.errors import NotFoundError
-from gtm_feedback.feature_request import service
+from gtm_feedback.feature_request import merging, service
 from gtm_feedback.feature_request.models import FeatureRequest, RequestStatus
 from gtm_feedback.feature_request.schemas import (
     AreaRef,
@@ -79,14 +80,23 @@ def _feedback_out(item: Feedback) -> FeedbackWithAccount:
 @router.get(
     "/{slug}",
     response_model=RequestDetail,
-    responses={404: {"description": "No such request"}},
+    responses={
+        404: {"description": "No such request"},
+        308: {"description": "Merged into another request: its URL in Location"},
+    },
     dependencies=[VIEWER],
 )
-def get_request(slug: str, session: DbSession, settings: AppSettings) -> RequestDetail:
-    """One request with its figures, followers and feedback."""
+def get_request(
+    slug: str, session: DbSession, settings: AppSettings
+) -> RequestDetail | RedirectResponse:
+    """One request with its figures, followers and feedback; a merged one redirects (308) to
+    the request it was merged into."""
     request = service.get_by_slug(session=session, slug=slug)
     if request is None:
         raise NotFoundError(f"no feature request with slug {slug!r}")
+    if request.merged_into_id is not None:
+        live = merging.live(session, request)
+        return RedirectResponse(f"/api/requests/{live.slug}", status_code=308)
     figures = service.figures(session=session, request_id=request.id)
     related = request.related_request
     return RequestDetail.model_validate(

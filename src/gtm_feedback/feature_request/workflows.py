@@ -70,20 +70,26 @@ def ship_step(request: str) -> _Shipped:
         )
 
 
+def tell_follower(
+    *, key: str, kind: MessageKind, slug: str, title: str, user_id: str, about: str = ""
+) -> None:
+    """Compose and send one message about request ``slug``; ``key`` makes a repeat a no-op."""
+    found = adapters.current()
+    link = f"{found.settings.base_url}/requests/{slug}"
+    compose = ComposeInput(kind=kind, request_title=title, request_url=link, pain=about)
+    text = found.agents.run(COMPOSE, compose).output.text
+    found.messenger.send(key=key, kind=kind.value, text=text, recipient_user_id=user_id)
+
+
 @DBOS.step(**OUTBOUND_RETRY)
 def notify_follower_step(shipped: _Shipped, user_id: str) -> bool:
     """Tell one follower; the message key makes a retried or resumed send a no-op."""
-    found = adapters.current()
-    link = f"{found.settings.base_url}/requests/{shipped.slug}"
-    text = found.agents.run(
-        COMPOSE,
-        ComposeInput(kind=MessageKind.SHIPPED, request_title=shipped.title, request_url=link),
-    ).output.text
-    found.messenger.send(
+    tell_follower(
         key=f"shipped:{shipped.request_id}:{user_id}",
-        kind=MessageKind.SHIPPED.value,
-        text=text,
-        recipient_user_id=user_id,
+        kind=MessageKind.SHIPPED,
+        slug=shipped.slug,
+        title=shipped.title,
+        user_id=user_id,
     )
     return True
 

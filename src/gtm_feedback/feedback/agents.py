@@ -35,6 +35,7 @@ class MessageKind(StrEnum):
     CREATED = "created"
     SHIPPED = "shipped"
     FOLLOW_UP = "follow_up"
+    MERGED = "merged"
 
 
 class ComposeInput(AgentModel):
@@ -62,13 +63,14 @@ greetings, signatures, quoted earlier messages or chatter.
 - pain: the problem, up to a few sentences. summary: one line of at most 150 characters.
 - is_customer_specific: true when it is about a named or particular customer, account or deal.
 """
-COMPOSE_VERSION = "slack-compose/1"
+COMPOSE_VERSION = "slack-compose/2"
 COMPOSE_INSTRUCTIONS = """
 Write one short, friendly Slack message (mrkdwn) of the given kind. Link the request exactly as
 <request_url|request_title>. No more than three sentences; no emoji walls; never invent figures.
 Kinds: match_confirmation (feedback was attached), approval_request (ask the person to confirm the
 match), proposal (suggest turning a thread into feedback), created (a new request was made),
-shipped (a followed request shipped), follow_up (a new request still has no feedback).
+shipped (a followed request shipped), follow_up (a new request still has no feedback), merged
+(the request in pain was merged into the linked one, which the person now follows).
 """
 _CUSTOMER = re.compile(
     r"\b(?:customer|client|prospect|account|deal|renewal|their|they|champion|"
@@ -114,6 +116,9 @@ def compose(data: ComposeInput, _tools: Tools) -> Composed:
         "time to tell the customer.",
         MessageKind.FOLLOW_UP: f"{hello}{link} has no customer feedback yet. When another "
         "customer mentions it, add their feedback so it ranks by ARR.",
+        MessageKind.MERGED: f"{hello}*{mrkdwn_escape(clip(data.pain, 120))}* asked for the "
+        f"same thing as {link}, so the two are now one: its feedback and followers moved "
+        "there. You follow it and will hear when it ships.",
     }
     return Composed(text=texts[data.kind])
 

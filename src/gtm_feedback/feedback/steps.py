@@ -18,7 +18,7 @@ from gtm_feedback.approval import service as approvals
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.durable.retry import DB_RETRY
 from gtm_feedback.feature_request import agents as request_agents
-from gtm_feedback.feature_request import embeddings, search
+from gtm_feedback.feature_request import embeddings, merging, search
 from gtm_feedback.feature_request import service as requests
 from gtm_feedback.feature_request.agents import (
     AreaOption,
@@ -143,6 +143,8 @@ def attach_step(
     # Embedded before the write transaction: the write lock is never held while a model runs.
     embedder = Precomputed(get_embedder(adapters.current().settings), [data.submission.pain])
     with session_scope(_url(), write=True) as session:
+        # Merged since the match (or the approval): the feedback goes where the request went.
+        request_id = merging.live_id(session=session, request_id=request_id)
         user = users.get_or_create(session=session, email=data.submission.submitter_email)
         _, new = feedback.record(
             session=session,

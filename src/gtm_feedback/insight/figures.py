@@ -114,7 +114,11 @@ def area_figures(session: Session, area: ProductArea) -> AreaFigures:
     open_requests = session.execute(
         select(FeatureRequest.id, FeatureRequest.slug, FeatureRequest.title)
         .join(request_areas, request_areas.c.request_id == FeatureRequest.id)
-        .where(request_areas.c.area_id == area.id, FeatureRequest.status == RequestStatus.OPEN)
+        .where(
+            request_areas.c.area_id == area.id,
+            FeatureRequest.status == RequestStatus.OPEN,
+            FeatureRequest.merged_into_id.is_(None),
+        )
         .order_by(FeatureRequest.created_at, FeatureRequest.id)
     ).all()
     rows = feedback_rows(session, area.id)

@@ -7,7 +7,12 @@ from gtm_feedback.approval.models import Approval
 from gtm_feedback.db.base import Base
 from gtm_feedback.durable.executors import Executor
 from gtm_feedback.feature_request import index_state  # noqa: F401  (registers the listener)
-from gtm_feedback.feature_request.models import FeatureRequest, VectorIndexChange, VectorIndexState
+from gtm_feedback.feature_request.models import (
+    FeatureRequest,
+    RequestMerge,
+    VectorIndexChange,
+    VectorIndexState,
+)
 from gtm_feedback.feature_request.sql_vectors import TABLES as PGVECTOR_TABLES
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.importing.models import ImportChunk, ImportFile, ImportSeenId
@@ -44,6 +49,7 @@ __all__ = [
     "Opportunity",
     "OutboxMessage",
     "ProductArea",
+    "RequestMerge",
     "User",
     "VectorIndexChange",
     "VectorIndexState",

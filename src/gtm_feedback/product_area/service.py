@@ -57,7 +57,7 @@ def status_counts(*, session: Session, area_id: str) -> StatusCounts:
     rows = session.execute(
         select(FeatureRequest.status, func.count())
         .join(request_areas, request_areas.c.request_id == FeatureRequest.id)
-        .where(request_areas.c.area_id == area_id)
+        .where(request_areas.c.area_id == area_id, FeatureRequest.merged_into_id.is_(None))
         .group_by(FeatureRequest.status)
     ).all()
     counts = {RequestStatus(status): int(n) for status, n in rows}

@@ -1,0 +1,119 @@
+"""JSON API of merges: preview, merge, undo."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from dbos import DBOS, SetWorkflowID
+from fastapi import APIRouter, Header, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from gtm_feedback.durable.idempotency import check_same_input, run_id_for, scoped
+from gtm_feedback.errors import NotFoundError
+from gtm_feedback.feature_request import merging
+from gtm_feedback.feature_request.merge_workflows import (
+    MergeInput,
+    UnmergeInput,
+    merge_requests_workflow,
+    unmerge_requests_workflow,
+)
+from gtm_feedback.feature_request.models import RequestMerge
+from gtm_feedback.user.access import VIEWER, Approver
+from gtm_feedback.web.deps import DbSession
+
+router = APIRouter(prefix="/api", tags=["requests"])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such request"},
+    409: {"description": "Already merged"},
+    422: {"description": "Into itself"},
+}
+
+
+class MergePreview(BaseModel):
+    """What merging ``source`` into ``survivor`` would move."""
+
+    source: str
+    survivor: str
+    feedback: int
+    followers: list[str]
+    areas: list[str]
+    arr_before: Decimal
+    arr_after: Decimal
+
+
+class MergeBody(BaseModel):
+    """The request to merge into (id or slug)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    into: str = Field(min_length=1, max_length=200, examples=["saml-single-sign-on"])
+
+
+class MergeStarted(BaseModel):
+    """The run that merges (its id is the merge's id, for undo) or unmerges."""
+
+    run_id: str
+    merge_id: str
+
+
+@router.get(
+    "/requests/{slug}/merge-preview",
+    response_model=MergePreview,
+    responses=_ERRORS,
+    dependencies=[VIEWER],
+)
+def preview(
+    slug: str, session: DbSession, into: Annotated[str, Query(min_length=1, max_length=200)]
+) -> MergePreview:
+    """What a merge of this request into ``into`` would move, and the survivor's ARR after."""
+    plan = merging.plan(session=session, source=slug, survivor=into)
+    return MergePreview(
+        source=plan.source.slug,
+        survivor=plan.survivor.slug,
+        feedback=plan.feedback,
+        followers=plan.followers,
+        areas=plan.areas,
+        arr_before=plan.arr_before,
+        arr_after=plan.arr_after,
+    )
+
+
+@router.post(
+    "/requests/{slug}/merge", status_code=202, response_model=MergeStarted, responses=_ERRORS
+)
+def merge(
+    slug: str,
+    body: MergeBody,
+    session: DbSession,
+    who: Approver,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> MergeStarted:
+    """Merge this request into another (approvers); the followers of both are told once."""
+    plan = merging.plan(session=session, source=slug, survivor=body.into)
+    key = scoped(idempotency_key, who.user_id)
+    run_id = run_id_for("merge-requests", key)
+    data = MergeInput(source=plan.source.id, survivor=plan.survivor.id, merged_by=who.actor.label)
+    with SetWorkflowID(run_id):
+        DBOS.start_workflow(merge_requests_workflow, data)
+    check_same_input(run_id, key, data)
+    return MergeStarted(run_id=run_id, merge_id=run_id)
+
+
+@router.post(
+    "/merges/{merge_id}/undo",
+    status_code=202,
+    response_model=MergeStarted,
+    responses={404: {"description": "No such merge"}},
+)
+def undo(merge_id: str, session: DbSession, who: Approver) -> MergeStarted:
+    """Unmerge (approvers): what the merge moved goes back. Once per merge: a repeat returns
+    the same run."""
+    if session.get(RequestMerge, merge_id) is None:
+        raise NotFoundError(f"no merge {merge_id!r}")
+    run_id = f"unmerge-{merge_id}"
+    with SetWorkflowID(run_id):
+        DBOS.start_workflow(
+            unmerge_requests_workflow, UnmergeInput(merge_id=merge_id, undone_by=who.actor.label)
+        )
+    return MergeStarted(run_id=run_id, merge_id=merge_id)
