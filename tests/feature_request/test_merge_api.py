@@ -96,6 +96,11 @@ def test_merge_then_undo_through_the_api(client: TestClient, settings: Settings)
     assert f"<code>{gone.slug}</code> was merged into this request" in page.text
     listed = client.get("/api/requests", params={"limit": 200}).json()["items"]
     assert gone.slug not in {item["slug"] for item in listed}
+    searched = client.get("/api/requests", params={"q": gone.title}).json()["items"]
+    pointer = next(item for item in searched if item["slug"] == gone.slug)
+    assert pointer["merged_into"] == keep.slug  # searchable, as a pointer
+    page = client.get("/requests", params={"q": gone.title}, headers={"accept": "text/html"})
+    assert f'merged into <a href="/requests/{keep.slug}">' in page.text
     again = client.post(f"/api/requests/{gone.slug}/merge", json={"into": keep.slug})
     assert again.status_code == 409
     undo = client.post(f"/api/merges/{merge_id}/undo")

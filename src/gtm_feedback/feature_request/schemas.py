@@ -34,6 +34,8 @@ class RequestSummary(BaseModel):
     highest_severity: Severity | None
     last_activity_at: datetime
     url: str
+    #: Set on a merged request (found only by a text search, as a pointer): where it went.
+    merged_into: str | None = None
 
 
 class RequestPage(BaseModel):

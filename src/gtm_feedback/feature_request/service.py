@@ -163,7 +163,9 @@ class RequestQuery:
 
 def list_requests(*, session: Session, query: RequestQuery) -> tuple[list[RequestRow], int]:
     """One page of requests with their figures, and the total matching the filters."""
-    stmt = _figures_query().where(FeatureRequest.merged_into_id.is_(None))  # no tombstones
+    stmt = _figures_query()
+    if not query.text.strip():  # merged requests show up only when searched for, as pointers
+        stmt = stmt.where(FeatureRequest.merged_into_id.is_(None))
     if query.area_slug is not None:
         stmt = stmt.where(
             FeatureRequest.id.in_(

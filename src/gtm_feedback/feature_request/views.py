@@ -45,6 +45,7 @@ def _summary(
             filter(None, [figures.last_feedback_at, request.created_at, request.shipped_at])
         ),
         "url": f"{base_url}/requests/{request.slug}",
+        "merged_into": request.merged_into.slug if request.merged_into else None,
     }
 
 
@@ -57,9 +58,19 @@ def list_requests(
     sort: RequestSort = RequestSort.ARR,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    q: Annotated[
+        str,
+        Query(
+            max_length=200,
+            description="Words in the title or description; also finds merged requests, "
+            "each with `merged_into`",
+        ),
+    ] = "",
 ) -> RequestPage:
     """Requests ranked by ARR (default), feedback count or recent activity."""
-    query = RequestQuery(area_slug=area, status=status, sort=sort, limit=limit, offset=offset)
+    query = RequestQuery(
+        area_slug=area, status=status, text=q, sort=sort, limit=limit, offset=offset
+    )
     rows, total = service.list_requests(session=session, query=query)
     items = [
         RequestSummary.model_validate(_summary(r.request, r.figures, r.areas, settings.base_url))
