@@ -220,3 +220,47 @@ def test_commands_on_an_empty_database_say_what_to_run(
         assert "run `gtm-feedback init`" in " ".join(result.output.split())
     extract = runner.invoke(app, ["agents", "try", "slack-extract", "Hi! Acme needs SSO"])
     assert extract.exit_code == 0
+
+
+DUPLICATE_REQUESTS = """id,title,description
+sso,SAML single sign-on,Log in through Okta or Azure AD.
+okta,Okta login,Sign in to the app with our company's Okta single sign-on.
+export,Scheduled CSV export,Email a report as a CSV file every week.
+csv,Weekly CSV report by email,Send the pipeline report as a CSV attachment each week.
+offline,Offline mode for the mobile app,Reps without signal lose their notes.
+vat,Wrong VAT on invoices,The invoice PDF shows the wrong VAT rate for German customers.
+"""
+PAIRS = """request_id,duplicate_of
+okta,sso
+csv,export
+"""
+
+
+def test_eval_duplicates_finds_planted_pairs(tmp_path: Path) -> None:
+    requests = write(tmp_path, "r.csv", DUPLICATE_REQUESTS)
+    pairs = write(tmp_path, "p.csv", PAIRS)
+    args = ["eval-duplicates", "--requests", str(requests), "--pairs", str(pairs)]
+    done = runner.invoke(app, [*args, "--json", "--threshold", "0.6"])
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.output)
+    assert {
+        "recall_at_1",
+        "recall_at_5",
+        "recall_at_10",
+        "mrr",
+        "suggest_precision",
+        "suggest_recall",
+    } <= set(report)
+    assert (report["recall_at_1"], report["mrr"], report["pairs"]) == (1.0, 1.0, 2)
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0, table.output
+    assert "recall_at_10" in table.output
+    assert "suggested at ≥ 0.90" in table.output
+    bad = write(tmp_path, "bad.csv", "request_id,duplicate_of\nokta,okta\nnope,sso\n")
+    refused = runner.invoke(
+        app, ["eval-duplicates", "--requests", str(requests), "--pairs", str(bad)]
+    )
+    assert refused.exit_code == 2
+    said = " ".join(refused.output.split())
+    assert "line 2: a request is not its own duplicate" in said
+    assert "line 3: unknown request id 'nope'" in said

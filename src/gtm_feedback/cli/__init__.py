@@ -11,6 +11,7 @@ from gtm_feedback.cli import (
     access,
     agents,
     demo,
+    duplicates,
     imports,
     learning,
     matching,
@@ -148,6 +149,7 @@ def status() -> None:
 app.add_typer(matching.embeddings_app, name="embeddings")
 app.command("match")(matching.match_command)
 app.command("eval-matching")(matching.eval_matching)
+app.command("eval-duplicates")(duplicates.eval_duplicates)
 app.add_typer(learning.matching_app, name="matching")
 app.add_typer(agents.agents_app, name="agents")
 app.add_typer(access.users_app, name="users")

@@ -48,6 +48,50 @@ class EvalData:
 def load_eval_data(requests: Path, feedback: Path, linked: Path | None = None) -> EvalData:
     """Read and check the three CSVs; raise :class:`EvalInputError` listing every problem."""
     data, problems = EvalData(), list[str]()
+    _load_requests(data, problems, requests, linked)
+    for row in _rows(feedback, ["text", "expected_request_id"], problems):
+        expected = _known_id(feedback, row, "expected_request_id", data, problems, required=False)
+        if (expected is not None or not row.cells["expected_request_id"].strip()) and _has_text(
+            feedback, row, problems
+        ):
+            data.feedback.append((row.cells["text"], expected))
+    _raise(problems)
+    return data
+
+
+def load_requests(requests: Path, linked: Path | None = None) -> EvalData:
+    """Read and check the requests CSV (and linked feedback); raise :class:`EvalInputError`."""
+    data, problems = EvalData(), list[str]()
+    _load_requests(data, problems, requests, linked)
+    _raise(problems)
+    return data
+
+
+def read_pairs(pairs: Path, data: EvalData) -> list[tuple[str, str]]:
+    """Known duplicate pairs (``request_id,duplicate_of``) among ``data``'s requests."""
+    problems: list[str] = []
+    found = []
+    for row in _rows(pairs, ["request_id", "duplicate_of"], problems):
+        first = _known_id(pairs, row, "request_id", data, problems, required=True)
+        second_id = _known_id(pairs, row, "duplicate_of", data, problems, required=True)
+        if first is not None and second_id is not None:
+            if first == second_id:
+                problems.append(f"{pairs.name} line {row.line}: a request is not its own duplicate")
+            else:
+                found.append((first, second_id))
+    _raise(problems)
+    return found
+
+
+def _raise(problems: list[str]) -> None:
+    if problems:
+        more = len(problems) - _MAX_ERRORS
+        raise EvalInputError(problems[:_MAX_ERRORS] + ([f"… and {more} more"] if more > 0 else []))
+
+
+def _load_requests(
+    data: EvalData, problems: list[str], requests: Path, linked: Path | None
+) -> None:
     for row in _rows(requests, ["id", "title"], problems):
         request_id = row.cells["id"].strip()
         if not request_id or not row.cells["title"].strip():
@@ -62,16 +106,6 @@ def load_eval_data(requests: Path, feedback: Path, linked: Path | None = None) -
             owner = _known_id(linked, row, "request_id", data, problems, required=True)
             if owner is not None and _has_text(linked, row, problems):
                 data.linked.append((owner, row.cells["text"]))
-    for row in _rows(feedback, ["text", "expected_request_id"], problems):
-        expected = _known_id(feedback, row, "expected_request_id", data, problems, required=False)
-        if (expected is not None or not row.cells["expected_request_id"].strip()) and _has_text(
-            feedback, row, problems
-        ):
-            data.feedback.append((row.cells["text"], expected))
-    if problems:
-        more = len(problems) - _MAX_ERRORS
-        raise EvalInputError(problems[:_MAX_ERRORS] + ([f"… and {more} more"] if more > 0 else []))
-    return data
 
 
 def _rows(path: Path, required: list[str], problems: list[str]) -> list[RawRow]:
@@ -124,6 +158,14 @@ def build_index(
 ) -> tuple[VectorIndex, dict[str, RequestText], second.SecondOpinion]:
     """Embed the requests and their linked feedback into an index, with texts for reasons and
     the second-opinion classifier trained on the same items (as the nightly job does)."""
+    index, texts = embed_requests(data, embedder)
+    return index, texts, second.train(*index.labelled_items())
+
+
+def embed_requests(
+    data: EvalData, embedder: Embedder
+) -> tuple[VectorIndex, dict[str, RequestText]]:
+    """Embed the requests and their linked feedback into an index, with their texts."""
     ids = list(data.requests)
     vectors = embedder.embed([request_text(t.title, t.description) for t in data.requests.values()])
     linked_vectors = embedder.embed([text for _, text in data.linked])
@@ -140,8 +182,7 @@ def build_index(
         texts[request_id] = RequestText(base.title, base.description, feedback)
         block = linked_vectors[rows] if rows else np.zeros((0, embedder.dimensions), np.float32)
         entries.append(IndexEntry(request_id, vectors[position], block, feedback_ids))
-    index = VectorIndex(entries, embedder.dimensions)
-    return index, texts, second.train(*index.labelled_items())
+    return VectorIndex(entries, embedder.dimensions), texts
 
 
 def match_all(

@@ -52,7 +52,8 @@ _METRICS = {
 }
 
 
-def _embedder(settings: Settings) -> Embedder:
+def embedder_or_exit(settings: Settings) -> Embedder:
+    """The configured embedder, or exit 1 saying why it is unavailable."""
     try:
         return get_embedder(settings)
     except EmbeddingError as exc:
@@ -62,7 +63,7 @@ def _embedder(settings: Settings) -> Embedder:
 
 def sync_with_progress(settings: Settings, batch_size: int = 256) -> tuple[int, int]:
     """Embed every request and feedback item whose vector is missing or stale, in batches."""
-    embedder = _embedder(settings)
+    embedder = embedder_or_exit(settings)
     url = settings.app_database_url
     with session_scope(url) as session:
         todo = embeddings.pending(session=session, model_id=embedder.model_id)
@@ -94,7 +95,7 @@ def status_command() -> None:
     """How many requests have a vector of the configured model, and how many need one."""
     settings = cli_settings()
     require_current_schema(settings)
-    embedder = _embedder(settings)
+    embedder = embedder_or_exit(settings)
     with session_scope(settings.app_database_url) as session:
         done, total = embeddings.coverage(session=session, model_id=embedder.model_id)
         todo = embeddings.pending(session=session, model_id=embedder.model_id)
@@ -118,7 +119,7 @@ def match_command(
         errors.print("[red]The customer pain is empty.[/]")
         raise typer.Exit(2)
     require_current_schema(settings)
-    embedder = _embedder(settings)
+    embedder = embedder_or_exit(settings)
     with session_scope(settings.app_database_url) as session:
         config = search.match_config(settings, embedder.model_id, session)
         result = search.find_candidates(
@@ -172,7 +173,7 @@ def eval_matching(
         ("match_lexical_weight", lexical_weight),
     )
     settings = settings.model_copy(update={k: v for k, v in options if v is not None})
-    embedder = _embedder(settings)
+    embedder = embedder_or_exit(settings)
     try:
         data = load_eval_data(requests, feedback, linked)
         config = replace(search.offline_config(settings, embedder.model_id), k=10)

@@ -120,6 +120,24 @@ class VectorIndex:
         top = [i for i in _top_k(scores, k) if np.isfinite(scores[i])]
         return [self._hit(int(i), float(scores[i]), item_sims) for i in top]
 
+    def centroids(self) -> Matrix:
+        """Each request's normalised sum of its items (rows in ``request_ids`` order)."""
+        if not self.request_ids:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        sums = np.add.reduceat(self._items, self._starts, axis=0)
+        out: Matrix = (sums / self._centroid_norms[:, None]).astype(np.float32)
+        return out
+
+    def fused_scores(self, queries: Matrix) -> Matrix:
+        """The fused score of each L2-normalised query (rows) against every request (columns):
+        ``search``'s score for many queries in one matrix product."""
+        sims = self._items @ queries.astype(np.float32, copy=False).T  # (items, queries)
+        best = np.maximum.reduceat(sims, self._starts, axis=0)
+        centroid = np.add.reduceat(sims, self._starts, axis=0) / self._centroid_norms[:, None]
+        fused = CENTROID_WEIGHT * centroid + (1 - CENTROID_WEIGHT) * best
+        out: Matrix = fused.T.astype(np.float32, copy=False)
+        return out
+
     def _hit(self, row: int, score: float, item_sims: Matrix) -> Hit:
         start = int(self._starts[row])
         end = int(self._starts[row + 1]) if row + 1 < len(self._starts) else len(item_sims)
