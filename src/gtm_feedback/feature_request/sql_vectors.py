@@ -46,11 +46,14 @@ CREATE TABLE IF NOT EXISTS search_requests (
     centroid vector({DIMENSIONS}) NOT NULL
 )
 """
+#: ef_construction 128 (pgvector's default is 64): feedback clusters tightly around topics, and
+#: a graph built wider keeps the clusters reachable (bench/pgvector.py, docs/benchmarks.md).
 _INDEXES_DDL = """
 CREATE INDEX IF NOT EXISTS ix_search_items_vector
-    ON search_items USING hnsw (vector vector_cosine_ops);
+    ON search_items USING hnsw (vector vector_cosine_ops) WITH (m = 16, ef_construction = 128);
 CREATE INDEX IF NOT EXISTS ix_search_requests_centroid
     ON search_requests USING hnsw (centroid vector_cosine_ops)
+    WITH (m = 16, ef_construction = 128)
 """
 
 _enabled: dict[str, bool] = {}
