@@ -23,6 +23,7 @@ from gtm_feedback.approval.messaging import APPROVE, DECLINE, PROPOSAL_IGNORE
 from gtm_feedback.config import Settings
 from gtm_feedback.feature_request import slack as request_slack
 from gtm_feedback.feedback import slack as feedback_slack
+from gtm_feedback.feedback import slack_command
 from gtm_feedback.feedback.messaging import MODAL, PROPOSAL_ADD, SHORTCUT
 from gtm_feedback.logging import get_logger
 from gtm_feedback.user.access import PUBLIC
@@ -59,6 +60,7 @@ def build_bolt(settings: Settings) -> App | None:
     for action_id in (APPROVE, DECLINE, PROPOSAL_IGNORE):
         app.action(action_id)(approval_slack.on_decision)
     app.command("/shipped")(request_slack.on_shipped)
+    app.command("/feedback")(slack_command.on_feedback)
     app.event("link_shared")(request_slack.on_link_shared)
     for event in ("app_mention", "app_home_opened", "message", "reaction_removed"):
         app.event(event)(_ignore)
@@ -99,5 +101,5 @@ async def interactions(request: Request) -> Response:
 
 @router.post("/commands", dependencies=[PUBLIC])
 async def commands(request: Request) -> Response:
-    """Slash commands: ``/shipped``."""
+    """Slash commands: ``/shipped``, ``/feedback``."""
     return await _dispatch(request)

@@ -82,9 +82,16 @@ def test_approve_button_resumes_the_match_and_a_second_click_is_told(
     assert told["text"].startswith(f"Nothing changed: this was already approved by {SELLER_EMAIL}")
 
 
-def _command(client: TestClient, slack: FakeSlack, text: str, name: str, user: str = SELLER) -> Any:
+def _command(
+    client: TestClient,
+    slack: FakeSlack,
+    text: str,
+    name: str,
+    user: str = SELLER,
+    command: str = "shipped",
+) -> Any:
     body = (
-        "command=%2Fshipped&user_id="
+        f"command=%2F{command}&user_id="
         + user
         + "&trigger_id="
         + name
@@ -119,6 +126,34 @@ def test_shipped_command(client: TestClient, settings: Settings, slack: FakeSlac
     reply = next(r for r in slack.responses if r["name"] == "ship1")
     assert f"Notified {followers} of {followers} followers." in reply["text"]
     assert reply["response_type"] == "in_channel"
+
+
+def test_feedback_command_opens_the_form_or_searches(client: TestClient, slack: FakeSlack) -> None:
+    opened = len(slack.of("views.open"))
+    assert _command(client, slack, "", "fb-empty", command="feedback").status_code == 200
+    view = slack.wait_for("views.open", opened + 1)[-1]["view"]
+    assert view["callback_id"] == "add_feedback_modal"
+    _command(client, slack, "Reps%20lose%20notes%20without%20signal", "fb-pain", command="feedback")
+    view = slack.wait_for("views.open", opened + 2)[-1]["view"]
+    assert "Reps lose notes without signal" in json.dumps(view)
+    query = "search%20SAML%20single%20sign-on%20through%20Okta"
+    found = _command(client, slack, query, "fb-search", command="feedback")
+    assert found.status_code == 200
+    assert "Requests matching “SAML single sign-on through Okta”" in found.text
+    sso = f"<{PUBLIC}/requests/saml-single-sign-on-with-okta-and-azure-ad|"
+    first = found.text.splitlines()[1]
+    assert first.startswith(f"• {sso}")
+    assert "ARR ·" in first
+    assert "% match" in first
+    assert len(slack.of("views.open")) == opened + 2  # a search opens nothing
+    assert (
+        "What should I search for?"
+        in _command(client, slack, "search", "fb-s", command="feedback").text
+    )
+    assert (
+        "`/feedback search TEXT`"
+        in _command(client, slack, "help", "fb-h", command="feedback").text
+    )
 
 
 def _submission(view_id: str, values: dict[str, str], metadata: str = "{}") -> dict[str, Any]:

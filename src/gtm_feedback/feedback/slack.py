@@ -32,7 +32,8 @@ from gtm_feedback.logging import get_logger
 log = get_logger(__name__)
 
 
-def _open(trigger_id: str, view: dict[str, Any]) -> None:
+def open_view(trigger_id: str, view: dict[str, Any]) -> None:
+    """Open a modal for the person who triggered ``trigger_id`` (valid for three seconds)."""
     client = adapters.current().slack
     if client is None:
         log.warning("slack.modal_not_opened", reason="no GTMFB_SLACK_BOT_TOKEN")
@@ -43,7 +44,7 @@ def _open(trigger_id: str, view: dict[str, Any]) -> None:
 def open_modal(ack: Ack, body: dict[str, Any]) -> None:
     """The global shortcut: open the empty modal."""
     ack()
-    _open(body["trigger_id"], feedback_modal())
+    open_view(body["trigger_id"], feedback_modal())
 
 
 def open_modal_from_proposal(ack: Ack, body: dict[str, Any]) -> None:
@@ -57,7 +58,7 @@ def open_modal_from_proposal(ack: Ack, body: dict[str, Any]) -> None:
             tell(body, f"Nothing changed: this proposal was already decided{by}.")
             return
         pain = str(proposal.payload.get("pain", ""))
-    _open(body["trigger_id"], feedback_modal(pain=pain, metadata={"proposal": token}))
+    open_view(body["trigger_id"], feedback_modal(pain=pain, metadata={"proposal": token}))
 
 
 def _check(values: dict[str, str]) -> dict[str, str]:
