@@ -18,7 +18,6 @@ from gtm_feedback.config import get_settings
 from gtm_feedback.db.session import dispose_engines, session_scope
 from gtm_feedback.integrations.embeddings.onnx import OnnxEmbedder
 from gtm_feedback.migrations import upgrade
-from tests.private_postgres import PrivateCluster, pgvector_server_bin
 
 # The workflow test kit the package ships (fixtures ``workflows`` and ``workflow_settings``).
 pytest_plugins = ["gtm_feedback.testing"]
@@ -117,6 +116,9 @@ def pgvector_server() -> Iterator[str]:
     if _has_pgvector(PG_ADMIN_URL):
         yield PG_ADMIN_URL
         return
+    # Imported here: a scaffolded project's tests copy this file alone (tests/cli/test_scaffold).
+    from tests.private_postgres import PrivateCluster, pgvector_server_bin
+
     cluster = PrivateCluster(bin_dir=pgvector_server_bin(), options="-c shared_buffers=256MB")
     cluster.start()
     try:

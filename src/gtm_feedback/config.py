@@ -147,7 +147,8 @@ class Settings(BaseSettings):
     match_min_decisions: int = Field(default=100, ge=10)
     match_refit_cron: Cron = "30 2 * * *"
     vector_search: Literal["auto", "numpy", "pgvector"] = "auto"
-    duplicate_threshold: float = Field(default=0.9, ge=-1, le=1)
+    duplicate_threshold: float = Field(default=0.7, ge=-1, le=1)
+    duplicate_sweep_cron: Cron = "0 6 * * 1"
     embeddings_base_url: str | None = None
     embeddings_model: str = "text-embedding-3-small"
     embeddings_api_key: SecretStr | None = None

@@ -25,6 +25,8 @@ from gtm_feedback.durable.registry import import_workflow_modules
 from gtm_feedback.durable.takeover import LeaseKeeper
 from gtm_feedback.feature_request.digest_workflows import SCHEDULE_NAME as DIGEST_SCHEDULE
 from gtm_feedback.feature_request.digest_workflows import scheduled_weekly_digest_workflow
+from gtm_feedback.feature_request.duplicate_workflows import SCHEDULE_NAME as SWEEP_SCHEDULE
+from gtm_feedback.feature_request.duplicate_workflows import scheduled_duplicate_sweep_workflow
 from gtm_feedback.insight.workflows import SCHEDULE_NAME as INSIGHTS_SCHEDULE
 from gtm_feedback.insight.workflows import scheduled_area_insights_workflow
 from gtm_feedback.integrations import adapters
@@ -201,7 +203,8 @@ def _recover(executor_id: str) -> int:
 
 
 def apply_schedules(settings: Settings) -> None:
-    """Create or update the schedules: insights, digest, refit, run retention (``off``: remove).
+    """Create or update the schedules: insights, digest, refit, run retention, duplicate sweep
+    (``off``: remove).
 
     Every server and worker calls this at start: DBOS upserts schedules by name, so however
     many processes start there is one schedule each, and each firing time runs once (its run
@@ -212,6 +215,12 @@ def apply_schedules(settings: Settings) -> None:
         (DIGEST_SCHEDULE, scheduled_weekly_digest_workflow, settings.digest_cron, "notifications"),
         (REFIT_SCHEDULE, scheduled_refit_workflow, refit_cron(settings), "matching"),
         (RETENTION_SCHEDULE, scheduled_retention_workflow, settings.run_retention_cron, "matching"),
+        (
+            SWEEP_SCHEDULE,
+            scheduled_duplicate_sweep_workflow,
+            settings.duplicate_sweep_cron,
+            "matching",
+        ),
     )
     entries: list[ScheduleInput] = []
     for name, workflow, cron, queue in wanted:

@@ -93,6 +93,7 @@ def test_two_servers_register_one_schedule_and_run_each_time_once(
         ).fetchall()
     assert schedules == [
         ("area-insights-daily", EVERY_3S, "Europe/Paris", "insights"),
+        ("duplicate-sweep-weekly", "0 6 * * 1", "Europe/Paris", "matching"),
         ("matching-refit-nightly", "30 2 * * *", "Europe/Paris", "matching"),
         ("run-retention", "45 3 * * *", "Europe/Paris", "matching"),
         ("weekly-digest", "0 9 * * 1", "Europe/Paris", "notifications"),

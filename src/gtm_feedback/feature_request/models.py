@@ -6,7 +6,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, LargeBinary, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gtm_feedback.db.base import Base, new_id, utcnow
@@ -110,6 +120,25 @@ class RequestMerge(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     undone_by: Mapped[str | None] = mapped_column(String(320))
     undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DuplicateSuggestion(Base):
+    """A pair of requests the duplicate sweep found alike, suggested once and never again."""
+
+    __tablename__ = "duplicate_suggestions"
+
+    pair: Mapped[str] = mapped_column(String(90), primary_key=True)  # "<id>|<id>", sorted
+    source_id: Mapped[str] = mapped_column(
+        ForeignKey("feature_requests.id", ondelete="CASCADE"), index=True
+    )
+    survivor_id: Mapped[str] = mapped_column(
+        ForeignKey("feature_requests.id", ondelete="CASCADE"), index=True
+    )
+    score: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # merged, declined…
+    approval_token: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class VectorIndexState(Base):

@@ -7,7 +7,7 @@ and linked feedback), scored against every other request exactly as a match scor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,25 +27,27 @@ class Neighbour:
 
 
 def neighbours(
-    index: VectorIndex, k: int = 10, progress: Callable[[int], None] | None = None
+    index: VectorIndex,
+    k: int = 10,
+    progress: Callable[[int], None] | None = None,
+    only: Collection[str] | None = None,
 ) -> dict[str, list[Neighbour]]:
-    """Each request's ``k`` most alike other requests, best first."""
+    """Each request's (or each of ``only``'s) ``k`` most alike other requests, best first."""
     ids, centroids = index.request_ids, index.centroids()
+    rows = [r for r, i in enumerate(ids) if only is None or i in only]
     found: dict[str, list[Neighbour]] = {}
-    for start in range(0, len(ids), CHUNK):
-        scores = index.fused_scores(centroids[start : start + CHUNK])
-        rows = np.arange(len(scores))
-        scores[rows, rows + start] = -np.inf  # never itself
-        take = min(k, len(ids) - 1)
-        top = np.argsort(-scores, axis=1, kind="stable")[:, :take]
-        for row, columns in enumerate(top):
-            found[ids[start + row]] = [
-                Neighbour(ids[c], float(scores[row, c]))
-                for c in columns
-                if np.isfinite(scores[row, c])
+    for start in range(0, len(rows), CHUNK):
+        chunk = np.array(rows[start : start + CHUNK], dtype=np.intp)
+        scores = index.fused_scores(centroids[chunk])
+        scores[np.arange(len(chunk)), chunk] = -np.inf  # never itself
+        top = np.argsort(-scores, axis=1, kind="stable")[:, : min(k, len(ids) - 1)]
+        for position, (row, columns) in enumerate(zip(chunk, top, strict=True)):
+            line = scores[position]
+            found[ids[row]] = [
+                Neighbour(ids[c], float(line[c])) for c in columns if np.isfinite(line[c])
             ]
         if progress is not None:
-            progress(len(rows))
+            progress(len(chunk))
     return found
 
 

@@ -8,6 +8,7 @@ from gtm_feedback.db.base import Base
 from gtm_feedback.durable.executors import Executor
 from gtm_feedback.feature_request import index_state  # noqa: F401  (registers the listener)
 from gtm_feedback.feature_request.models import (
+    DuplicateSuggestion,
     FeatureRequest,
     RequestMerge,
     VectorIndexChange,
@@ -37,6 +38,7 @@ __all__ = [
     "ApiToken",
     "Approval",
     "AuditEvent",
+    "DuplicateSuggestion",
     "Executor",
     "FeatureRequest",
     "Feedback",
