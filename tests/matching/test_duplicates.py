@@ -69,3 +69,10 @@ def test_the_report_counts_ranks_and_suggestions() -> None:
     # Suggested: {a,b} (right) and {c,d} (not known): half right, a third of the known found.
     assert (report.suggested, report.suggest_precision) == (2, 0.5)
     assert report.suggest_recall == pytest.approx(1 / 3)
+
+
+def test_one_request_alone_has_no_neighbours() -> None:
+    rng = np.random.default_rng(1)
+    alone = VectorIndex([IndexEntry("only", _unit(rng, 1)[0], _unit(rng, 2))], 16)
+    assert neighbours(alone, k=5) == {"only": []}
+    assert neighbours(VectorIndex([], 16)) == {}

@@ -40,7 +40,11 @@ def neighbours(
         chunk = np.array(rows[start : start + CHUNK], dtype=np.intp)
         scores = index.fused_scores(centroids[chunk])
         scores[np.arange(len(chunk)), chunk] = -np.inf  # never itself
-        top = np.argsort(-scores, axis=1, kind="stable")[:, : min(k, len(ids) - 1)]
+        take = max(1, min(k, len(ids) - 1))  # one request alone: its own -inf, dropped below
+        # The k best of each row without sorting whole rows (10,000 wide at 10,000 requests).
+        part = np.argpartition(-scores, take - 1, axis=1)[:, :take]
+        order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
+        top = np.take_along_axis(part, order, axis=1).astype(np.intp)
         for position, (row, columns) in enumerate(zip(chunk, top, strict=True)):
             line = scores[position]
             found[ids[row]] = [
