@@ -12,11 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from gtm_feedback.account.models import Account
 from gtm_feedback.cli import app
 from gtm_feedback.config import Settings, get_settings
 from gtm_feedback.db.session import get_engine, session_scope
@@ -36,55 +35,33 @@ from tests.runs import SAMPLE_NOW, finished
 pytestmark = pytest.mark.postgres
 
 SSO = "saml-single-sign-on-with-okta-and-azure-ad"
-BANKING77 = Path(__file__).parents[3] / "shared" / "data" / "banking77"
-INTENTS = 40
-PER_INTENT = 6
 
 
-def _rows(name: str) -> list[tuple[str, str]]:
-    with (BANKING77 / name).open(newline="") as handle:
-        return [(row["text"], row["category"]) for row in csv.DictReader(handle)]
-
-
-def _rid(intent: str) -> str:
-    return f"fr_{intent[:30]}"
-
-
-def _seed(url: str, embedder: OnnxEmbedder) -> None:
-    """Requests named after Banking77 intents, each with a few of its train sentences linked,
-    embedded by the real model through the product's own path."""
-    taken: dict[str, int] = {}
+def _seed(url: str, embedder: OnnxEmbedder, folder: Path) -> None:
+    """The sample data, embedded by the real model through the product's own path."""
+    seed(url, folder, seed_value=7, now=SAMPLE_NOW)
     with session_scope(url, write=True) as session:
-        session.add(Account(id="acme", name="Acme", arr=1000))
-        for text_, intent in _rows("train.csv"):
-            count = taken.get(intent, -1)
-            if count == -1:
-                if len(taken) == INTENTS:
-                    continue
-                session.add(
-                    FeatureRequest(id=_rid(intent), slug=intent, title=intent.replace("_", " "))
-                )
-            elif count >= PER_INTENT:
-                continue
-            taken[intent] = count + 1
-            if count >= 0:
-                session.add(
-                    Feedback(
-                        request_id=_rid(intent),
-                        account_id="acme",
-                        severity=Severity.MEDIUM,
-                        description=text_,
-                    )
-                )
-        session.flush()
         todo = embeddings.pending(session=session, model_id=embedder.model_id)
         embeddings.embed_requests(session=session, embedder=embedder, ids=todo.requests)
         embeddings.embed_feedback(session=session, embedder=embedder, ids=todo.feedback)
 
 
-def _queries(embedder: OnnxEmbedder, n: int = 40) -> np.ndarray:
-    texts = [t for t, _ in _rows("test.csv")][::50][:n]
+def _queries(embedder: OnnxEmbedder, folder: Path, n: int = 40) -> np.ndarray:
+    """The sample's incoming feedback (new wording, not stored): what matches will see."""
+    with (folder / "sample" / "incoming.csv").open(newline="") as handle:
+        texts = [row["text"] for row in csv.DictReader(handle)][:n]
     return embedder.embed(texts)
+
+
+def _stored(session: Session) -> tuple[int, int]:
+    """(items with a vector, requests with one): what the mirror must hold."""
+    requests = session.execute(
+        text("SELECT count(*) FROM feature_requests WHERE embedding IS NOT NULL")
+    ).scalar_one()
+    feedback = session.execute(
+        text("SELECT count(*) FROM feedback WHERE embedding IS NOT NULL")
+    ).scalar_one()
+    return requests + feedback, requests
 
 
 def _exact(session: Session, embedder: OnnxEmbedder, query: np.ndarray) -> list[Hit]:
@@ -113,8 +90,8 @@ def _mirror_counts(session: Session) -> tuple[int, int]:
 
 
 @pytest.fixture
-def seeded(pgvector_url: str, embedder: OnnxEmbedder) -> str:
-    _seed(pgvector_url, embedder)
+def seeded(pgvector_url: str, embedder: OnnxEmbedder, tmp_path: Path) -> str:
+    _seed(pgvector_url, embedder, tmp_path)
     return pgvector_url
 
 
@@ -147,15 +124,20 @@ def test_without_the_extension_matching_stays_in_memory(
             search.uses_pgvector(session, embedder)
 
 
-def test_sql_search_ranks_as_the_exact_index(seeded: str, embedder: OnnxEmbedder) -> None:
-    queries = _queries(embedder)
+def test_sql_search_ranks_as_the_exact_index(
+    seeded: str, embedder: OnnxEmbedder, tmp_path: Path
+) -> None:
+    queries = _queries(embedder, tmp_path)
     with session_scope(seeded) as session:
-        assert _mirror_counts(session) == (INTENTS * (1 + PER_INTENT), INTENTS)
+        assert _mirror_counts(session) == _stored(session)
+        assert _stored(session)[1] == 41  # every sample request is mirrored
         _assert_same(session, embedder, queries)
 
 
-def test_the_mirror_follows_moves_edits_and_deletes(seeded: str, embedder: OnnxEmbedder) -> None:
-    queries = _queries(embedder, 20)
+def test_the_mirror_follows_moves_edits_and_deletes(
+    seeded: str, embedder: OnnxEmbedder, tmp_path: Path
+) -> None:
+    queries = _queries(embedder, tmp_path, 20)
     with session_scope(seeded, write=True) as session:
         items = session.scalars(select(Feedback).order_by(Feedback.id)).all()
         requests = session.scalars(select(FeatureRequest).order_by(FeatureRequest.id)).all()
@@ -168,21 +150,15 @@ def test_the_mirror_follows_moves_edits_and_deletes(seeded: str, embedder: OnnxE
         session.flush()
         embeddings.embed_requests(session=session, embedder=embedder, ids=[requests[1].id])
     with session_scope(seeded) as session:
-        stored = session.execute(
-            text(
-                "SELECT (SELECT count(*) FROM feature_requests WHERE embedding IS NOT NULL)"
-                " + (SELECT count(*) FROM feedback WHERE embedding IS NOT NULL)"
-            )
-        ).scalar_one()
-        assert stored < INTENTS * (1 + PER_INTENT) - 3  # the deletes went through
-        assert _mirror_counts(session) == (stored, INTENTS - 1)
+        assert _stored(session)[1] == 40  # one request deleted
+        assert _mirror_counts(session) == _stored(session)
         _assert_same(session, embedder, queries)
 
 
 def test_a_lost_mirror_is_rebuilt_from_the_stored_vectors(
-    seeded: str, embedder: OnnxEmbedder
+    seeded: str, embedder: OnnxEmbedder, tmp_path: Path
 ) -> None:
-    queries = _queries(embedder, 10)
+    queries = _queries(embedder, tmp_path, 10)
     with get_engine(seeded).begin() as connection:
         sql_vectors.drop(connection)
         assert not sql_vectors.enabled(connection)
@@ -190,8 +166,27 @@ def test_a_lost_mirror_is_rebuilt_from_the_stored_vectors(
     with get_engine(seeded).begin() as connection:
         sql_vectors.backfill(connection)
     with session_scope(seeded) as session:
-        assert _mirror_counts(session) == (INTENTS * (1 + PER_INTENT), INTENTS)
+        assert _mirror_counts(session) == _stored(session)
         _assert_same(session, embedder, queries)
+
+
+def _account(url: str) -> str:
+    with session_scope(url) as session:
+        found = session.scalars(select(Feedback.account_id)).first()
+        assert found is not None
+        return found
+
+
+def _request_id(url: str, slug: str) -> str:
+    with session_scope(url) as session:
+        found = session.scalars(select(FeatureRequest.id).where(FeatureRequest.slug == slug))
+        return found.one()
+
+
+def _linked(url: str, request_id: str) -> int:
+    with session_scope(url) as session:
+        found = select(func.count()).where(Feedback.request_id == request_id)
+        return int(session.execute(found).scalar_one())
 
 
 def _waiting_on_a_lock(url: str, deadline: float) -> None:
@@ -211,7 +206,7 @@ def _attach(url: str, request_id: str, description: str, embedder: OnnxEmbedder)
     with session_scope(url, write=True) as session:
         feedback = Feedback(
             request_id=request_id,
-            account_id="acme",
+            account_id=_account(url),
             severity=Severity.HIGH,
             description=description,
             embedding=vector.astype("<f4").tobytes(),
@@ -226,16 +221,18 @@ def _attach(url: str, request_id: str, description: str, embedder: OnnxEmbedder)
 def test_concurrent_attaches_to_one_request_both_reach_its_centroid(
     seeded: str, embedder: OnnxEmbedder
 ) -> None:
-    request_id = _rid("card_arrival")
+    request_id = _request_id(seeded, SSO)
+    before = _linked(seeded, request_id)
+    account = _account(seeded)
     first = session_scope(seeded, write=True)
     session = first.__enter__()
-    vector = embedder.embed(["My card still has not arrived"])[0]
+    vector = embedder.embed(["We cannot roll out without Okta sign-in"])[0]
     session.add(
         Feedback(
             request_id=request_id,
-            account_id="acme",
+            account_id=account,
             severity=Severity.HIGH,
-            description="My card still has not arrived",
+            description="We cannot roll out without Okta sign-in",
             embedding=vector.astype("<f4").tobytes(),
             embedding_model=embedder.model_id,
             embedding_key=embeddings.embedding_key(embedder.model_id, "x"),
@@ -244,7 +241,9 @@ def test_concurrent_attaches_to_one_request_both_reach_its_centroid(
     session.flush()  # mirrored, the request's row locked until this transaction ends
     second: list[str] = []
     worker = threading.Thread(
-        target=lambda: second.append(_attach(seeded, request_id, "Where is my card?", embedder))
+        target=lambda: second.append(
+            _attach(seeded, request_id, "Azure AD single sign-on, please", embedder)
+        )
     )
     worker.start()
     try:
@@ -262,16 +261,17 @@ def test_concurrent_attaches_to_one_request_both_reach_its_centroid(
             request_id
         ]
     total = entry.text_vector + entry.feedback_vectors.sum(axis=0)
-    assert stored.linked == PER_INTENT + 2
+    assert stored.linked == before + 2
     centroid = np.array(json.loads(stored.centroid))  # pgvector's text form is a JSON array
     assert np.allclose(centroid, total / np.linalg.norm(total), atol=1e-5)
 
 
 def test_matches_on_pgvector_decide_as_in_memory(
-    seeded: str, embedder: OnnxEmbedder, monkeypatch: pytest.MonkeyPatch
+    seeded: str, embedder: OnnxEmbedder, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     config = search.offline_config(Settings(), embedder.model_id)
-    pains = [t for t, _ in _rows("test.csv")][::200][:15]
+    with (tmp_path / "sample" / "incoming.csv").open(newline="") as handle:
+        pains = [row["text"] for row in csv.DictReader(handle)][:15]
     results = {}
     for choice in ("pgvector", "numpy"):
         monkeypatch.setenv("GTMFB_VECTOR_SEARCH", choice)

@@ -72,8 +72,9 @@ def test_unknown_workflow_bad_body_unknown_run(client: TestClient) -> None:
     missing = client.post("/api/workflows/nope", json={})
     assert missing.status_code == 404
     assert (
-        "known: area-insights, create-request, import, mark-shipped, process-feedback, "
-        "refit-matching, sync-embeddings, weekly-digest" in missing.json()["detail"]
+        "known: area-insights, create-request, duplicate-sweep, import, mark-shipped, "
+        "merge-requests, process-feedback, refit-matching, sync-embeddings, unmerge-requests, "
+        "weekly-digest" in missing.json()["detail"]
     )
     bad = client.post("/api/workflows/mark-shipped", json={"request": 3, "extra": True})
     assert bad.status_code == 422

@@ -76,7 +76,12 @@ def _ranked(rows: Iterable[Any], k: int) -> list[Hit]:
     hits = []
     for request_id, own in items.items():
         centroid, linked = centroids[request_id]
-        best_id, best = max(own, key=lambda item: item[1])
+        best = max(similarity for _, similarity in own)
+        # Ties (the same text twice) go as in memory: the request's text, then the lowest id.
+        best_id = min(
+            (f for f, similarity in own if similarity >= best - 1e-6),
+            key=lambda f: (f is not None, f or ""),
+        )
         text_similarity = next(s for feedback_id, s in own if feedback_id is None)
         hits.append(
             Hit(
