@@ -113,15 +113,13 @@ def test_the_migration_installs_pgvector_and_its_tables(pgvector_url: str) -> No
 
 
 def test_without_the_extension_matching_stays_in_memory(
-    postgres_url: str, embedder: OnnxEmbedder, monkeypatch: pytest.MonkeyPatch
+    postgres_url: str, embedder: OnnxEmbedder
 ) -> None:
     with session_scope(postgres_url) as session:
         assert not sql_vectors.enabled(session.connection())
         assert not search.uses_pgvector(session, embedder)
-        monkeypatch.setenv("GTMFB_VECTOR_SEARCH", "pgvector")
-        get_settings.cache_clear()
         with pytest.raises(UnavailableError, match="no pgvector search tables"):
-            search.uses_pgvector(session, embedder)
+            search.uses_pgvector(session, embedder, "pgvector")
 
 
 def test_sql_search_ranks_as_the_exact_index(
@@ -269,16 +267,16 @@ def test_concurrent_attaches_to_one_request_both_reach_its_centroid(
 def test_matches_on_pgvector_decide_as_in_memory(
     seeded: str, embedder: OnnxEmbedder, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    config = search.offline_config(Settings(), embedder.model_id)
     with (tmp_path / "sample" / "incoming.csv").open(newline="") as handle:
         pains = [row["text"] for row in csv.DictReader(handle)][:15]
     results = {}
     for choice in ("pgvector", "numpy"):
-        monkeypatch.setenv("GTMFB_VECTOR_SEARCH", choice)
-        get_settings.cache_clear()
+        monkeypatch.setenv("GTMFB_VECTOR_SEARCH", choice)  # as a deployment sets it
+        config = search.offline_config(Settings(), embedder.model_id)
+        assert config.search == choice
         loads = search.INDEXES.loads
         with session_scope(seeded) as session:
-            assert search.uses_pgvector(session, embedder) is (choice == "pgvector")
+            assert search.uses_pgvector(session, embedder, config.search) is (choice == "pgvector")
             results[choice] = [
                 search.find_candidates(session=session, embedder=embedder, pain=p, config=config)
                 for p in pains

@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gtm_feedback.config import Settings, get_settings
+from gtm_feedback.config import Settings
 from gtm_feedback.db.vectors import from_bytes
 from gtm_feedback.errors import UnavailableError
 from gtm_feedback.feature_request import sql_vectors
@@ -137,24 +137,26 @@ INDEXES = IndexCache()
 TEXTS = TextsCache()
 
 
-def uses_pgvector(session: Session, embedder: Embedder) -> bool:
-    """Whether matches on this database search with pgvector (``GTMFB_VECTOR_SEARCH``)."""
-    choice = get_settings().vector_search
+def uses_pgvector(session: Session, embedder: Embedder, choice: str = "auto") -> bool:
+    """Whether matches on this database search with pgvector; ``choice`` is
+    ``GTMFB_VECTOR_SEARCH`` (auto, numpy or pgvector)."""
     if choice == "numpy":
         return False
     ready = sql_vectors.enabled(session.connection())
     fits = embedder.dimensions == sql_vectors.DIMENSIONS
     if choice == "pgvector" and not (ready and fits):
-        why = "has no pgvector search tables" if not ready else "is not 384 wide"
-        raise UnavailableError(
-            f"GTMFB_VECTOR_SEARCH=pgvector, but the database {why}: install pgvector on the "
-            "server and run `gtm-feedback init` (docs/deploy.md), or set it to auto"
+        why = (
+            "the database has no pgvector search tables: install pgvector on the server and "
+            "run `gtm-feedback db upgrade` (docs/deploy.md)"
+            if not ready
+            else f"the embeddings are {embedder.dimensions} wide, the search tables 384"
         )
+        raise UnavailableError(f"GTMFB_VECTOR_SEARCH=pgvector, but {why}; or set it to auto")
     return ready and fits
 
 
-def _source(session: Session, embedder: Embedder) -> tuple[CandidateSource, TextCache]:
-    if uses_pgvector(session, embedder):
+def _source(session: Session, embedder: Embedder, choice: str) -> tuple[CandidateSource, TextCache]:
+    if uses_pgvector(session, embedder, choice):
         return PgVectorSource(session, embedder.model_id), TEXTS.current(session, embedder.model_id)
     built = INDEXES.current(session, embedder.model_id, embedder.dimensions)
     return built.index, built.texts
@@ -234,6 +236,7 @@ def offline_config(
         calibration=calibration,
         novelty=novelty,
         lexical_weight=settings.match_lexical_weight,
+        search=settings.vector_search,
     )
 
 
@@ -241,13 +244,15 @@ def find_candidates(
     *, session: Session, embedder: Embedder, pain: str, config: MatchConfig
 ) -> MatchResult:
     """Rank the requests a customer pain could belong to and decide the tier."""
-    source, texts = _source(session, embedder)
+    source, texts = _source(session, embedder, config.search)
     query = embedder.embed([pain])[0]
     return match(
         query, pain, source, lambda ids, closest: texts.lookup(session, ids, closest), config
     )
 
 
-def texts_of(session: Session, embedder: Embedder, ids: Sequence[str]) -> dict[str, RequestText]:
+def texts_of(
+    session: Session, embedder: Embedder, ids: Sequence[str], config: MatchConfig
+) -> dict[str, RequestText]:
     """The texts of requests in the index, as the last match read them (or read now)."""
-    return _source(session, embedder)[1].lookup(session, ids, ())
+    return _source(session, embedder, config.search)[1].lookup(session, ids, ())

@@ -271,14 +271,15 @@ def _related(title: str, description: str) -> str | None:
     settings = adapters.current().settings
     embedder = get_embedder(settings)
     with session_scope(_url()) as session:
+        config = search.match_config(settings, embedder.model_id, session)
         neighbours = search.find_candidates(
             session=session,
             embedder=embedder,
             pain=request_text(title, description),  # as embedded and stored: one embedding
-            config=search.match_config(settings, embedder.model_id, session),
+            config=config,
         )
         ids = [c.request_id for c in neighbours.candidates]
-        texts = search.texts_of(session, embedder, ids)  # read by the search just now
+        texts = search.texts_of(session, embedder, ids, config)  # read by the search just now
     candidates = [
         RequestOption(id=i, title=texts[i].title, description=texts[i].description)
         for i in ids

@@ -91,6 +91,7 @@ class MatchConfig:
     k: int = 5
     lexical_weight: float = 0.2
     shortlist: int = 20
+    search: str = "auto"  # where candidates come from: auto, numpy or pgvector
 
 
 def match(
