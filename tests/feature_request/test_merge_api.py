@@ -75,6 +75,12 @@ def test_merge_then_undo_through_the_api(client: TestClient, settings: Settings)
     repeat = client.post(f"/api/requests/{gone.slug}/merge", json={"into": keep.slug}, headers=key)
     assert repeat.json() == started.json()  # one run per key
     merge_id = started.json()["merge_id"]
+    finished(client, started.json()["run_id"], timeout=120)
+    late = client.post(f"/api/requests/{gone.slug}/merge", json={"into": keep.slug}, headers=key)
+    assert late.json() == started.json()  # a retry after the merge: the same run, not a 409
+    other = client.post(f"/api/requests/{gone.slug}/merge", json={"into": gone.slug}, headers=key)
+    assert other.status_code == 409  # the key came back with another body
+    merge_id = started.json()["merge_id"]
     result = finished(client, started.json()["run_id"], timeout=120)
     assert result["status"] == "SUCCESS", result
     assert result["result"]["feedback_moved"] == moving

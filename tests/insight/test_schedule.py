@@ -28,16 +28,17 @@ def _free_port() -> int:
         return port
 
 
-def _ready(port: int, timeout: float = 60) -> None:
+def _ready(port: int, server: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and server.poll() is None:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as answer:
                 if answer.status == 200:
                     return
         except OSError:
             time.sleep(0.2)
-    raise AssertionError(f"server on port {port} never became ready")
+    said = log.read_text(errors="replace")[-3000:]
+    raise AssertionError(f"server on port {port} never became ready ({server.poll()}):\n{said}")
 
 
 def _scheduled_runs(system_db: Path) -> list[tuple[str, str]]:
@@ -61,19 +62,21 @@ def test_two_servers_register_one_schedule_and_run_each_time_once(
         "GTMFB_LOG_LEVEL": "WARNING",
     }
     ports = [_free_port(), _free_port()]
+    logs = [settings.data_dir / f"server-{port}.log" for port in ports]
+    outputs = [log.open("wb") for log in logs]  # what a server said, if it never gets ready
     servers = [
         subprocess.Popen(
             [str(GTM_FEEDBACK), "serve", "--port", str(port)],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
-        for port in ports
+        for port, output in zip(ports, outputs, strict=True)
     ]
     system_db = settings.data_dir / "dbos_system.sqlite"
     try:
-        for port in ports:
-            _ready(port)
+        for port, server, log in zip(ports, servers, logs, strict=True):
+            _ready(port, server, log)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             done = [run for run in _scheduled_runs(system_db) if run[1] == "SUCCESS"]
@@ -85,6 +88,8 @@ def test_two_servers_register_one_schedule_and_run_each_time_once(
             server.send_signal(signal.SIGTERM)
         for server in servers:
             server.wait(timeout=60)
+        for output in outputs:
+            output.close()
 
     with sqlite3.connect(system_db) as db:
         schedules = db.execute(

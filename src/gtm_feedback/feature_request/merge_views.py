@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gtm_feedback.durable.idempotency import check_same_input, run_id_for, scoped
 from gtm_feedback.errors import NotFoundError
-from gtm_feedback.feature_request import merging
+from gtm_feedback.feature_request import merging, service
 from gtm_feedback.feature_request.merge_workflows import (
     MergeInput,
     UnmergeInput,
@@ -90,9 +90,17 @@ def merge(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> MergeStarted:
     """Merge this request into another (approvers); the followers of both are told once."""
-    plan = merging.plan(session=session, source=slug, survivor=body.into)
     key = scoped(idempotency_key, who.user_id)
     run_id = run_id_for("merge-requests", key)
+    if key is not None and DBOS.get_workflow_status(run_id) is not None:
+        # A retried POST: its merge may be done already, and then "already merged" is no answer.
+        source = service.resolve(session=session, id_or_slug=slug)
+        into = service.resolve(session=session, id_or_slug=body.into)
+        if source is not None and into is not None:
+            asked = MergeInput(source=source.id, survivor=into.id, merged_by=who.actor.label)
+            check_same_input(run_id, key, asked)  # 409 when the key came with another body
+            return MergeStarted(run_id=run_id, merge_id=run_id)
+    plan = merging.plan(session=session, source=slug, survivor=body.into)
     data = MergeInput(source=plan.source.id, survivor=plan.survivor.id, merged_by=who.actor.label)
     with SetWorkflowID(run_id):
         DBOS.start_workflow(merge_requests_workflow, data)
