@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 import typer
-from dbos import DBOS, SetWorkflowID
 
 from gtm_feedback.cli.support import cli_settings, console, errors, require_current_schema
 from gtm_feedback.db.session import session_scope
@@ -23,7 +21,7 @@ def merge(
 ) -> None:
     """Show what would move, then merge SOURCE into INTO (a durable workflow)."""
     from gtm_feedback.feature_request import merging
-    from gtm_feedback.feature_request.merge_workflows import MergeInput, merge_requests_workflow
+    from gtm_feedback.feature_request.merge_workflows import MergeInput, start_merge
     from gtm_feedback.runtime import dbos_runtime
 
     settings = cli_settings()
@@ -43,13 +41,11 @@ def merge(
     if not yes and not typer.confirm("Merge?"):
         raise typer.Exit(1)
     with dbos_runtime(settings, "cli"):
-        run_id = f"merge-requests-{uuid.uuid4().hex}"
-        with SetWorkflowID(run_id):
-            handle = DBOS.start_workflow(merge_requests_workflow, data)
+        handle = start_merge(data)
         try:
             result = handle.get_result()
         except PermanentError as exc:
-            errors.print(f"[red]{exc}[/] (run {run_id})")
+            errors.print(f"[red]{exc}[/] (run {handle.workflow_id})")
             raise typer.Exit(2) from exc
     console.print(f"{result.summary()} Undo: gtm-feedback requests unmerge {result.merge_id}")
 
@@ -59,19 +55,13 @@ def unmerge(
     merge_id: Annotated[str, typer.Argument(help="The merge's id (the run that merged).")],
 ) -> None:
     """Undo a merge: the feedback, followers and areas it moved go back."""
-    from gtm_feedback.feature_request.merge_workflows import (
-        UnmergeInput,
-        unmerge_requests_workflow,
-    )
+    from gtm_feedback.feature_request.merge_workflows import start_unmerge
     from gtm_feedback.runtime import dbos_runtime
 
     settings = cli_settings()
     require_current_schema(settings)
     with dbos_runtime(settings, "cli"):
-        with SetWorkflowID(f"unmerge-{merge_id}"):
-            handle = DBOS.start_workflow(
-                unmerge_requests_workflow, UnmergeInput(merge_id=merge_id, undone_by="cli")
-            )
+        handle = start_unmerge(merge_id, "cli")
         try:
             result = handle.get_result()
         except PermanentError as exc:

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
-from dbos import DBOS, SetWorkflowID
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gtm_feedback.errors import AppError, NotFoundError
 from gtm_feedback.feature_request import merging, service
-from gtm_feedback.feature_request.merge_workflows import (
-    MergeInput,
-    UnmergeInput,
-    merge_requests_workflow,
-    unmerge_requests_workflow,
-)
+from gtm_feedback.feature_request.merge_workflows import MergeInput, start_merge, start_unmerge
 from gtm_feedback.feature_request.models import RequestMerge
 from gtm_feedback.user.access import Approver
 from gtm_feedback.web.deps import DbSession
@@ -53,10 +46,8 @@ def merge(
 ) -> RedirectResponse:
     """Start the merge; the survivor's page shows how it went."""
     plan = merging.plan(session=session, source=slug, survivor=into.strip())
-    run_id = f"merge-requests-{uuid.uuid4().hex}"
     data = MergeInput(source=plan.source.id, survivor=plan.survivor.id, merged_by=who.actor.label)
-    with SetWorkflowID(run_id):
-        DBOS.start_workflow(merge_requests_workflow, data)
+    run_id = start_merge(data).workflow_id
     return RedirectResponse(f"/requests/{plan.survivor.slug}?run={run_id}", status_code=303)
 
 
@@ -68,9 +59,5 @@ def undo(merge_id: str, session: DbSession, who: Approver) -> RedirectResponse:
         raise NotFoundError(f"no merge {merge_id!r}")
     source = service.get(session=session, request_id=record.source_id)
     assert source is not None  # a merge goes with its requests
-    run_id = f"unmerge-{merge_id}"
-    with SetWorkflowID(run_id):
-        DBOS.start_workflow(
-            unmerge_requests_workflow, UnmergeInput(merge_id=merge_id, undone_by=who.actor.label)
-        )
+    run_id = start_unmerge(merge_id, who.actor.label).workflow_id
     return RedirectResponse(f"/requests/{source.slug}?run={run_id}", status_code=303)

@@ -5,19 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from dbos import DBOS, SetWorkflowID
+from dbos import DBOS
 from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from gtm_feedback.durable.idempotency import check_same_input, run_id_for, scoped
 from gtm_feedback.errors import NotFoundError
 from gtm_feedback.feature_request import merging, service
-from gtm_feedback.feature_request.merge_workflows import (
-    MergeInput,
-    UnmergeInput,
-    merge_requests_workflow,
-    unmerge_requests_workflow,
-)
+from gtm_feedback.feature_request.merge_workflows import MergeInput, start_merge, start_unmerge
 from gtm_feedback.feature_request.models import RequestMerge
 from gtm_feedback.user.access import VIEWER, Approver
 from gtm_feedback.web.deps import DbSession
@@ -102,8 +97,7 @@ def merge(
             return MergeStarted(run_id=run_id, merge_id=run_id)
     plan = merging.plan(session=session, source=slug, survivor=body.into)
     data = MergeInput(source=plan.source.id, survivor=plan.survivor.id, merged_by=who.actor.label)
-    with SetWorkflowID(run_id):
-        DBOS.start_workflow(merge_requests_workflow, data)
+    start_merge(data, run_id)
     check_same_input(run_id, key, data)
     return MergeStarted(run_id=run_id, merge_id=run_id)
 
@@ -119,9 +113,5 @@ def undo(merge_id: str, session: DbSession, who: Approver) -> MergeStarted:
     the same run."""
     if session.get(RequestMerge, merge_id) is None:
         raise NotFoundError(f"no merge {merge_id!r}")
-    run_id = f"unmerge-{merge_id}"
-    with SetWorkflowID(run_id):
-        DBOS.start_workflow(
-            unmerge_requests_workflow, UnmergeInput(merge_id=merge_id, undone_by=who.actor.label)
-        )
-    return MergeStarted(run_id=run_id, merge_id=merge_id)
+    handle = start_unmerge(merge_id, who.actor.label)
+    return MergeStarted(run_id=handle.workflow_id, merge_id=merge_id)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dbos import DBOS
+from dbos import DBOS, SetWorkflowID, WorkflowHandle
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.durable.fanout import fan_out
+from gtm_feedback.durable.idempotency import run_id_for
 from gtm_feedback.durable.registry import Startable
 from gtm_feedback.durable.retry import DB_RETRY, OUTBOUND_RETRY
 from gtm_feedback.errors import (
@@ -223,6 +224,21 @@ def unmerge_step(data: UnmergeInput) -> UnmergeResult:
 def unmerge_requests_workflow(data: UnmergeInput) -> UnmergeResult:
     """Undo a merge: the feedback, followers and areas it moved go back."""
     return unmerge_step(data)
+
+
+def start_merge(data: MergeInput, run_id: str | None = None) -> WorkflowHandle[MergeResult]:
+    """Start the merge under ``run_id`` (default: a new one), which is also the merge's id."""
+    with SetWorkflowID(run_id or run_id_for("merge-requests", None)):
+        return DBOS.start_workflow(merge_requests_workflow, data)
+
+
+def start_unmerge(merge_id: str, undone_by: str) -> WorkflowHandle[UnmergeResult]:
+    """Start undoing ``merge_id``: one run per merge (``unmerge-<merge id>``), so a repeat
+    returns the first."""
+    with SetWorkflowID(f"unmerge-{merge_id}"):
+        return DBOS.start_workflow(
+            unmerge_requests_workflow, UnmergeInput(merge_id=merge_id, undone_by=undone_by)
+        )
 
 
 def _check_merge(data: MergeInput) -> None:
