@@ -14,9 +14,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Route
 
 from gtm_feedback import __version__, runtime
 from gtm_feedback.account.pages import router as account_pages
+from gtm_feedback.account.views import opportunities_router
 from gtm_feedback.account.views import router as accounts_router
 from gtm_feedback.approval.pages import router as approval_pages
 from gtm_feedback.approval.views import router as approvals_router
@@ -34,6 +36,7 @@ from gtm_feedback.insight.views import router as insights_router
 from gtm_feedback.learning.pages import router as matching_pages
 from gtm_feedback.learning.views import router as matching_router
 from gtm_feedback.logging import get_logger
+from gtm_feedback.mcp_server.server import HttpEndpoint, build_server
 from gtm_feedback.monitoring.health import router as health_router
 from gtm_feedback.monitoring.metrics import DatabaseMetrics
 from gtm_feedback.monitoring.metrics import router as metrics_router
@@ -50,6 +53,7 @@ from gtm_feedback.user.oidc import build_client
 from gtm_feedback.user.oidc import router as oidc_router
 from gtm_feedback.user.pages import router as user_pages
 from gtm_feedback.user.signin import router as signin_router
+from gtm_feedback.user.views import router as users_router
 from gtm_feedback.web import errors
 from gtm_feedback.web.admission import Admission
 from gtm_feedback.web.browser import BrowserGuard
@@ -73,6 +77,8 @@ ROUTERS = (
     areas_router,
     insights_router,
     accounts_router,
+    opportunities_router,
+    users_router,
     requests_router,
     merges_router,
     approvals_router,
@@ -103,11 +109,12 @@ def create_app(
     """Build the app; DBOS is launched when the app starts (``role``: with the workers or,
     ``web``, without) and destroyed when it stops."""
     settings = settings or get_settings()
+    mcp = HttpEndpoint(build_server(settings))
     app = FastAPI(
         title="GTM Feedback",
         version=__version__,
         description=DESCRIPTION,
-        lifespan=_lifespan(settings, role if launch_dbos else None),
+        lifespan=_lifespan(settings, role if launch_dbos else None, mcp.running),
         # The interactive docs load their script from a CDN and inline it: neither is allowed
         # (no network, no inline script); the schema is served below, to signed-in people.
         openapi_url=None,
@@ -125,6 +132,8 @@ def create_app(
     app.state.database_metrics = DatabaseMetrics(settings)
     for router in ROUTERS:
         app.include_router(router)
+    # The MCP endpoint is the SDK's own app (with its bearer middleware), routed at /mcp.
+    app.router.routes.append(Route("/mcp", endpoint=mcp))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _middleware(app, settings)
     _map_errors(app)
@@ -156,7 +165,9 @@ def _middleware(app: FastAPI, settings: Settings) -> None:
 
 
 def _lifespan(
-    settings: Settings, role: runtime.Role | None
+    settings: Settings,
+    role: runtime.Role | None,
+    mcp_sessions: Callable[[], AbstractAsyncContextManager[None]],
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -166,7 +177,8 @@ def _lifespan(
             await asyncio.to_thread(runtime.launch, settings, role)
         log.info("app.started", url=settings.base_url, version=settings.app_version)
         try:
-            yield
+            async with mcp_sessions():  # the MCP endpoint's task group
+                yield
         finally:
             if role is not None:
                 await asyncio.to_thread(runtime.shutdown)

@@ -69,7 +69,7 @@ def test_decision_resumes_the_waiting_workflow_once(client: TestClient, settings
     with SetWorkflowID("approval-test-1"):
         handle = DBOS.start_workflow(ask_workflow, url, "Attach to SSO?")
     token = _pending_token(url, "approval-test-1")
-    inbox = client.get("/api/approvals").json()
+    inbox = client.get("/api/approvals").json()["items"]
     assert [a["token"] for a in inbox] == [token]
     assert inbox[0]["payload"] == {"question": "Attach to SSO?"}
 
@@ -84,7 +84,7 @@ def test_decision_resumes_the_waiting_workflow_once(client: TestClient, settings
     again = client.post(f"/api/approvals/{token}", json={"approved": False}, headers=other)
     assert again.status_code == 409
     assert "already approved by pm@x.io at" in again.json()["detail"]
-    assert client.get("/api/approvals").json() == []
+    assert client.get("/api/approvals").json()["items"] == []
 
 
 def test_unknown_token_and_bad_bodies(client: TestClient) -> None:

@@ -91,7 +91,7 @@ def _pending(client: TestClient) -> dict[str, str]:
     """Pending merge approvals: survivor id -> token."""
     return {
         a["payload"]["request_id"]: a["token"]
-        for a in client.get("/api/approvals").json()
+        for a in client.get("/api/approvals").json()["items"]
         if a["kind"] == "merge"
     }
 

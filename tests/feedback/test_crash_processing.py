@@ -75,7 +75,7 @@ def test_sleep_and_approval_wait_survive_a_restart(tmp_path: Path) -> None:
         # longer than 12 s on a busy machine), not 20 s after the restart: that would be at
         # least 8 + 20 = 28 s.
         assert 20_000 <= followup["duration_ms"] < 28_000, followup["duration_ms"]
-        inbox = httpx.get(f"{base}/api/approvals", timeout=10, headers=auth).json()
+        inbox = httpx.get(f"{base}/api/approvals", timeout=10, headers=auth).json()["items"]
         token = next(a["token"] for a in inbox if a["workflow_id"] == decision_run)
         decided = httpx.post(
             f"{base}/api/approvals/{token}", json={"approved": True}, timeout=10, headers=auth

@@ -108,7 +108,7 @@ def decide(client: TestClient, result: dict[str, Any], approved: bool) -> dict[s
     """Answer the approval a waiting result asked for; the decision run's result."""
     token = next(
         a["token"]
-        for a in client.get("/api/approvals").json()
+        for a in client.get("/api/approvals").json()["items"]
         if a["workflow_id"] == result["decision_run_id"]
     )
     answered = client.post(f"/api/approvals/{token}", json={"approved": approved})

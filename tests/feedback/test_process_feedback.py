@@ -100,7 +100,7 @@ def test_a_restatement_is_attached_automatically(client: TestClient, settings: S
     assert [m.kind for m in messages if m.channel is None] == ["match_confirmation"]
     assert [m.channel for m in messages if m.channel] == ["#firehose-security"]
     # The auto tier is auditable: newest first, with where it went, how sure and why.
-    newest = client.get("/api/feedback/automatic", params={"limit": 1}).json()
+    newest = client.get("/api/feedback/automatic", params={"limit": 1}).json()["items"]
     assert [(a["feedback_id"], a["request_slug"]) for a in newest] == [(result["feedback_id"], SSO)]
     assert newest[0]["confidence"] == result["confidence"]
     assert newest[0]["reason"]
@@ -143,7 +143,7 @@ def test_an_approver_undoes_an_automatic_attach(client: TestClient, settings: Se
         ).one()
         assert (label.kind, label.right, label.request_id) == ("undo", False, request.id)
         assert label.decided_by == "pm@gtm.example"
-    listed = client.get("/api/feedback/automatic", params={"limit": 200}).json()
+    listed = client.get("/api/feedback/automatic", params={"limit": 200}).json()["items"]
     assert feedback_id not in {a["feedback_id"] for a in listed}
     assert client.post("/api/feedback/fb_nope/undo", headers=pm).status_code == 404
     with session_scope(url) as session:
@@ -192,7 +192,9 @@ def test_an_unsure_match_waits_for_a_person(
     first = finished(client, started["run_id"])["result"]
     assert (first["tier"], first["outcome"]) == ("approval", "waiting")
     run_id = first["decision_run_id"]
-    waiting = [a for a in client.get("/api/approvals").json() if a["workflow_id"] == run_id]
+    waiting = [
+        a for a in client.get("/api/approvals").json()["items"] if a["workflow_id"] == run_id
+    ]
     assert len(waiting) == 1
     token = waiting[0]["token"]
     assert client.get(f"/api/runs/{run_id}").json()["status"] == "PENDING"

@@ -57,7 +57,9 @@ def test_the_tenth_decision_starts_a_refit(client: TestClient, settings: Setting
     assert first["tier"] == "approval"
     decision_run = first["decision_run_id"]
     token = next(
-        a["token"] for a in client.get("/api/approvals").json() if a["workflow_id"] == decision_run
+        a["token"]
+        for a in client.get("/api/approvals").json()["items"]
+        if a["workflow_id"] == decision_run
     )
     assert client.post(f"/api/approvals/{token}", json={"approved": False}).status_code == 200
     finished(client, decision_run)

@@ -64,7 +64,7 @@ def test_outbox_api_lists_newest_first(tmp_path_factory: pytest.TempPathFactory)
     for n in range(3):
         messenger.send(key=f"k{n}", kind="created", text=f"message {n}", channel="#firehose")
     with signed_in(create_app(settings, launch_dbos=False), settings) as client:
-        listed = client.get("/api/outbox", params={"limit": 2}).json()
+        listed = client.get("/api/outbox", params={"limit": 2}).json()["items"]
         assert [m["text"] for m in listed] == ["message 2", "message 1"]
         assert {m["reason"] for m in listed} == {"Slack is not configured"}
         assert client.get("/api/outbox", params={"limit": 0}).status_code == 422

@@ -320,7 +320,7 @@ def test_a_decision_in_the_web_inbox_rewrites_the_slack_message(
     assert result["outcome"] == "waiting"
     token = next(
         a["token"]
-        for a in client.get("/api/approvals").json()
+        for a in client.get("/api/approvals").json()["items"]
         if a["workflow_id"] == f"{run_id}-decision"
     )
     updates = len(slack.of("chat.update"))

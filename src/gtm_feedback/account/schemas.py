@@ -29,8 +29,15 @@ class AccountFeedback(FeedbackOut):
     request_title: str
 
 
-class AccountOut(BaseModel):
-    """An account with its deals and the feedback it left."""
+class ListedOpportunity(OpportunityOut):
+    """A deal in the opportunities list, with its account."""
+
+    account_id: str
+    account_name: str
+
+
+class AccountSummary(BaseModel):
+    """An account as the list shows it."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -42,5 +49,10 @@ class AccountOut(BaseModel):
     is_enterprise: bool
     website: str | None
     link: str | None
+
+
+class AccountOut(AccountSummary):
+    """An account with its deals and the feedback it left."""
+
     opportunities: list[OpportunityOut]
     feedback: list[AccountFeedback]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from gtm_feedback.account.models import Account
+from gtm_feedback.account.models import Account, Opportunity
 from gtm_feedback.text.formats import LIKE_ESCAPE, contains_pattern
 
 
@@ -33,3 +35,45 @@ def search(*, session: Session, text: str, limit: int = 8) -> list[Account]:
             .limit(limit)
         )
     )
+
+
+@dataclass(frozen=True)
+class AccountQuery:
+    """Filters of the accounts list."""
+
+    text: str = ""
+    type: str | None = None
+    region: str | None = None
+    enterprise: bool | None = None
+
+
+def listing(query: AccountQuery) -> Select[Account]:
+    """Accounts the filters keep, largest ARR first."""
+    stmt = select(Account).order_by(Account.arr.desc(), Account.name, Account.id)
+    if query.text.strip():
+        like = contains_pattern(query.text.strip())
+        stmt = stmt.where(
+            Account.name.ilike(like, escape=LIKE_ESCAPE)
+            | Account.id.ilike(like, escape=LIKE_ESCAPE)
+        )
+    if query.type:
+        stmt = stmt.where(Account.type == query.type)
+    if query.region:
+        stmt = stmt.where(Account.region == query.region)
+    if query.enterprise is not None:
+        stmt = stmt.where(Account.is_enterprise.is_(query.enterprise))
+    return stmt
+
+
+def opportunities(*, account_id: str | None, stage: str | None) -> Select[Opportunity]:
+    """Opportunities of one account or all, by stage, largest ARR first, accounts loaded."""
+    stmt = (
+        select(Opportunity)
+        .options(selectinload(Opportunity.account))
+        .order_by(Opportunity.arr.desc(), Opportunity.id)
+    )
+    if account_id:
+        stmt = stmt.where(Opportunity.account_id == account_id)
+    if stage:
+        stmt = stmt.where(func.lower(Opportunity.stage) == stage.strip().lower())
+    return stmt

@@ -1,18 +1,46 @@
-"""JSON API of accounts."""
+"""JSON API of accounts and their opportunities."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from gtm_feedback.account import service
-from gtm_feedback.account.schemas import AccountFeedback, AccountOut, OpportunityOut
+from gtm_feedback.account.models import Opportunity
+from gtm_feedback.account.schemas import (
+    AccountFeedback,
+    AccountOut,
+    AccountSummary,
+    ListedOpportunity,
+    OpportunityOut,
+)
+from gtm_feedback.account.service import AccountQuery
 from gtm_feedback.errors import NotFoundError
 from gtm_feedback.feedback import service as feedback_service
 from gtm_feedback.feedback.schemas import FeedbackOut
 from gtm_feedback.user.access import VIEWER
 from gtm_feedback.web.deps import DbSession
+from gtm_feedback.web.pagination import Page, PageParams, paged
 
 router = APIRouter(prefix="/api/accounts", tags=["accounts"])
+opportunities_router = APIRouter(prefix="/api/opportunities", tags=["accounts"])
+
+Short = Annotated[str | None, Query(max_length=64)]
+
+
+@router.get("", response_model=Page[AccountSummary], dependencies=[VIEWER])
+def list_accounts(
+    session: DbSession,
+    paging: PageParams,
+    q: Annotated[str, Query(max_length=200, description="Part of the name or id")] = "",
+    type: Short = None,
+    region: Short = None,
+    enterprise: bool | None = None,
+) -> Page[AccountSummary]:
+    """Accounts, largest ARR first, filtered by name, type, region or enterprise."""
+    query = AccountQuery(text=q, type=type, region=region, enterprise=enterprise)
+    return paged(session, service.listing(query), paging, AccountSummary.model_validate)
 
 
 @router.get(
@@ -35,14 +63,27 @@ def get_account(account_id: str, session: DbSession) -> AccountOut:
         for item in feedback_service.of_account(session=session, account_id=account.id)
     ]
     return AccountOut(
-        id=account.id,
-        name=account.name,
-        type=account.type,
-        region=account.region,
-        arr=account.arr,
-        is_enterprise=account.is_enterprise,
-        website=account.website,
-        link=account.link,
+        **AccountSummary.model_validate(account).model_dump(),
         opportunities=[OpportunityOut.model_validate(o) for o in account.opportunities],
         feedback=feedback,
     )
+
+
+def _listed(opportunity: Opportunity) -> ListedOpportunity:
+    return ListedOpportunity(
+        **OpportunityOut.model_validate(opportunity).model_dump(),
+        account_id=opportunity.account_id,
+        account_name=opportunity.account.name,
+    )
+
+
+@opportunities_router.get("", response_model=Page[ListedOpportunity], dependencies=[VIEWER])
+def list_opportunities(
+    session: DbSession,
+    paging: PageParams,
+    account: Annotated[str | None, Query(max_length=64, description="Account id")] = None,
+    stage: Annotated[str | None, Query(max_length=40, description="Stage (any case)")] = None,
+) -> Page[ListedOpportunity]:
+    """Opportunities, largest ARR first, of one account or all, by stage."""
+    stmt = service.opportunities(account_id=account, stage=stage)
+    return paged(session, stmt, paging, _listed)

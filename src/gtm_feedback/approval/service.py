@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dbos import DBOS
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from gtm_feedback.approval.models import Approval, ApprovalStatus
@@ -112,6 +112,19 @@ def pending(*, session: Session, limit: int = 100) -> list[Approval]:
     """Undecided approvals, oldest first (the inbox)."""
     query = select(Approval).where(Approval.status == ApprovalStatus.PENDING)
     return list(session.scalars(query.order_by(Approval.created_at).limit(limit)))
+
+
+def listing(*, status: ApprovalStatus | None, kind: str | None) -> Select[Approval]:
+    """Approvals of one status (or any) and kind (or any): pending ones oldest first (the
+    inbox's order), decided ones most recent decision first."""
+    stmt = select(Approval)
+    if status is not None:
+        stmt = stmt.where(Approval.status == status)
+    if kind:
+        stmt = stmt.where(Approval.kind == kind)
+    if status is ApprovalStatus.PENDING:
+        return stmt.order_by(Approval.created_at, Approval.token)
+    return stmt.order_by(Approval.created_at.desc(), Approval.token)
 
 
 def decided(*, session: Session, limit: int = 30) -> list[Approval]:

@@ -10,6 +10,7 @@ from gtm_feedback import __version__, migrations
 from gtm_feedback.cli import (
     access,
     agents,
+    assistant,
     demo,
     duplicates,
     imports,
@@ -150,6 +151,7 @@ app.add_typer(matching.embeddings_app, name="embeddings")
 app.command("match")(matching.match_command)
 app.command("eval-matching")(matching.eval_matching)
 app.command("eval-duplicates")(duplicates.eval_duplicates)
+app.command("mcp")(assistant.mcp)
 app.add_typer(learning.matching_app, name="matching")
 app.add_typer(agents.agents_app, name="agents")
 app.add_typer(access.users_app, name="users")

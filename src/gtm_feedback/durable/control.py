@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from dbos import WorkflowStatus
 
@@ -17,17 +17,16 @@ from gtm_feedback.durable.registry import startable
 from gtm_feedback.durable.runs import FINISHED
 
 #: Every status a run can have (DBOS's ``WorkflowStatusString``).
-STATUSES = frozenset(
-    {
-        "PENDING",
-        "ENQUEUED",
-        "DELAYED",
-        "SUCCESS",
-        "ERROR",
-        "CANCELLED",
-        "MAX_RECOVERY_ATTEMPTS_EXCEEDED",
-    }
-)
+RunStatus = Literal[
+    "PENDING",
+    "ENQUEUED",
+    "DELAYED",
+    "SUCCESS",
+    "ERROR",
+    "CANCELLED",
+    "MAX_RECOVERY_ATTEMPTS_EXCEEDED",
+]
+STATUSES = frozenset(get_args(RunStatus))
 Action = Literal["cancel", "resume", "retry"]
 ACTIONS: tuple[Action, ...] = ("cancel", "resume", "retry")
 #: The statuses each action applies to (any other is left alone, with a reason).
@@ -98,6 +97,7 @@ class Done:
     acted: bool
     target: str
     notice: str
+    known: bool = True
 
 
 def workflow_names(given: Sequence[str]) -> list[str]:
@@ -137,7 +137,7 @@ def act(control: RunControl, run_id: str, action: Action) -> Done:
     one as a new run; a run in another state is left as it is, with the reason."""
     found = control.list_workflows(workflow_ids=[run_id], load_input=False, load_output=False)
     if not found:
-        return Done(run_id, False, run_id, f"No run with id {run_id}.")
+        return Done(run_id, False, run_id, f"No run with id {run_id}.", known=False)
     status = found[0].status
     if status not in APPLIES_TO[action]:
         return Done(run_id, False, run_id, f"Cannot {action} a run that is {status}.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from dbos import DBOS
+from dbos import DBOS, WorkflowStatus
 from pydantic import BaseModel
 
 #: Run statuses that will not change any more.
@@ -25,8 +25,8 @@ class StepOut(BaseModel):
     child_run_id: str | None
 
 
-class RunOut(BaseModel):
-    """One workflow run."""
+class RunSummary(BaseModel):
+    """A workflow run as the runs list shows it."""
 
     run_id: str
     workflow: str
@@ -34,10 +34,32 @@ class RunOut(BaseModel):
     created_at: datetime | None
     updated_at: datetime | None
     duration_ms: int | None
+    parent_run_id: str | None = None
+    queue: str | None = None
+
+
+class RunOut(RunSummary):
+    """One workflow run with its result or error and its steps."""
+
     result: Any
     error: str | None
     progress: Any = None
     steps: list[StepOut]
+
+
+def run_summary(status: WorkflowStatus) -> RunSummary:
+    """A run's status, times and place (no inputs, outputs or steps: cheap to list)."""
+    finished = status.status in FINISHED
+    return RunSummary(
+        run_id=status.workflow_id,
+        workflow=status.name,
+        status=status.status,
+        created_at=_when(status.created_at),
+        updated_at=_when(status.updated_at),
+        duration_ms=_span(status.created_at, status.updated_at) if finished else None,
+        parent_run_id=status.parent_workflow_id,
+        queue=status.queue_name,
+    )
 
 
 def _when(epoch_ms: int | None) -> datetime | None:
@@ -85,14 +107,8 @@ def run_details(run_id: str, source: Any = DBOS) -> RunOut | None:
         )
         for step in source.list_workflow_steps(run_id)
     ]
-    finished = status.status in FINISHED
     return RunOut(
-        run_id=run_id,
-        workflow=status.name,
-        status=status.status,
-        created_at=_when(status.created_at),
-        updated_at=_when(status.updated_at),
-        duration_ms=_span(status.created_at, status.updated_at) if finished else None,
+        **run_summary(status).model_dump(),
         result=jsonable(status.output),
         error=_error(status.error),
         progress=jsonable(source.get_event(run_id, "progress", timeout_seconds=0)),

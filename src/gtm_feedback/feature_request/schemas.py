@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from gtm_feedback.feature_request.models import RequestStatus
 from gtm_feedback.feedback.models import Severity
@@ -38,15 +39,6 @@ class RequestSummary(BaseModel):
     merged_into: str | None = None
 
 
-class RequestPage(BaseModel):
-    """One page of the requests list."""
-
-    items: list[RequestSummary]
-    total: int
-    limit: int
-    offset: int
-
-
 class FeedbackWithAccount(FeedbackOut):
     """Feedback on a request, with the account's name and ARR."""
 
@@ -64,3 +56,44 @@ class RequestDetail(RequestSummary):
     followers: list[str]
     feedback: list[FeedbackWithAccount]
     created_at: datetime
+
+
+class RequestPatch(BaseModel):
+    """The fields to change; a field left out stays as it is (``tracker_url: null`` clears)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {"status": "deprioritized"},
+                {"title": "SSO with Okta (SAML)", "areas": ["security"]},
+                {"tracker_url": "https://tracker.example.com/PROJ-42"},
+            ]
+        },
+    )
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    status: RequestStatus | None = Field(
+        default=None, description="`shipped` starts the mark-shipped run, which tells followers"
+    )
+    areas: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        default=None, min_length=1, max_length=20, description="Product area slugs: all of them"
+    )
+    tracker_url: HttpUrl | None = Field(default=None, max_length=500)
+
+
+class RequestEdited(RequestDetail):
+    """The request as changed, with the fields that changed and the mark-shipped run, if any."""
+
+    changed: list[str]
+    run_id: str | None
+
+
+class Following(BaseModel):
+    """Whether the caller follows the request, and how many do."""
+
+    request: str
+    following: bool
+    followers: int

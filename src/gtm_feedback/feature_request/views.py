@@ -4,25 +4,30 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 
+from gtm_feedback.durable.idempotency import scoped
 from gtm_feedback.errors import NotFoundError
-from gtm_feedback.feature_request import merging, service
+from gtm_feedback.feature_request import editing, merging, service
 from gtm_feedback.feature_request.models import FeatureRequest, RequestStatus
 from gtm_feedback.feature_request.schemas import (
     AreaRef,
     FeedbackWithAccount,
+    Following,
     RequestDetail,
-    RequestPage,
+    RequestEdited,
+    RequestPatch,
     RequestSummary,
 )
 from gtm_feedback.feature_request.service import RequestFigures, RequestQuery, RequestSort
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.feedback.schemas import FeedbackOut
 from gtm_feedback.product_area.models import ProductArea
-from gtm_feedback.user.access import VIEWER
-from gtm_feedback.web.deps import MAX_OFFSET, AppSettings, DbSession
+from gtm_feedback.user.access import VIEWER, Approver, Member, Principal
+from gtm_feedback.web.deps import AppSettings, DbSession, DbWrite
+from gtm_feedback.web.pagination import Page, PageParams, page_of
 
 router = APIRouter(prefix="/api/requests", tags=["requests"])
 
@@ -49,15 +54,14 @@ def _summary(
     }
 
 
-@router.get("", response_model=RequestPage, dependencies=[VIEWER])
+@router.get("", response_model=Page[RequestSummary], dependencies=[VIEWER])
 def list_requests(
     session: DbSession,
     settings: AppSettings,
+    paging: PageParams,
     area: Annotated[str | None, Query(description="Product area slug")] = None,
     status: RequestStatus | None = None,
     sort: RequestSort = RequestSort.ARR,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     q: Annotated[
         str,
         Query(
@@ -66,17 +70,22 @@ def list_requests(
             "each with `merged_into`",
         ),
     ] = "",
-) -> RequestPage:
+) -> Page[RequestSummary]:
     """Requests ranked by ARR (default), feedback count or recent activity."""
     query = RequestQuery(
-        area_slug=area, status=status, text=q, sort=sort, limit=limit, offset=offset
+        area_slug=area,
+        status=status,
+        text=q,
+        sort=sort,
+        limit=paging.limit,
+        offset=paging.offset,
     )
     rows, total = service.list_requests(session=session, query=query)
     items = [
         RequestSummary.model_validate(_summary(r.request, r.figures, r.areas, settings.base_url))
         for r in rows
     ]
-    return RequestPage(items=items, total=total, limit=limit, offset=offset)
+    return page_of(items, total, paging)
 
 
 def _feedback_out(item: Feedback) -> FeedbackWithAccount:
@@ -102,16 +111,19 @@ def get_request(
 ) -> RequestDetail | RedirectResponse:
     """One request with its figures, followers and feedback; a merged one redirects (308) to
     the request it was merged into."""
-    request = service.get_by_slug(session=session, slug=slug)
-    if request is None:
-        raise NotFoundError(f"no feature request with slug {slug!r}")
+    request = _found(session, slug)
     if request.merged_into_id is not None:
         live = merging.live(session, request)
         return RedirectResponse(f"/api/requests/{live.slug}", status_code=308)
+    return request_detail(session, request, settings.base_url)
+
+
+def request_detail(session: Session, request: FeatureRequest, base_url: str) -> RequestDetail:
+    """One request as the API shows it: figures, areas, followers, feedback."""
     figures = service.figures(session=session, request_id=request.id)
     related = request.related_request
     return RequestDetail.model_validate(
-        _summary(request, figures, request.areas, settings.base_url)
+        _summary(request, figures, request.areas, base_url)
         | {
             "description": request.description,
             "tracker_url": request.tracker_url,
@@ -124,3 +136,60 @@ def get_request(
             "created_at": request.created_at,
         }
     )
+
+
+def _found(session: Session, slug: str) -> FeatureRequest:
+    request = service.get_by_slug(session=session, slug=slug)
+    if request is None:
+        raise NotFoundError(f"no feature request with slug {slug!r}")
+    return request
+
+
+@router.patch(
+    "/{slug}",
+    response_model=RequestEdited,
+    responses={
+        404: {"description": "No such request"},
+        409: {"description": "The request was merged into another"},
+    },
+)
+def edit_request(
+    slug: str,
+    patch: RequestPatch,
+    session: DbWrite,
+    settings: AppSettings,
+    who: Approver,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> RequestEdited:
+    """Change title, description, status, areas (slugs) or tracker link (approvers); fields
+    left out stay. ``status: shipped`` starts the mark-shipped run (``run_id``), which tells
+    every follower once; the slug stays, so links keep working."""
+    request = _found(session, slug)
+    edited = editing.edit(session, request, patch, who.actor, scoped(idempotency_key, who.user_id))
+    session.flush()
+    detail = request_detail(session, request, settings.base_url)
+    return RequestEdited(**detail.model_dump(), changed=edited.changed, run_id=edited.run_id)
+
+
+def _follow(session: Session, slug: str, who: Principal, follow: bool) -> Following:
+    request = _found(session, slug)
+    if request.merged_into_id is not None:
+        request = merging.live(session, request)  # follow what it became
+    count = editing.set_following(session, request, who.email, follow)
+    return Following(request=request.slug, following=follow, followers=count)
+
+
+@router.put(
+    "/{slug}/follow", response_model=Following, responses={404: {"description": "No such request"}}
+)
+def follow(slug: str, session: DbWrite, who: Member) -> Following:
+    """Follow the request as the caller: told when it ships (following twice is once)."""
+    return _follow(session, slug, who, follow=True)
+
+
+@router.delete(
+    "/{slug}/follow", response_model=Following, responses={404: {"description": "No such request"}}
+)
+def unfollow(slug: str, session: DbWrite, who: Member) -> Following:
+    """Stop following the request (not following it is not an error)."""
+    return _follow(session, slug, who, follow=False)

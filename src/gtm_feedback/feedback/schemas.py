@@ -40,6 +40,14 @@ class FeedbackOut(BaseModel):
     created_at: datetime
 
 
+class ListedFeedback(FeedbackOut):
+    """Feedback in the feedback list, with its request and account named."""
+
+    request_slug: str
+    request_title: str
+    account_name: str
+
+
 class AutoAttachOut(BaseModel):
     """Feedback matching attached on its own: where it went, how sure it was, and why."""
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from gtm_feedback.feedback.models import CreationSource, Feedback, MatchTier
+from gtm_feedback.feedback.models import (
+    CreationSource,
+    Feedback,
+    FeedbackSource,
+    MatchTier,
+    Severity,
+)
 from gtm_feedback.feedback.schemas import FeedbackSubmission
 
 
@@ -82,13 +89,41 @@ def of_account(*, session: Session, account_id: str) -> list[Feedback]:
 def automatic(*, session: Session, limit: int, offset: int = 0) -> list[Feedback]:
     """Feedback attached without asking anyone (the auto tier), newest first, with its
     request and account loaded: the audit of what matching decided on its own."""
-    return list(
-        session.scalars(
-            select(Feedback)
-            .where(Feedback.match_tier == MatchTier.AUTO)
-            .options(selectinload(Feedback.request), selectinload(Feedback.account))
-            .order_by(Feedback.created_at.desc(), Feedback.id)
-            .limit(limit)
-            .offset(offset)
-        )
+    stmt = listing(FeedbackQuery(tier=MatchTier.AUTO))
+    return list(session.scalars(stmt.limit(limit).offset(offset)))
+
+
+@dataclass(frozen=True)
+class FeedbackQuery:
+    """Filters of the feedback list (each optional)."""
+
+    request_id: str | None = None
+    account_id: str | None = None
+    severity: Severity | None = None
+    source: FeedbackSource | None = None
+    tier: MatchTier | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def listing(query: FeedbackQuery) -> Select[Feedback]:
+    """Feedback the filters keep, newest first, with request and account loaded."""
+    stmt = (
+        select(Feedback)
+        .options(selectinload(Feedback.request), selectinload(Feedback.account))
+        .order_by(Feedback.created_at.desc(), Feedback.id)
     )
+    for column, value in (
+        (Feedback.request_id, query.request_id),
+        (Feedback.account_id, query.account_id),
+        (Feedback.severity, query.severity),
+        (Feedback.source, query.source),
+        (Feedback.match_tier, query.tier),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if query.since is not None:
+        stmt = stmt.where(Feedback.created_at >= query.since)
+    if query.until is not None:
+        stmt = stmt.where(Feedback.created_at < query.until)
+    return stmt

@@ -11,12 +11,9 @@ from typing import Any
 
 from slack_bolt import Ack
 
-from gtm_feedback.db.session import session_scope
-from gtm_feedback.feature_request import search, service
+from gtm_feedback.feature_request import lookup
 from gtm_feedback.feedback.messaging import feedback_modal
 from gtm_feedback.feedback.slack import open_view
-from gtm_feedback.integrations import adapters
-from gtm_feedback.integrations.embeddings import get_embedder
 from gtm_feedback.text.formats import money
 from gtm_feedback.text.markup import clip, mrkdwn_escape
 
@@ -42,26 +39,13 @@ def on_feedback(ack: Ack, command: dict[str, Any]) -> None:
 
 
 def _search(text: str) -> str:
-    settings = adapters.current().settings
-    embedder = get_embedder(settings)
-    with session_scope(settings.app_database_url) as session:
-        config = search.match_config(settings, embedder.model_id, session)
-        found = search.find_candidates(
-            session=session, embedder=embedder, pain=clip(text, 2000), config=config
-        ).candidates[:SHOWN]
-        if not found:
-            return f"No request matches “{mrkdwn_escape(clip(text, 80))}” yet."
-        rows = service.by_ids(session=session, ids=[c.request_id for c in found])
-        lines = []
-        for candidate in found:
-            request = rows.get(candidate.request_id)
-            if request is None:
-                continue
-            arr = service.request_arr(session=session, request_id=request.id)
-            link = f"<{settings.base_url}/requests/{request.slug}|{mrkdwn_escape(request.title)}>"
-            lines.append(
-                f"• {link} — {money(arr)} ARR · {request.status.value} · "
-                f"{candidate.confidence:.0%} match"
-            )
+    found = lookup.matching_requests(text, limit=SHOWN)
+    if not found:
+        return f"No request matches “{mrkdwn_escape(clip(text, 80))}” yet."
+    lines = [
+        f"• <{hit.url}|{mrkdwn_escape(hit.title)}> — {money(hit.arr)} ARR · {hit.status.value} · "
+        f"{hit.confidence:.0%} match"
+        for hit in found
+    ]
     heading = f"Requests matching “{mrkdwn_escape(clip(text, 80))}”:"
     return "\n".join([heading, *lines])

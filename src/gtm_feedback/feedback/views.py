@@ -1,8 +1,10 @@
 """Feedback intake: ``POST /api/feedback`` validates, then starts processing in the background;
-``GET /api/feedback/automatic`` lists what matching attached on its own."""
+``GET /api/feedback`` lists it, ``GET /api/feedback/automatic`` what matching attached on its
+own."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
@@ -10,18 +12,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from gtm_feedback.durable.idempotency import scoped
+from gtm_feedback.feature_request import service as requests
 from gtm_feedback.feedback import intake, moves, service
 from gtm_feedback.feedback import workflows as feedback_workflows
-from gtm_feedback.feedback.models import Feedback, FeedbackSource
+from gtm_feedback.feedback.models import Feedback, FeedbackSource, MatchTier, Severity
 from gtm_feedback.feedback.moves import Moved
-from gtm_feedback.feedback.schemas import AutoAttachOut, FeedbackIn
+from gtm_feedback.feedback.schemas import AutoAttachOut, FeedbackIn, FeedbackOut, ListedFeedback
+from gtm_feedback.feedback.service import FeedbackQuery
 from gtm_feedback.feedback.undo_workflows import start_undo
 from gtm_feedback.integrations import adapters
 from gtm_feedback.integrations.embeddings import get_embedder
 from gtm_feedback.learning.workflows import refit_if_due
 from gtm_feedback.user.access import MEMBER, VIEWER, Approver, Member, Principal
 from gtm_feedback.web.admission import INTAKE, INTAKE_RESPONSES
-from gtm_feedback.web.deps import MAX_OFFSET, DbSession, DbWrite
+from gtm_feedback.web.deps import DbSession, DbWrite
+from gtm_feedback.web.pagination import Page, PageParams, paged
 
 router = APIRouter(prefix="/api/feedback", tags=["feedback"])
 
@@ -58,16 +63,43 @@ def submit(
     return Submitted(submission_id=started.submission_id, run_id=started.run_id)
 
 
-@router.get("/automatic", response_model=list[AutoAttachOut], dependencies=[VIEWER])
-def automatic(
+@router.get("", response_model=Page[ListedFeedback], dependencies=[VIEWER])
+def list_feedback(
     session: DbSession,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> list[AutoAttachOut]:
+    paging: PageParams,
+    request: Annotated[str | None, Query(max_length=200, description="Request id or slug")] = None,
+    account: Annotated[str | None, Query(max_length=64, description="Account id")] = None,
+    severity: Severity | None = None,
+    source: FeedbackSource | None = None,
+    tier: Annotated[MatchTier | None, Query(description="How matching placed it")] = None,
+    since: Annotated[datetime | None, Query(description="Created at or after")] = None,
+    until: Annotated[datetime | None, Query(description="Created before")] = None,
+) -> Page[ListedFeedback]:
+    """Feedback, newest first, filtered by request, account, severity, source, tier and time."""
+    request_id = request
+    if request is not None:
+        found = requests.resolve(session=session, id_or_slug=request)
+        request_id = found.id if found else request  # unknown: an empty page, not an error
+    query = FeedbackQuery(request_id, account, severity, source, tier, since, until)
+    return paged(session, service.listing(query), paging, listed_feedback)
+
+
+def listed_feedback(row: Feedback) -> ListedFeedback:
+    """One feedback item with its request and account named."""
+    return ListedFeedback(
+        **FeedbackOut.model_validate(row).model_dump(),
+        request_slug=row.request.slug,
+        request_title=row.request.title,
+        account_name=row.account.name,
+    )
+
+
+@router.get("/automatic", response_model=Page[AutoAttachOut], dependencies=[VIEWER])
+def automatic(session: DbSession, paging: PageParams) -> Page[AutoAttachOut]:
     """Feedback attached automatically (the auto tier), newest first, with confidence and
     reason: what matching decided without asking anyone."""
-    rows = service.automatic(session=session, limit=limit, offset=offset)
-    return [auto_attach_out(row) for row in rows]
+    stmt = service.listing(FeedbackQuery(tier=MatchTier.AUTO))
+    return paged(session, stmt, paging, auto_attach_out)
 
 
 def auto_attach_out(row: Feedback) -> AutoAttachOut:

@@ -136,7 +136,7 @@ def run_action(run_id: str, action: str, who: Admin, request: Request) -> Redire
     if action not in control.ACTIONS:
         raise NotFoundError(f"no action {action!r} on runs")
     done = control.act(DBOS, run_id, action)
-    if done.notice.startswith("No run with id"):
+    if not done.known:
         raise NotFoundError(f"no run with id {run_id!r}")
     _audit(request, who, f"run.{action}", run_id, done.notice)
     return RedirectResponse(f"/runs/{done.target}?notice={done.notice}", status_code=303)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from gtm_feedback.errors import InvalidInputError
@@ -47,10 +47,14 @@ def by_key(*, session: Session, key: str) -> OutboxMessage | None:
     return session.scalars(select(OutboxMessage).where(OutboxMessage.key == key)).first()
 
 
+def newest_first() -> Select[OutboxMessage]:
+    """Every message, the newest first."""
+    return select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id)
+
+
 def recent(*, session: Session, limit: int = 50, offset: int = 0) -> list[OutboxMessage]:
     """The newest messages first."""
-    query = select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id)
-    return list(session.scalars(query.limit(limit).offset(offset)))
+    return list(session.scalars(newest_first().limit(limit).offset(offset)))
 
 
 def delivery_by_key(*, session: Session, key: str) -> SlackDelivery | None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from gtm_feedback.outbox import service
 from gtm_feedback.user.access import ADMIN
-from gtm_feedback.web.deps import MAX_OFFSET, DbSession
+from gtm_feedback.web.deps import DbSession
+from gtm_feedback.web.pagination import Page, PageParams, paged
 
 router = APIRouter(prefix="/api/outbox", tags=["outbox"])
 
@@ -28,12 +29,7 @@ class OutboxMessageOut(BaseModel):
     created_at: datetime
 
 
-@router.get("", response_model=list[OutboxMessageOut], dependencies=[ADMIN])
-def list_messages(
-    session: DbSession,
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
-) -> list[OutboxMessageOut]:
+@router.get("", response_model=Page[OutboxMessageOut], dependencies=[ADMIN])
+def list_messages(session: DbSession, paging: PageParams) -> Page[OutboxMessageOut]:
     """The newest messages first."""
-    rows = service.recent(session=session, limit=limit, offset=offset)
-    return [OutboxMessageOut.model_validate(row) for row in rows]
+    return paged(session, service.newest_first(), paging, OutboxMessageOut.model_validate)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from gtm_feedback.errors import NotFoundError
+from gtm_feedback.text.formats import LIKE_ESCAPE, contains_pattern
 from gtm_feedback.user import passwords
 from gtm_feedback.user.models import Role, User
 
@@ -100,3 +101,16 @@ def set_password(*, session: Session, user: User, password: str) -> None:
     """Set a built-in password (argon2id); every session of the user ends."""
     user.password_hash = passwords.hash_password(password)
     user.session_version += 1
+
+
+def listing(*, text: str = "", role: Role | None = None) -> Select[User]:
+    """Users whose name or email contains ``text``, of one role or all, by email."""
+    stmt = select(User).order_by(User.email)
+    if text.strip():
+        like = contains_pattern(text.strip())
+        stmt = stmt.where(
+            User.email.ilike(like, escape=LIKE_ESCAPE) | User.name.ilike(like, escape=LIKE_ESCAPE)
+        )
+    if role is not None:
+        stmt = stmt.where(User.role == role.value)
+    return stmt

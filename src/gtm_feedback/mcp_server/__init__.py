@@ -1,0 +1,1 @@
+"""The MCP server: tools for assistants, over stdio and streamable HTTP."""
