@@ -54,7 +54,7 @@ from gtm_feedback.user.oidc import router as oidc_router
 from gtm_feedback.user.pages import router as user_pages
 from gtm_feedback.user.signin import router as signin_router
 from gtm_feedback.user.views import router as users_router
-from gtm_feedback.web import errors
+from gtm_feedback.web import errors, openapi
 from gtm_feedback.web.admission import Admission
 from gtm_feedback.web.browser import BrowserGuard
 from gtm_feedback.web.guard import BoundaryGuard
@@ -137,13 +137,14 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _middleware(app, settings)
     _map_errors(app)
+    openapi.install(app)
 
     @app.get("/", include_in_schema=False, dependencies=[PUBLIC])
     def home() -> RedirectResponse:
         return RedirectResponse("/requests")
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[VIEWER])
-    def openapi() -> JSONResponse:
+    def openapi_document() -> JSONResponse:
         return JSONResponse(app.openapi())
 
     return app

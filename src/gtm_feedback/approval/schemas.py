@@ -13,7 +13,7 @@ from gtm_feedback.approval.models import ApprovalStatus
 class DecisionIn(BaseModel):
     """A person's decision."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"approved": True}]})
 
     approved: bool
 

@@ -66,7 +66,21 @@ class FeedbackIn(BaseModel):
     """Feedback as an API caller sends it; validated before any work (where it came from is
     not the caller's to say: the API stamps it)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "pain": "Our IT team will only buy if users sign in through Okta.",
+                    "severity": "high",
+                    "account_id": "acc_001",
+                    "links": ["https://crm.example.com/deals/42"],
+                    "submitter_email": "ae@example.com",
+                }
+            ]
+        },
+    )
 
     pain: str = Field(min_length=1, max_length=10_000, description="The customer pain.")
     severity: Severity

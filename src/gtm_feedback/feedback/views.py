@@ -144,7 +144,12 @@ class MoveIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    request: str = Field(min_length=1, max_length=200, description="The request's id or slug.")
+    request: str = Field(
+        min_length=1,
+        max_length=200,
+        description="The request's id or slug.",
+        examples=["saml-single-sign-on"],
+    )
 
 
 class MoveOut(BaseModel):

@@ -26,6 +26,14 @@ from gtm_feedback.web.pagination import Page, PageParams, page_of
 router = APIRouter(prefix="/api", tags=["workflows"])
 
 
+#: A body for some of the workflows (each workflow's own is in docs/workflows.md).
+START_EXAMPLES: dict[str, Any] = {
+    "mark-shipped": {"summary": "Ship a request", "value": {"request": "saml-single-sign-on"}},
+    "sync-embeddings": {"summary": "Embed what is missing", "value": {"batch_size": 256}},
+    "duplicate-sweep": {"summary": "Look for duplicate requests", "value": {}},
+}
+
+
 class Started(BaseModel):
     """A run that was started (or, for a repeated idempotency key, the earlier run)."""
 
@@ -42,7 +50,7 @@ class Started(BaseModel):
 )
 def start(
     name: str,
-    body: Annotated[dict[str, Any], Body()],
+    body: Annotated[dict[str, Any], Body(openapi_examples=START_EXAMPLES)],
     who: Member,
     request: Request,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
