@@ -77,14 +77,13 @@ def _write(path: Path, header: tuple[str, ...], rows: Sequence[tuple[str, ...]])
         writer.writerows(rows)
 
 
-def evaluate(folder: Path, linked: bool, threshold: float | None) -> dict[str, float]:
+def evaluate(folder: Path, linked: bool, threshold: float) -> dict[str, float]:
     """The command's JSON figures on the CSVs in ``folder``."""
     command = [str(CLI), "eval-duplicates", "--requests", str(folder / "R.csv")]
     command += ["--pairs", str(folder / "P.csv"), "--json"]
     if linked:
         command += ["--linked", str(folder / "L.csv")]
-    if threshold is not None:
-        command += ["--threshold", str(threshold)]
+    command += ["--threshold", str(threshold)]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     found: dict[str, float] = json.loads(done.stdout)
     return found
@@ -96,23 +95,30 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data/banking77"))
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--duplicated", type=float, default=0.4, help="Share of intents")
-    parser.add_argument("--threshold", type=float, default=None)
+    parser.add_argument(
+        "--thresholds",
+        type=float,
+        nargs="+",
+        default=[0.7, 0.8, 0.85, 0.9],
+        help="Suggestion thresholds to score (0.7 is GTMFB_DUPLICATE_THRESHOLD's default)",
+    )
     args = parser.parse_args()
     by_intent = _questions(args.data)
     print(f"{platform.node()} {datetime.now(UTC):%Y-%m-%d} · Banking77 · {args.seeds} seeds")
-    print(f"{'linked':>6} {'pairs':>6} " + " ".join(f"{name:>17}" for name in FIGURES))
+    print(f"{'linked':>6} {'cut':>5} {'pairs':>6} " + " ".join(f"{n:>17}" for n in FIGURES))
     for linked in (0, 3):
-        runs, pairs = [], []
-        for seed in range(args.seeds):
-            with tempfile.TemporaryDirectory() as folder:
-                out = Path(folder)
-                pairs.append(write_case(by_intent, seed, args.duplicated, linked, out))
-                runs.append(evaluate(out, linked > 0, args.threshold))
-        means = [statistics.fmean(run[name] for run in runs) for name in FIGURES]
-        print(
-            f"{linked:>6} {statistics.fmean(pairs):>6.1f} "
-            + " ".join(f"{value:>17.3f}" for value in means)
-        )
+        for cut in args.thresholds:
+            runs, pairs = [], []
+            for seed in range(args.seeds):
+                with tempfile.TemporaryDirectory() as folder:
+                    out = Path(folder)
+                    pairs.append(write_case(by_intent, seed, args.duplicated, linked, out))
+                    runs.append(evaluate(out, linked > 0, cut))
+            means = [statistics.fmean(run[name] for run in runs) for name in FIGURES]
+            print(
+                f"{linked:>6} {cut:>5.2f} {statistics.fmean(pairs):>6.1f} "
+                + " ".join(f"{value:>17.3f}" for value in means)
+            )
 
 
 if __name__ == "__main__":

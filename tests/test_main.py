@@ -51,7 +51,7 @@ def test_areas_with_ship_rates(client: TestClient) -> None:
 
 def test_requests_sorted_by_arr_by_default(client: TestClient) -> None:
     page = client.get("/api/requests", params={"limit": 200}).json()
-    assert page["total"] == 41
+    assert page["total"] == 43
     arrs = [Decimal(item["arr"]) for item in page["items"]]
     assert arrs == sorted(arrs, reverse=True)
     first = page["items"][0]

@@ -48,13 +48,13 @@ def test_init_seeds_only_the_first_time(data_dir: Path) -> None:
     first = runner.invoke(app, ["init"])
     assert first.exit_code == 0, first.output
     assert "First run" in first.output
-    assert "requests: 41 rows, 41 created" in first.output
+    assert "requests: 43 rows, 43 created" in first.output
     assert (data_dir / "sample" / "incoming.csv").exists()
     second = runner.invoke(app, ["init"])
     assert second.exit_code == 0
     assert "First run" not in second.output
     again = runner.invoke(app, ["seed"])
-    assert "requests: 41 rows, 0 created, 41 updated, 0 rejected" in again.output
+    assert "requests: 43 rows, 0 created, 43 updated, 0 rejected" in again.output
 
 
 def test_import_reports_bad_rows_and_exits_1(data_dir: Path, tmp_path: Path) -> None:

@@ -123,9 +123,9 @@ def test_init_embeds_the_sample_then_match_and_status(
     get_settings.cache_clear()
     init = runner.invoke(app, ["init"])
     assert init.exit_code == 0, init.output
-    assert "Embedded 41 request(s) and 163 feedback item(s)." in init.output
+    assert "Embedded 43 request(s) and 168 feedback item(s)." in init.output
     status = runner.invoke(app, ["embeddings", "status"])
-    assert "requests: 41 of 41 embedded" in status.output
+    assert "requests: 43 of 43 embedded" in status.output
     assert "pending:  0 request(s), 0 feedback" in status.output
     again = runner.invoke(app, ["embeddings", "sync"])
     assert "Embedded 0 request(s) and 0 feedback item(s)." in again.output

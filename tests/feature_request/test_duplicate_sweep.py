@@ -7,64 +7,42 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from gtm_feedback.config import Settings
 from gtm_feedback.db.session import session_scope
-from gtm_feedback.feature_request import embeddings
 from gtm_feedback.feature_request.duplicate_workflows import run_id_for_pair
 from gtm_feedback.feature_request.models import DuplicateSuggestion, FeatureRequest
-from gtm_feedback.feedback.models import Feedback, Severity
-from gtm_feedback.integrations.embeddings import get_embedder
+from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.main import create_app
 from tests.auth import signed_in
 from tests.runs import finished, seeded_settings
 
-SSO = "saml-single-sign-on-with-okta-and-azure-ad"
-OFFLINE = "offline-mode-in-the-mobile-app"
+#: The sample's planted duplicates (sample/catalog.toml, [[duplicates]]) and their originals.
+TEAMS = ("microsoft-teams-notifications", "post-alerts-to-our-teams-channels")
+AUDIT = (
+    "exportable-audit-log-of-user-actions",
+    "history-of-who-changed-what-exportable-for-auditors",
+)
 
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    found = seeded_settings(
+    return seeded_settings(
         tmp_path_factory, "duplicate-sweep", embed=True, port=8153, approval_timeout=60.0
     )
-    _plant(
-        found,
-        "okta-sso-login",
-        "Log in with Okta SSO",
-        "Let our people sign in through our Okta (SAML) identity provider instead of passwords.",
-        "IT requires that everyone signs in through Okta; passwords are not allowed.",
-    )
-    _plant(
-        found,
-        "work-without-signal",
-        "Use the mobile app without signal",
-        "Reps in the field lose their notes when the phone has no connection.",
-        "Our field reps need the app to keep working offline and sync later.",
-    )
-    return found
 
 
-def _plant(settings: Settings, slug: str, title: str, description: str, pain: str) -> None:
-    """A duplicate written in other words, with one feedback item, embedded."""
-    url = settings.app_database_url
-    with session_scope(url, write=True) as session:
-        account = session.scalars(select(Feedback.account_id)).first()
-        assert account is not None
-        planted = FeatureRequest(slug=slug, title=title, description=description)
-        session.add(planted)
-        session.flush()
-        session.add(
-            Feedback(
-                request_id=planted.id, account_id=account, severity=Severity.HIGH, description=pain
-            )
-        )
-        session.flush()
-        embedder = get_embedder(settings)
-        todo = embeddings.pending(session=session, model_id=embedder.model_id)
-        embeddings.embed_requests(session=session, embedder=embedder, ids=todo.requests)
-        embeddings.embed_feedback(session=session, embedder=embedder, ids=todo.feedback)
+def _survivor(settings: Settings, slugs: tuple[str, str]) -> str:
+    """The one a merge keeps: more feedback, else the older."""
+    with session_scope(settings.app_database_url) as session:
+        rows = session.execute(
+            select(FeatureRequest.slug, FeatureRequest.created_at, func.count(Feedback.id))
+            .join(Feedback, Feedback.request_id == FeatureRequest.id)
+            .where(FeatureRequest.slug.in_(slugs))
+            .group_by(FeatureRequest.slug, FeatureRequest.created_at)
+        ).all()
+    return min(rows, key=lambda row: (-row[2], row[1]))[0]
 
 
 @pytest.fixture(scope="module")
@@ -109,25 +87,22 @@ def test_the_sweep_asks_once_and_acts_on_the_answer(client: TestClient, settings
     pairs = first["suggested"]
     assert isinstance(pairs, list)
     named = {frozenset(slugs[i] for i in pair.split("|")) for pair in pairs}
-    assert named == {
-        frozenset({SSO, "okta-sso-login"}),
-        frozenset({OFFLINE, "work-without-signal"}),
-    }
+    assert named == {frozenset(TEAMS), frozenset(AUDIT)}  # those two, and nothing else
     assert _sweep(client)["suggested"] == []  # never the same pair twice
     by_id = {slug: rid for rid, slug in slugs.items()}
-    deadline_tokens = _pending(client)
-    assert set(deadline_tokens) == {by_id[SSO], by_id[OFFLINE]}  # the older, fuller survive
-    sso_pair = next(p for p in pairs if by_id[SSO] in p)
-    offline_pair = next(p for p in pairs if by_id[OFFLINE] in p)
-    declined = client.post(
-        f"/api/approvals/{deadline_tokens[by_id[OFFLINE]]}", json={"approved": False}
-    )
+    keep_teams, keep_audit = _survivor(settings, TEAMS), _survivor(settings, AUDIT)
+    tokens = _pending(client)
+    assert set(tokens) == {by_id[keep_teams], by_id[keep_audit]}  # the fuller, older survive
+    teams_pair = next(p for p in pairs if by_id[TEAMS[0]] in p)
+    audit_pair = next(p for p in pairs if by_id[AUDIT[0]] in p)
+    declined = client.post(f"/api/approvals/{tokens[by_id[keep_audit]]}", json={"approved": False})
     assert declined.status_code == 200, declined.text
-    approved = client.post(f"/api/approvals/{deadline_tokens[by_id[SSO]]}", json={"approved": True})
+    approved = client.post(f"/api/approvals/{tokens[by_id[keep_teams]]}", json={"approved": True})
     assert approved.status_code == 200, approved.text
-    for pair, outcome in ((sso_pair, "merged"), (offline_pair, "declined")):
+    for pair, outcome in ((teams_pair, "merged"), (audit_pair, "declined")):
         assert finished(client, run_id_for_pair(pair), timeout=120)["result"] == outcome
         assert _status(settings, pair) == outcome
-    moved = client.get("/api/requests/okta-sso-login", follow_redirects=False)
-    assert moved.headers["location"] == f"/api/requests/{SSO}"
+    gone = next(slug for slug in TEAMS if slug != keep_teams)
+    moved = client.get(f"/api/requests/{gone}", follow_redirects=False)
+    assert moved.headers["location"] == f"/api/requests/{keep_teams}"
     assert _sweep(client)["suggested"] == []  # the declined pair is remembered

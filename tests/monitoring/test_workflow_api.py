@@ -90,10 +90,10 @@ def test_sync_embeddings_in_batches_with_progress(client: TestClient) -> None:
     started = client.post("/api/workflows/sync-embeddings", json={"batch_size": 100})
     run = finished(client, started.json()["run_id"])
     assert run["status"] == "SUCCESS"
-    assert run["result"] == {"requests": 41, "feedback": 163, "batches": 3}
-    assert run["progress"] == {"done": 204, "total": 204}
+    assert run["result"] == {"requests": 43, "feedback": 168, "batches": 3}
+    assert run["progress"] == {"done": 211, "total": 211}
     batches = [s for s in run["steps"] if s["name"].endswith("embed_batch_step")]
-    assert [s["output"] for s in batches] == [41, 100, 63]
+    assert [s["output"] for s in batches] == [43, 100, 68]
     again = finished(
         client, client.post("/api/workflows/sync-embeddings", json={}).json()["run_id"]
     )

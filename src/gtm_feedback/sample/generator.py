@@ -28,6 +28,8 @@ class SampleData:
     requests: list[Row] = field(default_factory=list)
     feedback: list[Row] = field(default_factory=list)
     incoming: list[Row] = field(default_factory=list)
+    #: Planted duplicate requests: ``request_id`` (the duplicate), ``duplicate_of``.
+    duplicates: list[Row] = field(default_factory=list)
 
 
 def load_catalog() -> dict[str, Any]:
@@ -228,4 +230,28 @@ def generate(seed: int, now: datetime) -> SampleData:
     data.requests = make_requests(rng, catalog, data.areas, data.users, now)
     data.feedback = make_feedback(rng, catalog, data.requests, data.accounts, data.users, now)
     data.incoming = make_incoming(rng, catalog, data.requests, data.accounts, data.users)
+    # Their own random stream: the rows above stay what they were before duplicates existed.
+    plant_duplicates(random.Random(f"{seed}-duplicates"), catalog, data, now)
     return data
+
+
+def plant_duplicates(
+    rng: random.Random, catalog: dict[str, Any], data: SampleData, now: datetime
+) -> None:
+    """Add the catalog's duplicate requests, each with its own feedback, to ``data``."""
+    by_title = {row["title"]: row for row in data.requests}
+    for spec in catalog.get("duplicates", []):
+        original = by_title[spec["of"]]
+        request = {
+            **original,
+            "id": _rid(rng, "fr"),
+            "title": spec["title"],
+            "description": spec["description"],
+            "status": "open",
+            "slug": slugify(spec["title"]),
+            "created_at": (now - timedelta(days=rng.randint(20, 60))).isoformat(),
+        }
+        data.requests.append(request)
+        own = make_feedback(rng, {"requests": [spec]}, [request], data.accounts, data.users, now)
+        data.feedback += own
+        data.duplicates.append({"request_id": request["id"], "duplicate_of": original["id"]})

@@ -39,10 +39,11 @@ def write_csvs(data: SampleData, folder: Path) -> None:
     """Write every kind as CSV files importable by the CLI, plus the matching evaluation set.
 
     ``requests.csv`` + ``linked.csv`` + ``incoming.csv`` are the three files of
-    ``gtm-feedback eval-matching`` (incoming rows carry their expected request).
+    ``gtm-feedback eval-matching`` (incoming rows carry their expected request);
+    ``duplicates.csv`` the known pairs of ``gtm-feedback eval-duplicates``.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    for kind in (*LOAD_ORDER, "incoming"):
+    for kind in (*LOAD_ORDER, "incoming", "duplicates"):
         _write(folder / f"{kind}.csv", getattr(data, kind))
     linked = [
         {"request_id": row["request_id"], "text": row["description"]} for row in data.feedback
