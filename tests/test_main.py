@@ -39,7 +39,7 @@ def test_health_and_readiness(client: TestClient) -> None:
 
 
 def test_areas_with_ship_rates(client: TestClient) -> None:
-    areas = client.get("/api/areas").json()
+    areas = client.get("/api/areas").json()["items"]
     assert len(areas) == 8
     api = next(a for a in areas if a["slug"] == "api-developer-tools")
     assert api["firehose_channel"] == "#firehose-api"

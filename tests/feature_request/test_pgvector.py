@@ -128,7 +128,7 @@ def test_sql_search_ranks_as_the_exact_index(
     queries = _queries(embedder, tmp_path)
     with session_scope(seeded) as session:
         assert _mirror_counts(session) == _stored(session)
-        assert _stored(session)[1] == 41  # every sample request is mirrored
+        assert _stored(session)[1] == 43  # every sample request is mirrored
         _assert_same(session, embedder, queries)
 
 
@@ -148,7 +148,7 @@ def test_the_mirror_follows_moves_edits_and_deletes(
         session.flush()
         embeddings.embed_requests(session=session, embedder=embedder, ids=[requests[1].id])
     with session_scope(seeded) as session:
-        assert _stored(session)[1] == 40  # one request deleted
+        assert _stored(session)[1] == 42  # one request deleted
         assert _mirror_counts(session) == _stored(session)
         _assert_same(session, embedder, queries)
 

@@ -172,7 +172,7 @@ def test_one_area_failing_does_not_lose_the_others(client: TestClient, settings:
 def test_history_keeps_every_report_newest_first(client: TestClient) -> None:
     first = _run(client, {"areas": ["integrations"]})["areas"][0]["report_id"]
     second = _run(client, {"areas": ["integrations"]})["areas"][0]["report_id"]
-    history = client.get("/api/areas/integrations/insights/history").json()
+    history = client.get("/api/areas/integrations/insights/history").json()["items"]
     assert [item["id"] for item in history[:2]] == [second, first]
     assert client.get("/api/areas/integrations/insights").json()["id"] == second
     older = client.get(f"/api/areas/integrations/insights/{first}")

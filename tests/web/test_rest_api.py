@@ -28,6 +28,8 @@ from tests.auth import bearer, signed_in
 from tests.runs import SAMPLE_NOW, finished
 
 LISTS = (
+    "/api/areas",
+    "/api/areas/mobile/insights/history",
     "/api/requests",
     "/api/accounts",
     "/api/opportunities",
@@ -75,7 +77,8 @@ def _walk(client: TestClient, path: str, limit: int) -> tuple[list[dict[str, Any
 
 
 def _key(item: dict[str, Any]) -> str:
-    return str(item.get("id") or item.get("token") or item.get("run_id") or item["feedback_id"])
+    found = item.get("id") or item.get("token") or item.get("run_id") or item["feedback_id"]
+    return str(found)
 
 
 @pytest.mark.parametrize("path", LISTS)
@@ -167,7 +170,7 @@ def _request(client: TestClient, index: int = 0) -> dict[str, Any]:
 def test_patch_changes_only_what_is_given(client: TestClient, settings: Settings) -> None:
     before = _request(client, 3)
     slug = before["slug"]
-    area = client.get("/api/areas").json()[0]["slug"]
+    area = client.get("/api/areas").json()["items"][0]["slug"]
     patch = {
         "title": "  Export every report as CSV  ",
         "areas": [area],

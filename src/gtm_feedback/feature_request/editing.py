@@ -57,17 +57,16 @@ def edit(
 
 
 def _texts(request: FeatureRequest, patch: RequestPatch, given: set[str]) -> list[str]:
-    changed: list[str] = []
-    if "title" in given:
-        if patch.title is None:
-            raise InvalidInputError([("title", "a request needs a title")])
-        if patch.title != request.title:
-            request.title, changed = patch.title, [*changed, "title"]
-    if "description" in given and (patch.description or "") != request.description:
-        request.description, changed = patch.description or "", [*changed, "description"]
-    url = str(patch.tracker_url) if patch.tracker_url is not None else None
-    if "tracker_url" in given and url != request.tracker_url:
-        request.tracker_url, changed = url, [*changed, "tracker_url"]
+    if "title" in given and patch.title is None:
+        raise InvalidInputError([("title", "a request needs a title")])
+    wanted = {
+        "title": patch.title,
+        "description": patch.description or "",
+        "tracker_url": str(patch.tracker_url) if patch.tracker_url is not None else None,
+    }
+    changed = [name for name in wanted if name in given and getattr(request, name) != wanted[name]]
+    for name in changed:
+        setattr(request, name, wanted[name])
     return changed
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from gtm_feedback.errors import InvalidInputError
@@ -95,23 +95,28 @@ def latest_times(*, session: Session) -> dict[str, datetime]:
     return {row[0]: row[1] for row in rows.all()}
 
 
-def history(*, session: Session, area: ProductArea, limit: int = 30) -> list[InsightHistoryItem]:
+def history_query(area: ProductArea) -> Select[InsightReport]:
     """The area's reports, newest first."""
-    rows = session.scalars(
+    return (
         select(InsightReport)
         .where(InsightReport.area_id == area.id)
         .order_by(InsightReport.generated_at.desc(), InsightReport.id.desc())
-        .limit(limit)
     )
-    return [
-        InsightHistoryItem(
-            id=row.id,
-            generated_at=row.generated_at,
-            run_id=row.run_id,
-            sections=[section["kind"] for section in row.sections],
-        )
-        for row in rows
-    ]
+
+
+def history_item(row: InsightReport) -> InsightHistoryItem:
+    """One report as the history lists it."""
+    return InsightHistoryItem(
+        id=row.id,
+        generated_at=row.generated_at,
+        run_id=row.run_id,
+        sections=[section["kind"] for section in row.sections],
+    )
+
+
+def history(*, session: Session, area: ProductArea, limit: int = 30) -> list[InsightHistoryItem]:
+    """The area's reports, newest first."""
+    return [history_item(row) for row in session.scalars(history_query(area).limit(limit))]
 
 
 def get(*, session: Session, area: ProductArea, report_id: str) -> InsightReportOut | None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from gtm_feedback.errors import NotFoundError
@@ -14,6 +14,7 @@ from gtm_feedback.product_area import service as areas
 from gtm_feedback.product_area.models import ProductArea
 from gtm_feedback.user.access import VIEWER
 from gtm_feedback.web.deps import DbSession
+from gtm_feedback.web.pagination import Page, PageParams, paged
 
 router = APIRouter(prefix="/api/areas", tags=["insights"])
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -46,15 +47,14 @@ def latest(slug: str, session: DbSession) -> InsightReportOut:
 
 @router.get(
     "/{slug}/insights/history",
-    response_model=list[InsightHistoryItem],
+    response_model=Page[InsightHistoryItem],
     responses=_NOT_FOUND,
     dependencies=[VIEWER],
 )
-def history(
-    slug: str, session: DbSession, limit: Annotated[int, Query(ge=1, le=365)] = 30
-) -> list[InsightHistoryItem]:
+def history(slug: str, session: DbSession, paging: PageParams) -> Page[InsightHistoryItem]:
     """The area's reports, newest first (each with the run that made it)."""
-    return service.history(session=session, area=_area(session, slug), limit=limit)
+    stmt = service.history_query(_area(session, slug))
+    return paged(session, stmt, paging, service.history_item)
 
 
 @router.get(
