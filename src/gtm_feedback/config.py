@@ -92,6 +92,17 @@ def check_rate(value: str) -> str:
     return value
 
 
+def check_record_url(value: str | None) -> str | None:
+    """A CRM record URL template names the account: ``…{account_id}…``."""
+    if value is None or not value.strip():
+        return None
+    if "{account_id}" not in value or not value.startswith(("http://", "https://")):
+        raise ValueError(
+            "an http(s) URL with {account_id} in it, e.g. https://crm/acc/{account_id}"
+        )
+    return value.strip()
+
+
 TimeZone = Annotated[str, AfterValidator(check_timezone)]
 Cron = Annotated[str, AfterValidator(check_cron)]
 RateText = Annotated[str, AfterValidator(check_rate)]
@@ -149,6 +160,7 @@ class Settings(BaseSettings):
     vector_search: Literal["auto", "numpy", "pgvector"] = "auto"
     duplicate_threshold: float = Field(default=0.7, ge=-1, le=1)
     duplicate_sweep_cron: Cron = "0 6 * * 1"
+    crm_account_url: Annotated[str | None, AfterValidator(check_record_url)] = None
     embeddings_base_url: str | None = None
     embeddings_model: str = "text-embedding-3-small"
     embeddings_api_key: SecretStr | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from typer.testing import CliRunner
 
@@ -21,7 +23,13 @@ def test_ship_command(tmp_path_factory: pytest.TempPathFactory) -> None:
         assert runner.invoke(app, ["seed"]).exit_code == 0
         shipped = runner.invoke(app, ["ship", "offline-mode-in-the-mobile-app"])
         assert shipped.exit_code == 0, shipped.output
-        assert "notified 3 of 3 followers" in " ".join(shipped.output.split())
+        said = " ".join(shipped.output.split())
+        told = re.search(
+            r"notified (\d+) of (\d+) followers and (\d+) of (\d+) account owners", said
+        )
+        assert told is not None, said
+        assert told[1] == told[2] != "0"
+        assert told[3] == told[4] != "0"
         unknown = runner.invoke(app, ["ship", "nope"])
         assert unknown.exit_code == 2
         assert "no request with id or slug 'nope'" in " ".join(unknown.output.split())

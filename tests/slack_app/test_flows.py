@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -124,7 +125,13 @@ def test_shipped_command(client: TestClient, settings: Settings, slack: FakeSlac
     run = finished(client, "slack-shipped-ship1", timeout=60)
     assert run["status"] == "SUCCESS"
     reply = next(r for r in slack.responses if r["name"] == "ship1")
-    assert f"Notified {followers} of {followers} followers." in reply["text"]
+    told = re.search(
+        r"notified (\d+) of (\d+) followers(?: and (\d+) of (\d+) account owners)?", reply["text"]
+    )
+    assert told is not None, reply["text"]
+    assert told[1] == told[2]  # followers who own an account that asked hear as owners
+    assert told[3] == told[4]
+    assert int(told[2]) + int(told[4] or 0) >= followers
     assert reply["response_type"] == "in_channel"
 
 

@@ -222,7 +222,7 @@ def test_mark_shipped(server: str, page: Page) -> None:
     page.click("text=Change status")
     banner = page.locator("[role=status]")
     expect(banner).to_contain_text(
-        re.compile(r"Shipped: notified \d+ of \d+ followers"), timeout=30_000
+        re.compile(r"Shipped “[a-z0-9-]+”: notified \d+ of \d+ followers"), timeout=30_000
     )
     expect(page.locator("#status")).to_have_text("shipped")
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gtm_feedback.db.base import Base, utcnow
 from gtm_feedback.db.types import Money, UTCDateTime
+from gtm_feedback.user.models import User
 
 
 class Account(Base):
@@ -25,12 +26,20 @@ class Account(Base):
     is_enterprise: Mapped[bool] = mapped_column(Boolean, default=False)
     website: Mapped[str | None] = mapped_column(String(300))
     link: Mapped[str | None] = mapped_column(String(500))
+    #: The account's owner in the CRM (AE or CSM): told when a request it asked for ships.
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     opportunities: Mapped[list[Opportunity]] = relationship(
         back_populates="account", order_by="Opportunity.close_date"
     )
+    owner: Mapped[User | None] = relationship()
+
+    @property
+    def owner_email(self) -> str | None:
+        """The owner's email, if the account has an owner."""
+        return self.owner.email if self.owner else None
 
 
 class Opportunity(Base):

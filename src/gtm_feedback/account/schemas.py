@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from gtm_feedback.feedback.schemas import FeedbackOut
+from gtm_feedback.feedback.schemas import EmailLike, FeedbackOut
 
 
 class OpportunityOut(BaseModel):
@@ -49,6 +49,19 @@ class AccountSummary(BaseModel):
     is_enterprise: bool
     website: str | None
     link: str | None
+    owner_email: str | None
+
+
+class AccountPatch(BaseModel):
+    """What to change on an account (``owner_email: null`` clears the owner)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"owner_email": "ae@example.com"}]}
+    )
+
+    owner_email: EmailLike | None = Field(
+        description="The AE or CSM who owns it in the CRM (a user is created if new)"
+    )
 
 
 class AccountOut(AccountSummary):

@@ -9,12 +9,16 @@ from sqlalchemy.orm import Session, selectinload
 
 from gtm_feedback.account.models import Account, Opportunity
 from gtm_feedback.text.formats import LIKE_ESCAPE, contains_pattern
+from gtm_feedback.user import service as users
+from gtm_feedback.user.models import User
 
 
 def get_account(*, session: Session, account_id: str) -> Account | None:
     """The account with its opportunities loaded, if it exists."""
     return session.scalar(
-        select(Account).where(Account.id == account_id).options(selectinload(Account.opportunities))
+        select(Account)
+        .where(Account.id == account_id)
+        .options(selectinload(Account.opportunities), selectinload(Account.owner))
     )
 
 
@@ -45,11 +49,16 @@ class AccountQuery:
     type: str | None = None
     region: str | None = None
     enterprise: bool | None = None
+    owner_email: str | None = None
 
 
 def listing(query: AccountQuery) -> Select[Account]:
     """Accounts the filters keep, largest ARR first."""
-    stmt = select(Account).order_by(Account.arr.desc(), Account.name, Account.id)
+    stmt = (
+        select(Account)
+        .options(selectinload(Account.owner))
+        .order_by(Account.arr.desc(), Account.name, Account.id)
+    )
     if query.text.strip():
         like = contains_pattern(query.text.strip())
         stmt = stmt.where(
@@ -62,7 +71,15 @@ def listing(query: AccountQuery) -> Select[Account]:
         stmt = stmt.where(Account.region == query.region)
     if query.enterprise is not None:
         stmt = stmt.where(Account.is_enterprise.is_(query.enterprise))
+    if query.owner_email:
+        owned = select(User.id).where(User.email == query.owner_email.strip().lower())
+        stmt = stmt.where(Account.owner_id.in_(owned))
     return stmt
+
+
+def set_owner(*, session: Session, account: Account, email: str | None) -> None:
+    """Give the account an owner (a user, created if new), or none."""
+    account.owner = users.get_or_create(session=session, email=email) if email else None
 
 
 def opportunities(*, account_id: str | None, stage: str | None) -> Select[Opportunity]:

@@ -11,6 +11,7 @@ from gtm_feedback.account.models import Opportunity
 from gtm_feedback.account.schemas import (
     AccountFeedback,
     AccountOut,
+    AccountPatch,
     AccountSummary,
     ListedOpportunity,
     OpportunityOut,
@@ -19,8 +20,9 @@ from gtm_feedback.account.service import AccountQuery
 from gtm_feedback.errors import NotFoundError
 from gtm_feedback.feedback import service as feedback_service
 from gtm_feedback.feedback.schemas import FeedbackOut
-from gtm_feedback.user.access import VIEWER
-from gtm_feedback.web.deps import DbSession
+from gtm_feedback.user import audit
+from gtm_feedback.user.access import VIEWER, Approver
+from gtm_feedback.web.deps import DbSession, DbWrite
 from gtm_feedback.web.pagination import Page, PageParams, paged
 
 router = APIRouter(prefix="/api/accounts", tags=["accounts"])
@@ -37,9 +39,10 @@ def list_accounts(
     type: Short = None,
     region: Short = None,
     enterprise: bool | None = None,
+    owner: Annotated[str | None, Query(max_length=320, description="The owner's email")] = None,
 ) -> Page[AccountSummary]:
-    """Accounts, largest ARR first, filtered by name, type, region or enterprise."""
-    query = AccountQuery(text=q, type=type, region=region, enterprise=enterprise)
+    """Accounts, largest ARR first, filtered by name, type, region, enterprise or owner."""
+    query = AccountQuery(q, type, region, enterprise, owner)
     return paged(session, service.listing(query), paging, AccountSummary.model_validate)
 
 
@@ -67,6 +70,26 @@ def get_account(account_id: str, session: DbSession) -> AccountOut:
         opportunities=[OpportunityOut.model_validate(o) for o in account.opportunities],
         feedback=feedback,
     )
+
+
+@router.patch(
+    "/{account_id}",
+    response_model=AccountOut,
+    responses={404: {"description": "No such account"}},
+)
+def edit_account(
+    account_id: str, patch: AccountPatch, session: DbWrite, who: Approver
+) -> AccountOut:
+    """Set or clear the account's owner (approvers); audited."""
+    account = service.get_account(session=session, account_id=account_id)
+    if account is None:
+        raise NotFoundError(f"no account with id {account_id!r}")
+    service.set_owner(session=session, account=account, email=patch.owner_email)
+    detail = f"owner {patch.owner_email or 'none'}"
+    audit.record(
+        session=session, actor=who.actor, action="account.edit", target=account_id, detail=detail
+    )
+    return get_account(account_id, session)
 
 
 def _listed(opportunity: Opportunity) -> ListedOpportunity:

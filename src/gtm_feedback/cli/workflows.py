@@ -44,12 +44,7 @@ def ship(
         except PermanentError as exc:
             errors.print(f"[red]{exc}[/] (run {run_id})")
             raise typer.Exit(2) from exc
-    if result.already_shipped:
-        console.print(f"“{result.slug}” had already shipped: nobody was notified again.")
-    else:
-        console.print(
-            f"Shipped “{result.slug}”: notified {result.notified} of {result.followers} followers."
-        )
+    console.print(result.summary())
 
 
 def insights(

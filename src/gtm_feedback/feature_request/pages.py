@@ -105,12 +105,7 @@ def _run_banner(run_id: str) -> dict[str, Any] | None:
     if status.status == "SUCCESS" and isinstance(result, MergeResult | UnmergeResult):
         return {"id": run_id, "tone": "ok", "running": False, "message": result.summary()}
     if status.status == "SUCCESS" and result is not None:
-        message = (
-            "It had already shipped: nobody was notified again."
-            if result.already_shipped
-            else f"Shipped: notified {result.notified} of {result.followers} followers."
-        )
-        return {"id": run_id, "tone": "ok", "running": False, "message": message}
+        return {"id": run_id, "tone": "ok", "running": False, "message": result.summary()}
     return {"id": run_id, "tone": "error", "running": False, "message": f"{status.status}."}
 
 

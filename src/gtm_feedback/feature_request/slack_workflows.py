@@ -45,13 +45,9 @@ def slack_shipped_workflow(data: ShippedInput) -> str:
     except PermanentError as exc:
         text = f"Could not mark it shipped: {exc}."
     else:
-        if result.already_shipped:
-            text = f"“{result.slug}” had already shipped: nobody was notified again."
-        else:
-            text = (
-                f"<@{data.slack_user_id}> marked “{result.slug}” shipped. "
-                f"Notified {result.notified} of {result.followers} followers."
-            )
+        text = result.summary()
+        if not result.already_shipped:
+            text = f"<@{data.slack_user_id}> marked it shipped. {text}"
     respond_step(data.response_url, text)
     return text
 

@@ -1,4 +1,5 @@
-"""Durable workflows about requests: mark shipped (fanned out per follower), sync embeddings."""
+"""Durable workflows about requests: mark shipped (fanned out per follower and account
+owner), sync embeddings."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from gtm_feedback.durable.retry import DB_RETRY, OUTBOUND_RETRY, retry_unless_pe
 from gtm_feedback.errors import InvalidInputError, PermanentError
 from gtm_feedback.feature_request import embeddings, service
 from gtm_feedback.feature_request.models import RequestStatus
+from gtm_feedback.feature_request.owners import OwnerNote, notify_owner_workflow, owners_of
 from gtm_feedback.feedback.agents import COMPOSE, ComposeInput, MessageKind
 from gtm_feedback.integrations import adapters
 from gtm_feedback.integrations.embeddings import get_embedder
@@ -28,7 +30,8 @@ class MarkShippedInput(BaseModel):
 
 
 class MarkShippedResult(BaseModel):
-    """What happened: "notified N of M followers", or that it had shipped before."""
+    """What happened: "notified N of M followers" (those who own an account that asked are
+    told as owners, and counted there), or that it had shipped before."""
 
     request_id: str
     slug: str
@@ -36,8 +39,19 @@ class MarkShippedResult(BaseModel):
     followers: int
     notified: int
     failed: list[str] = Field(
-        default_factory=list, description="Followers whose notification failed for good."
+        default_factory=list, description="People whose notification failed for good."
     )
+    owners: int = Field(default=0, description="Owners of accounts that asked for it")
+    owners_notified: int = 0
+
+    def summary(self) -> str:
+        """One sentence for a person: who was told."""
+        if self.already_shipped:
+            return f"“{self.slug}” had already shipped: nobody was notified again."
+        told = f"notified {self.notified} of {self.followers} followers"
+        if self.owners:
+            told += f" and {self.owners_notified} of {self.owners} account owners"
+        return f"Shipped “{self.slug}”: {told}."
 
 
 class _Shipped(BaseModel):
@@ -46,13 +60,14 @@ class _Shipped(BaseModel):
     title: str
     already_shipped: bool
     follower_ids: list[str]
+    owners: list[OwnerNote] = Field(default_factory=list)  # empty in runs from before owners
 
 
 @DBOS.step(**DB_RETRY)
 def ship_step(request: str) -> _Shipped:
-    """Set the status (once) and list the followers to tell."""
-    url = adapters.current().settings.app_database_url
-    with session_scope(url, write=True) as session:
+    """Set the status (once) and list the followers and the account owners to tell."""
+    settings = adapters.current().settings
+    with session_scope(settings.app_database_url, write=True) as session:
         found = service.resolve(session=session, id_or_slug=request)
         if found is None:
             raise PermanentError(f"no request with id or slug {request!r}")
@@ -67,6 +82,7 @@ def ship_step(request: str) -> _Shipped:
             title=found.title,
             already_shipped=already,
             follower_ids=followers,
+            owners=owners_of(session, found.id, settings),
         )
 
 
@@ -102,19 +118,30 @@ def notify_follower_workflow(shipped: _Shipped, user_id: str) -> bool:
 
 @DBOS.workflow()
 def mark_shipped_workflow(data: MarkShippedInput) -> MarkShippedResult:
-    """Mark a request shipped, then fan out one child run per follower to notify them."""
+    """Mark a request shipped, then fan out one child run per person to tell: each account
+    owner hears which of their accounts asked (a follower who owns one hears that alone),
+    each other follower that it shipped."""
     shipped = ship_step(data.request)
+    owners = [] if shipped.already_shipped else shipped.owners
+    owner_ids = {note.user_id for note in owners}
     to_tell = [] if shipped.already_shipped else shipped.follower_ids
+    to_tell = [uid for uid in to_tell if uid not in owner_ids]
     calls = [(f"{DBOS.workflow_id}-notify-{uid}", (shipped, uid)) for uid in to_tell]
     branches = fan_out(notify_follower_workflow, calls)
+    about = (shipped.request_id, shipped.slug, shipped.title)
+    owner_calls = [(f"{DBOS.workflow_id}-owner-{o.user_id}", (*about, o)) for o in owners]
+    told_owners = fan_out(notify_owner_workflow, owner_calls)
     failed = [uid for uid, branch in zip(to_tell, branches, strict=True) if branch.error]
+    failed += [o.user_id for o, branch in zip(owners, told_owners, strict=True) if branch.error]
     return MarkShippedResult(
         request_id=shipped.request_id,
         slug=shipped.slug,
         already_shipped=shipped.already_shipped,
-        followers=len(shipped.follower_ids),
+        followers=len(to_tell),
         notified=sum(1 for branch in branches if branch.result),
         failed=failed,
+        owners=len(owners),
+        owners_notified=sum(1 for branch in told_owners if branch.result),
     )
 
 

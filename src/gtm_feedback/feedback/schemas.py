@@ -9,16 +9,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
 from gtm_feedback.feedback.models import FeedbackSource, MatchTier, Severity
 from gtm_feedback.matching.tiers import Tier
+from gtm_feedback.text.formats import email_address
 
-
-def _email(value: str) -> str:
-    local, at, domain = value.strip().lower().partition("@")
-    if not at or not local or "." not in domain or " " in value.strip():
-        raise ValueError("not an email address")
-    return f"{local}@{domain}"
-
-
-EmailLike = Annotated[str, Field(max_length=320), AfterValidator(_email)]
+EmailLike = Annotated[str, Field(max_length=320), AfterValidator(email_address)]
 
 
 class FeedbackOut(BaseModel):

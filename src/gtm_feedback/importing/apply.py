@@ -54,8 +54,12 @@ def _utc(stamp: datetime | None) -> datetime:
 
 
 def apply_account(session: Session, row: AccountRow) -> bool:
-    """Upsert an account."""
-    return _upsert(session, Account, row.id, row.model_dump())
+    """Upsert an account; its owner (a user, created if new) when the file names owners."""
+    values = row.model_dump(exclude={"owner_email"})
+    if "owner_email" in row.model_fields_set:
+        owner = row.owner_email
+        values["owner_id"] = users.get_or_create(session=session, email=owner).id if owner else None
+    return _upsert(session, Account, row.id, values)
 
 
 def apply_opportunity(session: Session, row: OpportunityRow) -> bool:

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from gtm_feedback.feature_request.models import RequestStatus
 from gtm_feedback.feedback.models import FeedbackSource, Severity
+from gtm_feedback.text.formats import email_address
 
 _LIST_SPLIT = re.compile(r"[;,\s]+")
 _TRUE = {"true", "yes", "y", "1", "t"}
@@ -58,6 +59,10 @@ OptionalId = Annotated[Id | None, BeforeValidator(_blank_to_none)]
 OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none)]
 
 
+def _email(value: str | None) -> str | None:
+    return None if value is None else email_address(value)
+
+
 def _web_url(value: str | None) -> str | None:
     if value is not None and not value.lower().startswith(("http://", "https://")):
         raise ValueError("must be an http:// or https:// URL")
@@ -65,6 +70,7 @@ def _web_url(value: str | None) -> str | None:
 
 
 OptionalWebUrl = Annotated[OptionalText, AfterValidator(_web_url)]
+OptionalEmail = Annotated[OptionalText, AfterValidator(_email)]
 Money = Annotated[Decimal, BeforeValidator(_money), Field(ge=0, max_digits=14, decimal_places=2)]
 Flag = Annotated[bool, BeforeValidator(_bool)]
 StrList = Annotated[list[str], BeforeValidator(_split_list)]
@@ -78,7 +84,8 @@ class _Row(BaseModel):
 
 
 class AccountRow(_Row):
-    """``id,name,type,region,arr,is_enterprise,website,link``."""
+    """``id,name,type,region,arr,is_enterprise,website,link,owner_email`` (a blank owner
+    clears it; a file without the column leaves owners as they are)."""
 
     id: Id
     name: str = Field(min_length=1, max_length=200)
@@ -88,6 +95,7 @@ class AccountRow(_Row):
     is_enterprise: Flag = False
     website: OptionalWebUrl = Field(default=None, max_length=300)
     link: OptionalWebUrl = Field(default=None, max_length=500)
+    owner_email: OptionalEmail = Field(default=None, max_length=320)
 
 
 class OpportunityRow(_Row):

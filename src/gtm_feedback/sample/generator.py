@@ -230,9 +230,18 @@ def generate(seed: int, now: datetime) -> SampleData:
     data.requests = make_requests(rng, catalog, data.areas, data.users, now)
     data.feedback = make_feedback(rng, catalog, data.requests, data.accounts, data.users, now)
     data.incoming = make_incoming(rng, catalog, data.requests, data.accounts, data.users)
-    # Their own random stream: the rows above stay what they were before duplicates existed.
+    # Their own random streams: the rows above stay what they were before these existed.
     plant_duplicates(random.Random(f"{seed}-duplicates"), catalog, data, now)
+    assign_owners(random.Random(f"{seed}-owners"), data)
     return data
+
+
+def assign_owners(rng: random.Random, data: SampleData) -> None:
+    """Each customer has an AE or CSM as its owner in the CRM; prospects have none yet."""
+    sellers = [user["email"] for user in data.users if user["role"] != "pm"]
+    for account in data.accounts:
+        customer = account["type"] == "customer"
+        account["owner_email"] = rng.choice(sellers) if customer else ""
 
 
 def plant_duplicates(

@@ -22,3 +22,11 @@ def contains_pattern(text: str) -> str:
     """A LIKE pattern matching ``text`` anywhere, its ``%`` and ``_`` taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def email_address(value: str) -> str:
+    """``value`` as one email address, trimmed and lower-cased; ``ValueError`` if it is not."""
+    local, at, domain = value.strip().lower().partition("@")
+    if not at or not local or "." not in domain or " " in value.strip():
+        raise ValueError("not an email address")
+    return f"{local}@{domain}"
