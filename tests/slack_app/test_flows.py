@@ -13,6 +13,7 @@ from gtm_feedback.config import Settings
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.feature_request.models import FeatureRequest, RequestStatus
 from gtm_feedback.feedback.models import Feedback, FeedbackSource
+from gtm_feedback.user import service as users
 from gtm_feedback.user.models import Role, User
 from tests.auth import bearer
 from tests.integrations.fake_slack import FakeSlack, form
@@ -75,12 +76,43 @@ def test_approve_button_resumes_the_match_and_a_second_click_is_told(
     posts = [p for p in slack.of("chat.postMessage") if str(p["channel"]).startswith("#firehose-")]
     assert any(UNSURE in p["text"] for p in posts)
     assert update["blocks"][-1]["elements"][0]["text"] == f"*Approved* by <@{SELLER}>"
-    # A colleague clicks Decline on the same message afterwards.
-    assert (
-        _click(client, "approval_decline", approve["value"], "U0OTHER", message).status_code == 200
-    )
-    told = slack.wait_until("chat.postEphemeral", lambda t: t["user"] == "U0OTHER")[-1]
+    # Clicking Decline on the same message afterwards changes nothing, and says why.
+    assert _click(client, "approval_decline", approve["value"], SELLER, message).status_code == 200
+    told = slack.wait_until("chat.postEphemeral", lambda t: t["user"] == SELLER)[-1]
     assert told["text"].startswith(f"Nothing changed: this was already approved by {SELLER_EMAIL}")
+
+
+def test_a_match_is_decided_only_by_the_person_asked_or_an_approver(
+    client: TestClient, settings: Settings, slack: FakeSlack
+) -> None:
+    body = {
+        "pain": "Field reps want the mobile app to keep their notes when there is no signal.",
+        "severity": "medium",
+        "account_id": _account(settings),
+        "submitter_email": SELLER_EMAIL,
+    }
+    run_id = client.post("/api/feedback", json=body).json()["run_id"]
+    assert finished(client, run_id)["result"]["outcome"] == "waiting"
+    token = next(
+        a["token"]
+        for a in client.get("/api/approvals").json()["items"]
+        if a["workflow_id"] == f"{run_id}-decision"
+    )
+    message = {"channel": "C0SHARED", "ts": "2.0001", "text": "Is this the same request?"}
+    assert _click(client, "approval_approve", token, "U0STRANGER", message).status_code == 200
+    told = slack.wait_until("chat.postEphemeral", lambda t: t["user"] == "U0STRANGER")[-1]
+    assert told["text"] == "Only the person this was asked of, or an approver, can decide it."
+    still = client.get("/api/approvals", params={"status": "any"}).json()["items"]
+    assert next(a for a in still if a["token"] == token)["status"] == "pending"
+    # An approver linked to Slack may decide it.
+    with session_scope(settings.app_database_url, write=True) as session:
+        pm = users.link_slack(
+            session, slack_user_id="U0PMLEAD", user_id=None, email="pm.lead@example.com", name="PM"
+        )
+        users.set_role(session=session, user_id=pm.id, role=Role.approver)
+    assert _click(client, "approval_decline", token, "U0PMLEAD", message).status_code == 200
+    decided = finished(client, f"{run_id}-decision", timeout=60)["result"]
+    assert decided["outcome"] == "created"
 
 
 def _command(

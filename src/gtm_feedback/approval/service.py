@@ -22,6 +22,7 @@ from gtm_feedback.db.session import session_scope
 from gtm_feedback.errors import ConflictError, NotFoundError
 from gtm_feedback.user import audit
 from gtm_feedback.user.audit import Actor
+from gtm_feedback.user.models import Role, User
 
 
 class ApprovalNotFoundError(NotFoundError):
@@ -136,6 +137,17 @@ def decided(*, session: Session, limit: int = 30) -> list[Approval]:
 def get(*, session: Session, token: str) -> Approval | None:
     """The approval with this token, if any."""
     return session.get(Approval, token)
+
+
+def may_decide(approval: Approval, user: User | None) -> bool:
+    """Whether this person may decide: an approver, or the person it was asked of (the
+    submitter of a match). A Slack proposal ("this looks like feedback") anyone in its thread
+    may ignore: adding it goes through the form, as the person who clicks."""
+    if approval.kind == "slack_proposal":
+        return True
+    if user is None or user.disabled:
+        return False
+    return Role(user.role).allows(Role.approver) or user.id == approval.requested_from_id
 
 
 def for_workflow(*, session: Session, workflow_id: str) -> Approval | None:

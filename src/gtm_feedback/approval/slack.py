@@ -49,6 +49,11 @@ def on_decision(ack: Ack, body: dict[str, Any]) -> None:
     with session_scope(url) as session:
         linked = users.by_slack_id(session=session, slack_user_id=slack_user)
         actor = Actor(linked.id, linked.email, "slack") if linked else slack_actor(slack_user)
+        asked = approvals.get(session=session, token=action["value"])
+        allowed = asked is None or approvals.may_decide(asked, linked)
+    if not allowed:  # the buttons may sit in a channel: a click proves nobody's role
+        tell(body, "Only the person this was asked of, or an approver, can decide it.")
+        return
     try:
         approval = approvals.decide_and_resume(
             url, token=action["value"], approved=approved, actor=actor
