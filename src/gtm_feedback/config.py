@@ -92,6 +92,27 @@ def check_rate(value: str) -> str:
     return value
 
 
+def parse_prices(value: str) -> dict[str, tuple[float, float]]:
+    """``model=in/out,…`` (US dollars per million prompt / completion tokens) as a dict."""
+    prices: dict[str, tuple[float, float]] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        model, _, pair = part.rpartition("=")
+        spent_in, _, spent_out = pair.partition("/")
+        try:
+            prices[model.strip()] = (float(spent_in), float(spent_out))
+        except ValueError:
+            raise ValueError(f"not a price: {part!r} (e.g. 'gpt-4o-mini=0.15/0.60')") from None
+        if not model.strip() or min(prices[model.strip()]) < 0:
+            raise ValueError(f"not a price: {part!r} (e.g. 'gpt-4o-mini=0.15/0.60')")
+    return prices
+
+
+def check_prices(value: str) -> str:
+    """A valid ``GTMFB_LLM_PRICES``."""
+    parse_prices(value)
+    return value
+
+
 def check_record_url(value: str | None) -> str | None:
     """A CRM record URL template names the account: ``…{account_id}…``."""
     if value is None or not value.strip():
@@ -175,6 +196,8 @@ class Settings(BaseSettings):
     llm_timeout: Duration = 30.0
     llm_max_retries: int = Field(default=3, ge=0, le=10)
     llm_answer_retries: int = Field(default=2, ge=0, le=5)
+    llm_prices: Annotated[str, AfterValidator(check_prices)] = "gpt-4o-mini=0.15/0.60"
+    llm_monthly_budget: float | None = Field(default=None, ge=0)
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"

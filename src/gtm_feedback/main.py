@@ -20,6 +20,7 @@ from gtm_feedback import __version__, runtime
 from gtm_feedback.account.pages import router as account_pages
 from gtm_feedback.account.views import opportunities_router
 from gtm_feedback.account.views import router as accounts_router
+from gtm_feedback.ai_usage.pages import router as ai_usage_pages
 from gtm_feedback.approval.pages import router as approval_pages
 from gtm_feedback.approval.views import router as approvals_router
 from gtm_feedback.config import Settings, get_settings
@@ -96,6 +97,7 @@ ROUTERS = (
     admin_pages,
     user_pages,
     matching_pages,
+    ai_usage_pages,
     matching_router,
     signin_router,
     oidc_router,

@@ -16,6 +16,7 @@ from dbos import DBOS, DBOSConfig
 from dbos._dbos import ScheduleInput
 from sqlalchemy.engine import make_url
 
+from gtm_feedback.ai_usage.ledger import SqlLedger
 from gtm_feedback.config import Settings
 from gtm_feedback.db import transactional
 from gtm_feedback.db.session import PoolSizes, configure_durability, configure_pools
@@ -144,7 +145,7 @@ def build_adapters(settings: Settings) -> Adapters:
     return Adapters(
         settings=settings,
         messenger=messenger,
-        agents=build_runner(settings),
+        agents=build_runner(settings, SqlLedger(settings.app_database_url)),
         slack=client,
     )
 

@@ -413,7 +413,7 @@ def test_no_page_breaks_its_content_security_policy(server: str, page: Page, sho
     page.on("console", lambda message: refused.append(message.text))
     account = _account(page, server)
     pages = ["/requests", "/feedback/new", "/approvals", "/areas", "/runs", "/admin/audit"]
-    for path in [*pages, "/matching/automatic", "/admin/matching"]:
+    for path in [*pages, "/matching/automatic", "/admin/matching", "/admin/ai"]:
         response = page.goto(f"{server}{path}")
         assert response is not None
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]

@@ -20,6 +20,7 @@ from gtm_feedback.cli import (
     processes,
     runs,
     scaffold,
+    usage,
     workflows,
 )
 from gtm_feedback.cli.support import cli_settings, console
@@ -153,6 +154,7 @@ app.command("eval-matching")(matching.eval_matching)
 app.command("eval-duplicates")(duplicates.eval_duplicates)
 app.command("mcp")(assistant.mcp)
 app.add_typer(learning.matching_app, name="matching")
+agents.agents_app.command("usage")(usage.agent_usage)
 app.add_typer(agents.agents_app, name="agents")
 app.add_typer(access.users_app, name="users")
 app.add_typer(access.tokens_app, name="tokens")

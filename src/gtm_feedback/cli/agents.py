@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gtm_feedback.ai_usage.ledger import SqlLedger
 from gtm_feedback.cli.support import cli_settings, console, errors, require_current_schema
 from gtm_feedback.config import Settings
 from gtm_feedback.db.session import session_scope
@@ -161,7 +162,9 @@ def try_agent(
     except ValidationError as exc:
         errors.print(f"[red]Invalid input:[/] {exc}")
         raise typer.Exit(2) from exc
-    result = build_runner(settings).run(AGENTS[agent.value], data)
+    ledger = SqlLedger(settings.app_database_url)  # a tried call costs like any other
+    result = build_runner(settings, ledger).run(AGENTS[agent.value], data)
+    ledger.flush()
     console.print_json(result.output.model_dump_json())
     usage = result.usage
     note = f"; fell back: {result.fallback_reason}" if result.fallback_reason else ""

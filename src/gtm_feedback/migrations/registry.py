@@ -3,6 +3,7 @@
 from typing import Any
 
 from gtm_feedback.account.models import Account, Opportunity
+from gtm_feedback.ai_usage.models import AgentCall
 from gtm_feedback.approval.models import Approval
 from gtm_feedback.db.base import Base
 from gtm_feedback.durable.executors import Executor
@@ -35,6 +36,7 @@ def include_object(obj: Any, name: str | None, kind: str, reflected: bool, _to: 
 
 __all__ = [
     "Account",
+    "AgentCall",
     "ApiToken",
     "Approval",
     "AuditEvent",

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal
+from typing import Any, Generic, Literal, Protocol
 
 import openai
 import structlog
 from pydantic import ValidationError
 
 from gtm_feedback import metrics
-from gtm_feedback.config import Settings
+from gtm_feedback.config import Settings, parse_prices
 from gtm_feedback.integrations.ai.spec import AgentSpec, In, Out, Tools
 
 log = structlog.get_logger(__name__)
@@ -37,6 +37,32 @@ class AgentResult(Generic[Out]):
     fallback_reason: str | None = None
 
 
+@dataclass(frozen=True)
+class CallRecord:
+    """One agent run as the usage ledger keeps it."""
+
+    agent: str
+    engine: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    duration_ms: float
+    cost_usd: float
+    fallback_reason: str | None
+
+
+class UsageLedger(Protocol):
+    """Where agent runs are recorded, and what this month's cost so far."""
+
+    def record(self, call: CallRecord) -> None:
+        """Keep one run (must not block on the database)."""
+        ...
+
+    def spent_this_month(self) -> float:
+        """US dollars spent on LLM calls this calendar month (UTC)."""
+        ...
+
+
 class _FallbackError(Exception):
     def __init__(self, reason: str, attempts: int, usage: Usage) -> None:
         super().__init__(reason)
@@ -46,10 +72,13 @@ class _FallbackError(Exception):
 class AgentRunner:
     """Runs agents; with no ``GTMFB_LLM_BASE_URL`` everything runs offline."""
 
-    def __init__(self, settings: Settings, tools: Tools) -> None:
+    def __init__(self, settings: Settings, tools: Tools, ledger: UsageLedger | None = None) -> None:
         self._tools = tools
         self._model = settings.llm_model
         self._answer_retries = settings.llm_answer_retries
+        self._price = parse_prices(settings.llm_prices).get(settings.llm_model, (0.0, 0.0))
+        self._budget = settings.llm_monthly_budget
+        self._ledger = ledger
         self._client = (
             openai.OpenAI(
                 base_url=settings.llm_base_url,
@@ -73,10 +102,12 @@ class AgentRunner:
             if self._client is None:
                 result = self._offline(spec, data)
             else:
+                self._check_budget()
                 result = self._llm(self._client, spec, data)
         except _FallbackError as failure:
             log.warning("agent_fallback", agent=spec.name, reason=failure.reason)
             result = self._offline(spec, data, failure)
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
         metrics.count_agent_run(spec.name, "fallback" if result.fallback_reason else result.engine)
         log.info(
             "agent_run",
@@ -86,9 +117,42 @@ class AgentRunner:
             attempts=result.attempts,
             prompt_tokens=result.usage.prompt_tokens,
             completion_tokens=result.usage.completion_tokens,
-            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            duration_ms=duration_ms,
         )
+        self._record(spec.name, result, duration_ms)
         return result
+
+    def cost(self, usage: Usage) -> float:
+        """US dollars for ``usage`` on the configured model (``GTMFB_LLM_PRICES``)."""
+        per_in, per_out = self._price
+        return (usage.prompt_tokens * per_in + usage.completion_tokens * per_out) / 1_000_000
+
+    def _check_budget(self) -> None:
+        if self._budget is None or self._ledger is None:
+            return
+        spent = self._ledger.spent_this_month()
+        if spent >= self._budget:
+            reason = f"the monthly AI budget of ${self._budget:,.2f} is spent (${spent:,.2f})"
+            raise _FallbackError(reason, 0, Usage())
+
+    def _record(self, agent: str, result: AgentResult[Any], duration_ms: float) -> None:
+        # Without an LLM there is nothing to account for: every run is offline and free.
+        if self._ledger is None or self._client is None:
+            return
+        call = CallRecord(
+            agent=agent,
+            engine=result.engine,
+            model=self._model,
+            prompt_tokens=result.usage.prompt_tokens,
+            completion_tokens=result.usage.completion_tokens,
+            duration_ms=duration_ms,
+            cost_usd=self.cost(result.usage),
+            fallback_reason=result.fallback_reason,
+        )
+        try:
+            self._ledger.record(call)
+        except Exception:  # the usage record is bookkeeping: never the agent's failure
+            log.exception("agent_usage_not_recorded", agent=agent)
 
     def _offline(
         self, spec: AgentSpec[In, Out], data: In, failure: _FallbackError | None = None

@@ -1,0 +1,1 @@
+"""What the agents cost: every call recorded, monthly totals, the budget that caps them."""
