@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pickle
 import sqlite3
+import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,12 @@ from gtm_feedback.durable.runs import dbos_ready
 from gtm_feedback.errors import PermanentError
 from gtm_feedback.insight.agents import InsightsText
 from gtm_feedback.migrations import upgrade
-from gtm_feedback.runtime import dbos_runtime, keep_moved_classes_loadable, refit_cron
+from gtm_feedback.runtime import (
+    _enable_wal,
+    dbos_runtime,
+    keep_moved_classes_loadable,
+    refit_cron,
+)
 
 
 @DBOS.step()
@@ -123,3 +130,21 @@ def test_one_durability_setting_for_the_app_and_dbos(
         system = dbos._sys_db.engine  # private, read only to check the pragma
         with system.connect() as dbos_connection:
             assert dbos_connection.exec_driver_sql("PRAGMA synchronous").scalar() == pragma
+
+
+def test_wal_is_switched_on_once_the_other_process_lets_go(tmp_path: Path) -> None:
+    """Two processes launching on one SQLite file: the second waits for the first's lock."""
+    database = tmp_path / "shared.sqlite"
+    holder = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE t (x INTEGER)")
+    holder.execute("BEGIN EXCLUSIVE")  # the other process, mid-launch
+    # Longer than sqlite3's own 5 s wait: the launch must keep trying, not give up.
+    releaser = threading.Timer(6.0, lambda: holder.execute("COMMIT"))
+    releaser.start()
+    try:
+        _enable_wal(f"sqlite:///{database}")
+    finally:
+        releaser.join()
+        holder.close()
+    with closing(sqlite3.connect(database)) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -8,13 +8,14 @@ import sqlite3
 import sys
 import types
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import datetime
 from typing import Any, Literal, cast
 
 from dbos import DBOS, DBOSConfig
 from dbos._dbos import ScheduleInput
 from sqlalchemy.engine import make_url
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from gtm_feedback.ai_usage.ledger import SqlLedger
 from gtm_feedback.config import Settings
@@ -130,8 +131,19 @@ def _enable_wal(url: str) -> None:
     database = make_url(url).database
     if not database:
         return
-    with sqlite3.connect(database) as connection:
-        connection.execute("PRAGMA journal_mode=WAL")
+    # Two processes starting at once (a server and a worker) both get here, and switching to
+    # WAL needs the file to itself: SQLite answers "locked" at once, without waiting, while
+    # the other one works in it. Try again until it is free or the other one switched it.
+    for attempt in Retrying(
+        stop=stop_after_delay(60),
+        wait=wait_fixed(0.1),
+        retry=retry_if_exception_type(sqlite3.OperationalError),
+        reraise=True,
+    ):
+        with attempt, closing(sqlite3.connect(database, timeout=30)) as connection:
+            mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                connection.execute("PRAGMA journal_mode=WAL")
 
 
 def build_adapters(settings: Settings) -> Adapters:

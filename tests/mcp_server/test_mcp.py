@@ -162,6 +162,8 @@ def test_submit_then_decide_the_approval(served: tuple[dict[str, str], str]) -> 
             )
             assert once == twice
             assert "approver role" in _error(await client.call_tool("list_approvals", {}))
+            blank = await client.call_tool("submit_feedback", arguments | {"pain": "   "})
+            assert "invalid input: pain" in _error(blank)
         first = _wait_finished(base, once["run_id"], approver)["result"]
         assert (first["tier"], first["outcome"]) == ("approval", "waiting")
         async with over_http(base, approver) as client:

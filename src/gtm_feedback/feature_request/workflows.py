@@ -122,10 +122,10 @@ def mark_shipped_workflow(data: MarkShippedInput) -> MarkShippedResult:
     owner hears which of their accounts asked (a follower who owns one hears that alone),
     each other follower that it shipped."""
     shipped = ship_step(data.request)
+    owner_ids = {note.user_id for note in shipped.owners}
+    followers = [uid for uid in shipped.follower_ids if uid not in owner_ids]
     owners = [] if shipped.already_shipped else shipped.owners
-    owner_ids = {note.user_id for note in owners}
-    to_tell = [] if shipped.already_shipped else shipped.follower_ids
-    to_tell = [uid for uid in to_tell if uid not in owner_ids]
+    to_tell = [] if shipped.already_shipped else followers
     calls = [(f"{DBOS.workflow_id}-notify-{uid}", (shipped, uid)) for uid in to_tell]
     branches = fan_out(notify_follower_workflow, calls)
     about = (shipped.request_id, shipped.slug, shipped.title)
@@ -137,10 +137,10 @@ def mark_shipped_workflow(data: MarkShippedInput) -> MarkShippedResult:
         request_id=shipped.request_id,
         slug=shipped.slug,
         already_shipped=shipped.already_shipped,
-        followers=len(to_tell),
+        followers=len(followers),
         notified=sum(1 for branch in branches if branch.result),
         failed=failed,
-        owners=len(owners),
+        owners=len(shipped.owners),
         owners_notified=sum(1 for branch in told_owners if branch.result),
     )
 

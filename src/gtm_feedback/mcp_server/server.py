@@ -17,7 +17,7 @@ from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
-from pydantic import Field, HttpUrl
+from pydantic import Field, HttpUrl, ValidationError
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
@@ -68,8 +68,9 @@ class ApiTokens:
             row, user = found
             due, token_id = tokens.due_for_last_used(row, utcnow()), row.id
             claims = {"email": user.email, "name": user.name, "token_name": row.name}
-            access = AccessToken(token=presented, client_id=user.id, scopes=[user.role])
-            access.claims = claims
+            access = AccessToken(
+                token=presented, client_id=user.id, scopes=[user.role], claims=claims
+            )
         if due:
             with session_scope(self.url, write=True) as session:
                 tokens.touch(session=session, token_id=token_id)
@@ -96,6 +97,9 @@ def _call(work: Callable[[], T]) -> T:
         return work()
     except AppError as exc:
         raise ToolError(str(exc)) from exc
+    except ValidationError as exc:  # an argument the intake refuses (e.g. only spaces)
+        fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ToolError(f"invalid input: {fields}") from exc
     except Exception as exc:
         log.exception("mcp.tool_failed")
         raise ToolError("internal error; see the server log") from exc
