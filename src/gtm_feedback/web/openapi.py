@@ -20,7 +20,7 @@ COMMON: dict[str, str] = {
     "403": "The token's user lacks the role this needs",
     "503": "Busy (nothing was saved): retry after `Retry-After` seconds",
 }
-_PUBLIC = ("/healthz", "/readyz", "/metrics")
+_PUBLIC = ("/healthz", "/readyz")
 
 
 def install(app: FastAPI) -> None:
