@@ -8,7 +8,7 @@ import sqlite3
 import sys
 import types
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from datetime import datetime
 from typing import Any, Literal, cast
 
@@ -267,6 +267,8 @@ def shutdown(timeout_sec: int = 5) -> None:
     DBOS.destroy(workflow_completion_timeout_sec=timeout_sec)
     while _KEEPER:  # given up after the runs had their time to finish
         _KEEPER.pop().stop()
+    with suppress(RuntimeError):  # no adapters: nothing was recorded
+        adapters.current().agents.flush_usage()  # before the database may go away
     transactional.dispose()
 
 

@@ -93,8 +93,10 @@ def test_past_the_budget_the_agents_run_offline_and_say_why(
     with session_scope(db_url, write=True) as session:
         for call in session.scalars(select(AgentCall)):
             call.at = month_start() - timedelta(days=3)
+    next_month = SqlLedger(db_url)
     with serve(FakeLLM([Reply(JANE)])) as fake:
-        again = _runner(fake, embedder, SqlLedger(db_url), budget).run(identity.AGENT, WHO)
+        again = _runner(fake, embedder, next_month, budget).run(identity.AGENT, WHO)
+    next_month.flush()  # written before the test's database goes
     assert again.engine == "llm"
 
 

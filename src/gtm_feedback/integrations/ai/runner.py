@@ -62,6 +62,10 @@ class UsageLedger(Protocol):
         """US dollars spent on LLM calls this calendar month (UTC)."""
         ...
 
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until what was recorded is kept."""
+        ...
+
 
 class _FallbackError(Exception):
     def __init__(self, reason: str, attempts: int, usage: Usage) -> None:
@@ -121,6 +125,11 @@ class AgentRunner:
         )
         self._record(spec.name, result, duration_ms)
         return result
+
+    def flush_usage(self) -> None:
+        """Wait until the runs so far are recorded (a process winding down)."""
+        if self._ledger is not None:
+            self._ledger.flush()
 
     def cost(self, usage: Usage) -> float:
         """US dollars for ``usage`` on the configured model (``GTMFB_LLM_PRICES``)."""
