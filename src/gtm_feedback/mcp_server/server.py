@@ -130,11 +130,14 @@ def build_server(settings: Settings, as_user: Principal | None = None) -> MCPSer
             raise UnauthenticatedError("an API token is needed")
         return principal_of(access)
 
-    _register(server, caller)
+    _register_reading(server, caller)
+    _register_acting(server, caller)
     return server
 
 
-def _register(server: MCPServer, caller: Callable[[], Principal]) -> None:
+def _register_reading(server: MCPServer, caller: Callable[[], Principal]) -> None:
+    """The tools that read: search, one request, an area's insights."""
+
     @server.tool()
     def search_requests(
         query: Annotated[str, Field(min_length=1, max_length=2000)],
@@ -149,6 +152,18 @@ def _register(server: MCPServer, caller: Callable[[], Principal]) -> None:
         """One feature request by slug: status, areas, ARR, accounts, followers and its
         feedback. A merged request answers as the request it was merged into."""
         return _call(lambda: tools.get_request(caller(), slug))
+
+    @server.tool()
+    def area_insights(
+        area: Annotated[str, Field(min_length=1, max_length=100)],
+    ) -> InsightReportOut:
+        """The latest insight report of a product area (by slug): top requests by ARR,
+        themes, and what changed."""
+        return _call(lambda: tools.area_insights(caller(), area))
+
+
+def _register_acting(server: MCPServer, caller: Callable[[], Principal]) -> None:
+    """The tools that act: file feedback, read and decide approvals."""
 
     @server.tool()
     def submit_feedback(
@@ -183,14 +198,6 @@ def _register(server: MCPServer, caller: Callable[[], Principal]) -> None:
     ) -> ApprovalOut:
         """Approve or decline one waiting approval (approver role); its workflow resumes."""
         return _call(lambda: tools.decide_approval(caller(), token, approved))
-
-    @server.tool()
-    def area_insights(
-        area: Annotated[str, Field(min_length=1, max_length=100)],
-    ) -> InsightReportOut:
-        """The latest insight report of a product area (by slug): top requests by ARR,
-        themes, and what changed."""
-        return _call(lambda: tools.area_insights(caller(), area))
 
 
 class HttpEndpoint:
