@@ -357,6 +357,11 @@ def test_an_approver_shipping_through_the_api_is_audited(
             "mark-shipped",
             started.json()["run_id"],
         )
+    # The run tells followers and account owners: let it finish inside this test.
+    run_id, deadline = started.json()["run_id"], time.monotonic() + 60
+    while anonymous.get(f"/api/runs/{run_id}", headers=pm).json()["status"] != "SUCCESS":
+        assert time.monotonic() < deadline, "the mark-shipped run did not finish"
+        time.sleep(0.05)
 
 
 def test_an_admin_makes_a_token_on_the_page_and_sees_it_once(
