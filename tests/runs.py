@@ -37,6 +37,16 @@ def seeded_settings(
     return found
 
 
+def seeded_on(request: pytest.FixtureRequest, data_dir: Any, **overrides: Any) -> Settings:
+    """Settings on the sample data, in SQLite or in a module's PostgreSQL database as the
+    fixture's ``request.param`` says ("sqlite" or "postgres")."""
+    url = request.getfixturevalue("module_pg_url") if request.param == "postgres" else None
+    found = Settings(data_dir=data_dir, database_url=url, **overrides)
+    upgrade(found.app_database_url)
+    seed(found.app_database_url, data_dir, seed_value=7, now=SAMPLE_NOW)
+    return found
+
+
 def finished(client: TestClient, run_id: str, timeout: float = 30) -> dict[str, Any]:
     """``GET /api/runs/{run_id}`` once the run has succeeded or failed."""
     deadline = time.monotonic() + timeout

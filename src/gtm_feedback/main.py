@@ -29,6 +29,8 @@ from gtm_feedback.errors import AppError
 from gtm_feedback.feature_request.merge_pages import router as merge_pages
 from gtm_feedback.feature_request.merge_views import router as merges_router
 from gtm_feedback.feature_request.pages import router as request_pages
+from gtm_feedback.feature_request.priority_views import pages as priority_pages
+from gtm_feedback.feature_request.priority_views import router as priority_router
 from gtm_feedback.feature_request.views import router as requests_router
 from gtm_feedback.feedback.pages import router as feedback_pages
 from gtm_feedback.feedback.views import router as feedback_router
@@ -81,12 +83,14 @@ ROUTERS = (
     opportunities_router,
     users_router,
     requests_router,
+    priority_router,
     merges_router,
     approvals_router,
     outbox_router,
     workflows_router,
     feedback_router,
     insight_pages,
+    priority_pages,
     request_pages,
     merge_pages,
     feedback_pages,

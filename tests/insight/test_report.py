@@ -92,6 +92,8 @@ def test_sections_ordered_by_importance_with_the_product_rules(session: Session)
         ("ARR asking", 750000.0),
         ("Accounts asking", 4),
         ("Dealbreaker ARR", 650000.0),
+        ("Open pipeline", 0.0),  # the fixture's feedback names no deal
+        ("Blocked pipeline", 0.0),
         ("Ship rate", 25),
     ]
     # Requests without feedback are not "top requests".

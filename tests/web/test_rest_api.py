@@ -21,11 +21,9 @@ from gtm_feedback.feedback.models import Feedback, Severity
 from gtm_feedback.integrations.embeddings import get_embedder
 from gtm_feedback.main import create_app
 from gtm_feedback.matching.matcher import request_text
-from gtm_feedback.migrations import upgrade
-from gtm_feedback.sample.loader import seed
 from gtm_feedback.user.models import AuditEvent, Role
 from tests.auth import bearer, signed_in
-from tests.runs import SAMPLE_NOW, finished
+from tests.runs import finished, seeded_on
 
 LISTS = (
     "/api/areas",
@@ -47,11 +45,7 @@ LISTS = (
 )
 def settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data_dir = tmp_path_factory.mktemp(f"rest-{request.param}")
-    url = request.getfixturevalue("module_pg_url") if request.param == "postgres" else None
-    found = Settings(data_dir=data_dir, database_url=url, port=8161, approval_timeout=1.0)
-    upgrade(found.app_database_url)
-    seed(found.app_database_url, data_dir, seed_value=7, now=SAMPLE_NOW)
-    return found
+    return seeded_on(request, data_dir, port=8161, approval_timeout=1.0)
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, String
+from sqlalchemy import Boolean, ColumnElement, Date, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gtm_feedback.db.base import Base, utcnow
 from gtm_feedback.db.types import Money, UTCDateTime
 from gtm_feedback.user.models import User
+
+#: CRMs name their closed stages "Closed Won"/"Closed Lost" (Salesforce) or "closedwon" (HubSpot).
+CLOSED_STAGE_PREFIX = "closed"
 
 
 class Account(Base):
@@ -55,3 +58,18 @@ class Opportunity(Base):
     close_date: Mapped[date | None] = mapped_column(Date)
 
     account: Mapped[Account] = relationship(back_populates="opportunities")
+
+    @property
+    def is_open(self) -> bool:
+        """True while the deal is in pipeline (its stage does not start with "closed")."""
+        return is_open_stage(self.stage)
+
+
+def is_open_stage(stage: str) -> bool:
+    """True for a stage still in pipeline (not "Closed Won", "Closed Lost", "closedwon"…)."""
+    return not stage.strip().lower().startswith(CLOSED_STAGE_PREFIX)
+
+
+def open_stage() -> ColumnElement[bool]:
+    """SQL: the opportunity's stage is still in pipeline (the rule of ``is_open_stage``)."""
+    return func.lower(func.trim(Opportunity.stage)).not_like(f"{CLOSED_STAGE_PREFIX}%")

@@ -21,8 +21,10 @@ def account_page(request: Request, account_id: str, session: DbSession) -> Respo
     account = service.get_account(session=session, account_id=account_id)
     if account is None:
         raise NotFoundError(f"no account with id {account_id!r}")
+    feedback = feedback_service.of_account(session=session, account_id=account.id)
     context = {
         "account": account,
-        "feedback": feedback_service.of_account(session=session, account_id=account.id),
+        "feedback": feedback,
+        "pipeline": service.account_pipeline(account, feedback),
     }
     return templates.TemplateResponse(request, "account.html", context)

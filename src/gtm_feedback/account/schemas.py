@@ -20,6 +20,7 @@ class OpportunityOut(BaseModel):
     arr: Decimal
     stage: str
     close_date: date | None
+    is_open: bool = Field(description='Still in pipeline: the stage does not start with "closed"')
 
 
 class AccountFeedback(FeedbackOut):
@@ -64,8 +65,24 @@ class AccountPatch(BaseModel):
     )
 
 
-class AccountOut(AccountSummary):
-    """An account with its deals and the feedback it left."""
+class DealAskOut(BaseModel):
+    """A request the account's feedback on a deal is about."""
 
-    opportunities: list[OpportunityOut]
+    slug: str
+    title: str
+    blocks_deal: bool
+
+
+class AccountDeal(OpportunityOut):
+    """A deal of the account, with the requests its feedback on the deal is about."""
+
+    requests: list[DealAskOut]
+
+
+class AccountOut(AccountSummary):
+    """An account with its deals, its open and blocked pipeline, and the feedback it left."""
+
+    open_pipeline: Decimal = Field(description="ARR of the account's open deals")
+    blocked_pipeline: Decimal = Field(description="ARR of its open deals some feedback blocks")
+    opportunities: list[AccountDeal]
     feedback: list[AccountFeedback]

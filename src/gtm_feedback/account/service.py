@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from gtm_feedback.account.models import Account, Opportunity
+from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.text.formats import LIKE_ESCAPE, contains_pattern
 from gtm_feedback.user import service as users
 from gtm_feedback.user.models import User
@@ -94,3 +97,40 @@ def opportunities(*, account_id: str | None, stage: str | None) -> Select[Opport
     if stage:
         stmt = stmt.where(func.lower(Opportunity.stage) == stage.strip().lower())
     return stmt
+
+
+@dataclass(frozen=True)
+class DealAsk:
+    """A request the account's feedback on a deal is about, and whether it blocks the deal."""
+
+    slug: str
+    title: str
+    blocks_deal: bool
+
+
+@dataclass(frozen=True)
+class AccountPipeline:
+    """The account's open deals in total, those its feedback blocks, and the asks per deal."""
+
+    open_pipeline: Decimal = Decimal("0.00")
+    blocked_pipeline: Decimal = Decimal("0.00")
+    asks: dict[str, list[DealAsk]] = field(default_factory=dict)
+
+
+def account_pipeline(account: Account, feedback: Sequence[Feedback]) -> AccountPipeline:
+    """Open and blocked pipeline of an account (each deal once), from its loaded feedback."""
+    asks: dict[str, dict[str, DealAsk]] = {}
+    for item in feedback:
+        if item.opportunity_id is None:
+            continue
+        per_deal = asks.setdefault(item.opportunity_id, {})
+        known = per_deal.get(item.request.slug)
+        blocks = item.blocks_deal or (known is not None and known.blocks_deal)
+        per_deal[item.request.slug] = DealAsk(item.request.slug, item.request.title, blocks)
+    open_deals = [deal for deal in account.opportunities if deal.is_open]
+    blocked = [d for d in open_deals if any(a.blocks_deal for a in asks.get(d.id, {}).values())]
+    return AccountPipeline(
+        open_pipeline=sum((deal.arr for deal in open_deals), Decimal("0.00")),
+        blocked_pipeline=sum((deal.arr for deal in blocked), Decimal("0.00")),
+        asks={deal_id: list(found.values()) for deal_id, found in asks.items()},
+    )

@@ -9,10 +9,12 @@ from fastapi import APIRouter, Query
 from gtm_feedback.account import service
 from gtm_feedback.account.models import Opportunity
 from gtm_feedback.account.schemas import (
+    AccountDeal,
     AccountFeedback,
     AccountOut,
     AccountPatch,
     AccountSummary,
+    DealAskOut,
     ListedOpportunity,
     OpportunityOut,
 )
@@ -57,17 +59,28 @@ def get_account(account_id: str, session: DbSession) -> AccountOut:
     account = service.get_account(session=session, account_id=account_id)
     if account is None:
         raise NotFoundError(f"no account with id {account_id!r}")
+    items = feedback_service.of_account(session=session, account_id=account.id)
     feedback = [
         AccountFeedback(
             **FeedbackOut.model_validate(item).model_dump(),
             request_slug=item.request.slug,
             request_title=item.request.title,
         )
-        for item in feedback_service.of_account(session=session, account_id=account.id)
+        for item in items
+    ]
+    pipeline = service.account_pipeline(account, items)
+    deals = [
+        AccountDeal(
+            **OpportunityOut.model_validate(deal).model_dump(),
+            requests=[DealAskOut(**vars(ask)) for ask in pipeline.asks.get(deal.id, [])],
+        )
+        for deal in account.opportunities
     ]
     return AccountOut(
         **AccountSummary.model_validate(account).model_dump(),
-        opportunities=[OpportunityOut.model_validate(o) for o in account.opportunities],
+        open_pipeline=pipeline.open_pipeline,
+        blocked_pipeline=pipeline.blocked_pipeline,
+        opportunities=deals,
         feedback=feedback,
     )
 

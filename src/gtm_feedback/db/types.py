@@ -13,6 +13,11 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 _CENT = Decimal("0.01")
 
 
+def money_units_per_dollar(dialect_name: str) -> int:
+    """What one dollar is as ``Money`` stores it: 100 (cents) on SQLite, else 1."""
+    return 100 if dialect_name == "sqlite" else 1
+
+
 class Money(TypeDecorator[Decimal]):
     """An amount in dollars: NUMERIC(14,2) on PostgreSQL, exact integer cents on SQLite.
 
@@ -35,7 +40,7 @@ class Money(TypeDecorator[Decimal]):
             return None
         # Half-up, as PostgreSQL's NUMERIC rounds, so both databases store the same cents.
         amount = Decimal(str(value)).quantize(_CENT, rounding=ROUND_HALF_UP)
-        return int(amount * 100) if dialect.name == "sqlite" else amount
+        return int(amount * 100) if money_units_per_dollar(dialect.name) == 100 else amount
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         """Back to a ``Decimal`` with two places."""

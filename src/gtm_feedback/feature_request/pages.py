@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from gtm_feedback.durable.runs import FINISHED
 from gtm_feedback.errors import NotFoundError
-from gtm_feedback.feature_request import merging, service
+from gtm_feedback.feature_request import merging, priority, service
 from gtm_feedback.feature_request.merge_workflows import MergeResult, UnmergeResult
 from gtm_feedback.feature_request.models import FeatureRequest, RequestStatus
 from gtm_feedback.feature_request.service import RequestQuery, RequestSort
@@ -26,6 +26,15 @@ from gtm_feedback.user import service as users
 from gtm_feedback.user.access import VIEWER, Approver, Member
 from gtm_feedback.web.deps import DbSession, DbWrite
 from gtm_feedback.web.templating import templates
+
+SORT_LABELS = [
+    ("arr", "ARR"),
+    ("score", "Priority score"),
+    ("pipeline", "Open pipeline"),
+    ("blocked", "Blocked pipeline"),
+    ("feedback", "Feedback count"),
+    ("recent", "Recent activity"),
+]
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -54,17 +63,10 @@ def requests_page(
     sort: Annotated[str, Query()] = RequestSort.ARR.value,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
-    """Requests ranked by ARR (or feedback, or recency), filtered; the filters live in the URL."""
-    query = RequestQuery(
-        area_slug=_blank(area),
-        status=RequestStatus(status) if status in set(RequestStatus) else None,
-        severity=Severity(severity) if severity in set(Severity) else None,
-        enterprise_only=enterprise,
-        text=q,
-        sort=RequestSort(sort) if sort in set(RequestSort) else RequestSort.ARR,
-        limit=PAGE_SIZE,
-        offset=(page - 1) * PAGE_SIZE,
-    )
+    """Requests ranked by ARR (or score, pipeline, feedback, recency), filtered; the filters
+    live in the URL."""
+    weights = priority.load(session)
+    query = _query(area, status, severity, enterprise, q, sort, page, weights)
     rows, total = service.list_requests(session=session, query=query)
     filters = {
         "area": query.area_slug or "",
@@ -82,12 +84,37 @@ def requests_page(
         "areas": areas.list_areas(session=session),
         "statuses": list(RequestStatus),
         "severities": list(Severity),
-        "sorts": [("arr", "ARR"), ("feedback", "Feedback count"), ("recent", "Recent activity")],
+        "sorts": SORT_LABELS,
+        "score": lambda figures: priority.score(figures, weights),
         "page": page,
         "pages": pages,
         "page_url": lambda n: "/requests?" + urlencode({**_kept(filters), "page": n}),
     }
     return templates.TemplateResponse(request, "requests.html", context)
+
+
+def _query(
+    area: str | None,
+    status: str | None,
+    severity: str | None,
+    enterprise: bool,
+    q: str,
+    sort: str,
+    page: int,
+    weights: priority.Weights,
+) -> RequestQuery:
+    # Unknown values in the URL fall back to no filter (the page is a link people edit).
+    return RequestQuery(
+        area_slug=_blank(area),
+        status=RequestStatus(status) if status in set(RequestStatus) else None,
+        severity=Severity(severity) if severity in set(Severity) else None,
+        enterprise_only=enterprise,
+        text=q,
+        sort=RequestSort(sort) if sort in set(RequestSort) else RequestSort.ARR,
+        weights=weights,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
 
 
 def _kept(filters: dict[str, str]) -> dict[str, str]:
@@ -124,11 +151,13 @@ def request_page(
         live = merging.live(session, found)
         return RedirectResponse(f"/requests/{live.slug}?merged_from={found.slug}", 303)
     banner = _run_banner(run) if run else None
+    figures = service.figures(session=session, request_id=found.id)
     context = {
         "item": found,
         "merges": merging.merges_of(session=session, request_id=found.id),
         "merged_from": merged_from,
-        "figures": service.figures(session=session, request_id=found.id),
+        "figures": figures,
+        "score": priority.breakdown(figures, priority.load(session)),
         "feedback": service.feedback_of(session=session, request_id=found.id),
         "highlight": eid,
         "statuses": list(RequestStatus),

@@ -33,6 +33,11 @@ class RequestSummary(BaseModel):
     account_count: int
     feedback_count: int
     highest_severity: Severity | None
+    open_pipeline: Decimal = Field(description="ARR of the distinct open deals its feedback names")
+    open_deals: int
+    blocked_pipeline: Decimal = Field(description="ARR of the open deals its feedback blocks")
+    blocked_deals: int
+    score: float = Field(description="The weighted priority score (GET /api/priority/weights)")
     last_activity_at: datetime
     url: str
     #: Set on a merged request (found only by a text search, as a pointer): where it went.
@@ -47,8 +52,20 @@ class FeedbackWithAccount(FeedbackOut):
     account_is_enterprise: bool
 
 
+class ScoreTerm(BaseModel):
+    """One term of the priority score: amount × weight = points."""
+
+    name: str
+    label: str
+    amount: float
+    weight: float
+    points: float
+
+
 class RequestDetail(RequestSummary):
     """Everything about one request."""
+
+    score_breakdown: list[ScoreTerm]
 
     description: str
     tracker_url: str | None

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from gtm_feedback.account.models import Account
 from gtm_feedback.errors import InvalidInputError
+from gtm_feedback.feature_request import pipeline, priority
 from gtm_feedback.feature_request.models import (
     FeatureRequest,
     RequestStatus,
@@ -35,6 +36,9 @@ class RequestSort(StrEnum):
     """Orders offered by the requests list."""
 
     ARR = "arr"
+    SCORE = "score"
+    PIPELINE = "pipeline"
+    BLOCKED = "blocked"
     RECENT = "recent"
     FEEDBACK = "feedback"
 
@@ -49,6 +53,15 @@ class RequestFigures:
     feedback_count: int = 0
     highest_severity: Severity | None = None
     last_feedback_at: datetime | None = None
+    #: Distinct open deals the feedback names, and those it says it blocks (``pipeline``).
+    open_pipeline: Decimal = ZERO
+    open_deals: int = 0
+    blocked_pipeline: Decimal = ZERO
+    blocked_deals: int = 0
+    #: Accounts by their highest severity on the request (each account once).
+    accounts_low: int = 0
+    accounts_medium: int = 0
+    accounts_high: int = 0
 
 
 @dataclass(frozen=True)
@@ -96,26 +109,56 @@ def _activity_subquery(request_id: str | None) -> Subquery:
     return _scoped(query, request_id).group_by(Feedback.request_id).subquery()
 
 
+def _severity_subquery(request_id: str | None) -> Subquery:
+    # Each account once, at its highest severity on the request.
+    rank = case(*((Feedback.severity == sev, n) for sev, n in _SEVERITY_RANK.items()), else_=0)
+    per_account = _scoped(
+        select(Feedback.request_id, func.max(rank).label("rank")).group_by(
+            Feedback.request_id, Feedback.account_id
+        ),
+        request_id,
+    ).subquery()
+    counts = [
+        func.sum(case((per_account.c.rank == n, 1), else_=0)).label(f"accounts_{severity.value}")
+        for severity, n in _SEVERITY_RANK.items()
+    ]
+    return select(per_account.c.request_id, *counts).group_by(per_account.c.request_id).subquery()
+
+
 def _figures_query(request_id: str | None = None) -> Select[Any]:
     arr, deal, act = (
         _arr_subquery(dealbreakers_only=False, request_id=request_id),
         _arr_subquery(dealbreakers_only=True, request_id=request_id),
         _activity_subquery(request_id),
     )
-    arr_col = func.coalesce(arr.c.arr, ZERO).label("arr")
+    named, blocked = (
+        pipeline.deals_subquery(blocked_only=False, request_id=request_id),
+        pipeline.deals_subquery(blocked_only=True, request_id=request_id),
+    )
+    sev = _severity_subquery(request_id)
     return (
         select(
             FeatureRequest,
-            arr_col,
+            func.coalesce(arr.c.arr, ZERO).label("arr"),
             func.coalesce(deal.c.arr, ZERO).label("dealbreaker_arr"),
             func.coalesce(arr.c.accounts, 0).label("account_count"),
             func.coalesce(act.c.feedback_count, 0).label("feedback_count"),
             act.c.severity_rank,
             act.c.last_feedback_at,
+            func.coalesce(named.c.arr, ZERO).label("open_pipeline"),
+            func.coalesce(named.c.deals, 0).label("open_deals"),
+            func.coalesce(blocked.c.arr, ZERO).label("blocked_pipeline"),
+            func.coalesce(blocked.c.deals, 0).label("blocked_deals"),
+            func.coalesce(sev.c.accounts_low, 0).label("accounts_low"),
+            func.coalesce(sev.c.accounts_medium, 0).label("accounts_medium"),
+            func.coalesce(sev.c.accounts_high, 0).label("accounts_high"),
         )
         .outerjoin(arr, arr.c.request_id == FeatureRequest.id)
         .outerjoin(deal, deal.c.request_id == FeatureRequest.id)
         .outerjoin(act, act.c.request_id == FeatureRequest.id)
+        .outerjoin(named, named.c.request_id == FeatureRequest.id)
+        .outerjoin(blocked, blocked.c.request_id == FeatureRequest.id)
+        .outerjoin(sev, sev.c.request_id == FeatureRequest.id)
     )
 
 
@@ -127,6 +170,13 @@ def _row_figures(row: Any) -> RequestFigures:
         feedback_count=int(row.feedback_count),
         highest_severity=_RANK_SEVERITY.get(row.severity_rank or 0),
         last_feedback_at=row.last_feedback_at,
+        open_pipeline=Decimal(row.open_pipeline),
+        open_deals=int(row.open_deals),
+        blocked_pipeline=Decimal(row.blocked_pipeline),
+        blocked_deals=int(row.blocked_deals),
+        accounts_low=int(row.accounts_low),
+        accounts_medium=int(row.accounts_medium),
+        accounts_high=int(row.accounts_high),
     )
 
 
@@ -157,6 +207,7 @@ class RequestQuery:
     enterprise_only: bool = False  # has feedback from an enterprise account
     text: str = ""  # in the title or description
     sort: RequestSort = RequestSort.ARR
+    weights: priority.Weights = field(default_factory=priority.Weights)  # for the score sort
     limit: int = 50
     offset: int = 0
 
@@ -178,17 +229,7 @@ def list_requests(*, session: Session, query: RequestQuery) -> tuple[list[Reques
         stmt = stmt.where(FeatureRequest.status == query.status)
     stmt = _filter_feedback(stmt, query)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    order = {
-        RequestSort.ARR: [stmt.selected_columns.arr.desc()],
-        # Ties in feedback count go to the request worth more.
-        RequestSort.FEEDBACK: [
-            stmt.selected_columns.feedback_count.desc(),
-            stmt.selected_columns.arr.desc(),
-        ],
-        RequestSort.RECENT: [
-            func.coalesce(stmt.selected_columns.last_feedback_at, FeatureRequest.created_at).desc()
-        ],
-    }[query.sort]
+    order = _order(stmt, query, session.get_bind().dialect.name)
     stmt = stmt.order_by(*order, FeatureRequest.created_at.desc(), FeatureRequest.id)
     rows = session.execute(stmt.limit(query.limit).offset(query.offset)).all()
     areas = areas_by_request(session=session, request_ids=[row.FeatureRequest.id for row in rows])
@@ -197,6 +238,35 @@ def list_requests(*, session: Session, query: RequestQuery) -> tuple[list[Reques
         for row in rows
     ]
     return page, int(total)
+
+
+def _order(stmt: Select[Any], query: RequestQuery, dialect: str) -> list[Any]:
+    cols = stmt.selected_columns
+    return {
+        RequestSort.ARR: [cols.arr.desc()],
+        RequestSort.SCORE: [
+            priority.order_by(cols, query.weights, dialect).desc(),
+            cols.arr.desc(),
+        ],
+        RequestSort.PIPELINE: [
+            cols.open_pipeline.desc(),
+            cols.blocked_pipeline.desc(),
+            cols.arr.desc(),
+        ],
+        RequestSort.BLOCKED: [
+            cols.blocked_pipeline.desc(),
+            cols.open_pipeline.desc(),
+            cols.arr.desc(),
+        ],
+        # Ties in feedback count go to the request worth more.
+        RequestSort.FEEDBACK: [
+            cols.feedback_count.desc(),
+            cols.arr.desc(),
+        ],
+        RequestSort.RECENT: [
+            func.coalesce(cols.last_feedback_at, FeatureRequest.created_at).desc()
+        ],
+    }[query.sort]
 
 
 def _filter_feedback(stmt: Select[Any], query: RequestQuery) -> Select[Any]:
@@ -253,7 +323,11 @@ def feedback_of(*, session: Session, request_id: str) -> list[Feedback]:
         session.scalars(
             select(Feedback)
             .where(Feedback.request_id == request_id)
-            .options(selectinload(Feedback.account), selectinload(Feedback.creator))
+            .options(
+                selectinload(Feedback.account),
+                selectinload(Feedback.creator),
+                selectinload(Feedback.opportunity),
+            )
             .order_by(Feedback.created_at.desc(), Feedback.id)
         )
     )

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from gtm_feedback.durable.idempotency import scoped
 from gtm_feedback.errors import NotFoundError
-from gtm_feedback.feature_request import editing, merging, service
+from gtm_feedback.feature_request import editing, merging, priority, service
 from gtm_feedback.feature_request.models import FeatureRequest, RequestStatus
 from gtm_feedback.feature_request.schemas import (
     AreaRef,
@@ -33,7 +33,11 @@ router = APIRouter(prefix="/api/requests", tags=["requests"])
 
 
 def _summary(
-    request: FeatureRequest, figures: RequestFigures, areas: list[ProductArea], base_url: str
+    request: FeatureRequest,
+    figures: RequestFigures,
+    areas: list[ProductArea],
+    base_url: str,
+    weights: priority.Weights,
 ) -> dict[str, object]:
     return {
         "id": request.id,
@@ -46,6 +50,11 @@ def _summary(
         "account_count": figures.account_count,
         "feedback_count": figures.feedback_count,
         "highest_severity": figures.highest_severity,
+        "open_pipeline": figures.open_pipeline,
+        "open_deals": figures.open_deals,
+        "blocked_pipeline": figures.blocked_pipeline,
+        "blocked_deals": figures.blocked_deals,
+        "score": priority.score(figures, weights),
         "last_activity_at": max(
             filter(None, [figures.last_feedback_at, request.created_at, request.shipped_at])
         ),
@@ -71,18 +80,23 @@ def list_requests(
         ),
     ] = "",
 ) -> Page[RequestSummary]:
-    """Requests ranked by ARR (default), feedback count or recent activity."""
+    """Requests ranked by ARR (default), priority score, open or blocked pipeline, feedback
+    count or recent activity."""
+    weights = priority.load(session)
     query = RequestQuery(
         area_slug=area,
         status=status,
         text=q,
         sort=sort,
+        weights=weights,
         limit=paging.limit,
         offset=paging.offset,
     )
     rows, total = service.list_requests(session=session, query=query)
     items = [
-        RequestSummary.model_validate(_summary(r.request, r.figures, r.areas, settings.base_url))
+        RequestSummary.model_validate(
+            _summary(r.request, r.figures, r.areas, settings.base_url, weights)
+        )
         for r in rows
     ]
     return page_of(items, total, paging)
@@ -121,10 +135,14 @@ def get_request(
 def request_detail(session: Session, request: FeatureRequest, base_url: str) -> RequestDetail:
     """One request as the API shows it: figures, areas, followers, feedback."""
     figures = service.figures(session=session, request_id=request.id)
+    weights = priority.load(session)
     related = request.related_request
     return RequestDetail.model_validate(
-        _summary(request, figures, request.areas, base_url)
+        _summary(request, figures, request.areas, base_url, weights)
         | {
+            "score_breakdown": [
+                vars(t) | {"points": t.points} for t in priority.breakdown(figures, weights)
+            ],
             "description": request.description,
             "tracker_url": request.tracker_url,
             "related_request_slug": related.slug if related else None,

@@ -31,7 +31,8 @@ def run_id_for(submission_id: str) -> str:
 
 
 def check_references(session: Session, submission: FeedbackSubmission) -> None:
-    """Refuse an unknown account, or an opportunity that is not the account's."""
+    """Refuse an unknown account, an opportunity that is not the account's, or a closed deal
+    flagged as blocked."""
     errors = []
     if session.get(Account, submission.account_id) is None:
         errors.append(("account_id", f"unknown account {submission.account_id!r}"))
@@ -39,6 +40,10 @@ def check_references(session: Session, submission: FeedbackSubmission) -> None:
     opportunity = session.get(Opportunity, wanted) if wanted else None
     if wanted and (opportunity is None or opportunity.account_id != submission.account_id):
         errors.append(("opportunity_id", "unknown opportunity for this account"))
+    elif opportunity is not None and submission.blocks_deal and not opportunity.is_open:
+        errors.append(
+            ("blocks_deal", f"the deal is closed ({opportunity.stage}): nothing to block")
+        )
     if errors:
         raise InvalidInputError(errors)
 
@@ -51,7 +56,12 @@ def from_form(
     The web form and the Slack modal both show these next to their fields; nothing starts.
     """
     links = [line.strip() for line in values.get("links", "").split() if line.strip()]
-    data = {**values, "links": links, "opportunity_id": values.get("opportunity_id") or None}
+    data = {
+        **values,
+        "links": links,
+        "opportunity_id": values.get("opportunity_id") or None,
+        "blocks_deal": bool(values.get("blocks_deal")),  # a ticked box sends "on"
+    }
     try:
         submission = FeedbackSubmission.model_validate({**data, "source": source})
     except ValidationError as exc:

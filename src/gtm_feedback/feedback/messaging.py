@@ -13,7 +13,7 @@ SHORTCUT = "add_feedback"
 MODAL = "add_feedback_modal"
 PROPOSAL_ADD = "proposal_add"
 #: Block ids of the modal's inputs, named after the submission fields they fill.
-FIELDS = ("severity", "account_id", "opportunity_id", "pain", "links")
+FIELDS = ("severity", "account_id", "opportunity_id", "blocks_deal", "pain", "links")
 
 
 def _input(
@@ -37,6 +37,21 @@ def _text(initial: str = "", multiline: bool = False, hint: str = "") -> dict[st
     return element
 
 
+_BLOCKS_DEAL = {
+    "type": "checkboxes",
+    "options": [
+        {
+            "text": {"type": "plain_text", "text": "This blocks the deal"},
+            "description": {
+                "type": "plain_text",
+                "text": "The opportunity will not close without it",
+            },
+            "value": "on",
+        }
+    ],
+}
+
+
 def feedback_modal(
     *, pain: str = "", account_id: str = "", metadata: dict[str, str] | None = None
 ) -> dict[str, Any]:
@@ -49,6 +64,7 @@ def feedback_modal(
         _input("severity", "Severity", {"type": "static_select", "options": options}),
         _input("account_id", "Account id (CRM)", _text(account_id, hint="e.g. 0015g00000AbCdE")),
         _input("opportunity_id", "Opportunity id", _text(), optional=True),
+        _input("blocks_deal", "The deal", _BLOCKS_DEAL, optional=True),
         _input("pain", "Customer pain", _text(clip(pain, 2900), multiline=True)),
         _input("links", "Links (one per line)", _text(multiline=True), optional=True),
     ]
@@ -69,7 +85,10 @@ def modal_values(state: dict[str, Any]) -> dict[str, str]:
     for field in FIELDS:
         element = state.get("values", {}).get(field, {}).get("value", {})
         selected = element.get("selected_option") or {}
-        values[field] = str(selected.get("value") or element.get("value") or "").strip()
+        ticked = ",".join(
+            str(option.get("value")) for option in element.get("selected_options", [])
+        )
+        values[field] = str(selected.get("value") or element.get("value") or ticked).strip()
     return values
 
 

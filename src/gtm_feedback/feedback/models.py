@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gtm_feedback.account.models import Account, Opportunity
@@ -72,7 +72,9 @@ class Feedback(EmbeddingColumns, Base):
         ForeignKey("feature_requests.id", ondelete="CASCADE"), index=True
     )
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
-    opportunity_id: Mapped[str | None] = mapped_column(ForeignKey("opportunities.id"))
+    opportunity_id: Mapped[str | None] = mapped_column(ForeignKey("opportunities.id"), index=True)
+    #: The named (open) deal will not close without this: it counts as blocked pipeline.
+    blocks_deal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     severity: Mapped[Severity] = mapped_column(enum_column_type(Severity, "severity"))
     description: Mapped[str] = mapped_column(Text)
     links: Mapped[list[str]] = mapped_column(JSON, default=list)

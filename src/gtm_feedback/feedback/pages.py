@@ -23,7 +23,15 @@ from gtm_feedback.web.deps import DbSession, DbWrite
 from gtm_feedback.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
-FIELDS = ("severity", "account_id", "opportunity_id", "pain", "links", "submitter_email")
+FIELDS = (
+    "severity",
+    "account_id",
+    "opportunity_id",
+    "blocks_deal",
+    "pain",
+    "links",
+    "submitter_email",
+)
 
 
 def _form(
@@ -47,6 +55,7 @@ def submit_feedback(
     severity: Annotated[str, Form()] = "",
     account_id: Annotated[str, Form()] = "",
     opportunity_id: Annotated[str, Form()] = "",
+    blocks_deal: Annotated[str, Form(max_length=10)] = "",
     pain: Annotated[str, Form()] = "",
     links: Annotated[str, Form()] = "",
     submitter_email: Annotated[str, Form()] = "",
@@ -56,6 +65,7 @@ def submit_feedback(
         "severity": severity,
         "account_id": account_id.strip(),
         "opportunity_id": opportunity_id.strip(),
+        "blocks_deal": "on" if blocks_deal else "",
         "pain": pain,
         "links": links,
         "submitter_email": submitter_email.strip() or who.email,

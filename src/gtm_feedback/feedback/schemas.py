@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationInfo,
+    field_validator,
+)
 
 from gtm_feedback.feedback.models import FeedbackSource, MatchTier, Severity
 from gtm_feedback.matching.tiers import Tier
@@ -23,6 +31,7 @@ class FeedbackOut(BaseModel):
     request_id: str
     account_id: str
     opportunity_id: str | None
+    blocks_deal: bool
     severity: Severity
     severity_label: str
     description: str
@@ -79,8 +88,19 @@ class FeedbackIn(BaseModel):
     severity: Severity
     account_id: str = Field(min_length=1, max_length=64)
     opportunity_id: str | None = Field(default=None, max_length=64)
+    blocks_deal: bool = Field(
+        default=False, description="The named open opportunity will not close without this."
+    )
     links: list[HttpUrl] = Field(default_factory=list, max_length=20)
     submitter_email: EmailLike
+
+    @field_validator("blocks_deal")
+    @classmethod
+    def _deal_named(cls, value: bool, info: ValidationInfo) -> bool:
+        # A field error (not a model one) so forms show it next to the box.
+        if value and not info.data.get("opportunity_id"):
+            raise ValueError("name the opportunity (the deal) that this blocks")
+        return value
 
     def submission(self, source: FeedbackSource = FeedbackSource.API) -> FeedbackSubmission:
         """The submission, stamped with where it came from."""

@@ -52,6 +52,7 @@ def record(
         request_id=request_id,
         account_id=submission.account_id,
         opportunity_id=submission.opportunity_id,
+        blocks_deal=submission.blocks_deal,
         severity=submission.severity,
         description=submission.pain,
         links=[str(link) for link in submission.links],

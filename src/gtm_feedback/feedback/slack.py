@@ -85,6 +85,7 @@ def on_modal_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> Non
         severity=values["severity"],
         account_id=values["account_id"],
         opportunity_id=values["opportunity_id"] or None,
+        blocks_deal=bool(values["blocks_deal"]),
         pain=values["pain"],
         links=values["links"].split(),
         proposal_token=metadata.get("proposal"),

@@ -40,6 +40,7 @@ class SlackFeedbackInput(_Model):
     severity: str
     account_id: str
     opportunity_id: str | None = None
+    blocks_deal: bool = False
     pain: str
     links: list[str] = Field(default_factory=list)
     proposal_token: str | None = None
@@ -77,6 +78,7 @@ def slack_feedback_workflow(data: SlackFeedbackInput) -> str:
             "severity": data.severity,
             "account_id": data.account_id,
             "opportunity_id": data.opportunity_id,
+            "blocks_deal": data.blocks_deal,
             "links": data.links,
             "submitter_email": email,
             "source": FeedbackSource.SLACK,

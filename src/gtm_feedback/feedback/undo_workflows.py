@@ -72,6 +72,7 @@ def _detach(url: str, data: UndoInput) -> Detached | None:
             "severity": row.severity,
             "account_id": row.account_id,
             "opportunity_id": row.opportunity_id,
+            "blocks_deal": row.blocks_deal,
             "links": row.links,
             "submitter_email": creator.email if creator else data.actor_email,
             "source": row.source,

@@ -121,6 +121,20 @@ def apply_request(session: Session, row: RequestRow) -> bool:
     return created
 
 
+def _check_deal(session: Session, row: FeedbackRow) -> None:
+    opportunity = session.get(Opportunity, row.opportunity_id) if row.opportunity_id else None
+    if row.opportunity_id is not None and (
+        opportunity is None or opportunity.account_id != row.account_id
+    ):
+        raise RowRejectedError(
+            f"opportunity {row.opportunity_id!r} does not belong to account {row.account_id!r}"
+        )
+    if row.blocks_deal and opportunity is None:
+        raise RowRejectedError("blocks_deal needs the opportunity_id of the deal it blocks")
+    if row.blocks_deal and opportunity is not None and not opportunity.is_open:
+        raise RowRejectedError(f"blocks_deal on a closed deal ({opportunity.stage})")
+
+
 def apply_feedback(session: Session, row: FeedbackRow) -> bool:
     """Upsert feedback on a known request and account; its creator follows the request."""
     request = requests.resolve(session=session, id_or_slug=row.request_id)
@@ -128,13 +142,10 @@ def apply_feedback(session: Session, row: FeedbackRow) -> bool:
         raise RowRejectedError(f"unknown request {row.request_id!r}")
     if session.get(Account, row.account_id) is None:
         raise RowRejectedError(f"unknown account {row.account_id!r}")
-    if row.opportunity_id is not None:
-        opportunity = session.get(Opportunity, row.opportunity_id)
-        if opportunity is None or opportunity.account_id != row.account_id:
-            raise RowRejectedError(
-                f"opportunity {row.opportunity_id!r} does not belong to account {row.account_id!r}"
-            )
+    _check_deal(session, row)
     values = row.model_dump(exclude={"creator_email", "created_at"})
+    if row.blocks_deal is None:  # no flag given: the stored one stays
+        del values["blocks_deal"]
     values |= {"request_id": request.id, "links": [str(link) for link in row.links]}
     if row.created_at is not None or session.get(Feedback, row.id) is None:
         values["created_at"] = _utc(row.created_at)

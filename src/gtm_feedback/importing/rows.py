@@ -73,6 +73,7 @@ OptionalWebUrl = Annotated[OptionalText, AfterValidator(_web_url)]
 OptionalEmail = Annotated[OptionalText, AfterValidator(_email)]
 Money = Annotated[Decimal, BeforeValidator(_money), Field(ge=0, max_digits=14, decimal_places=2)]
 Flag = Annotated[bool, BeforeValidator(_bool)]
+OptionalFlag = Annotated[Flag | None, BeforeValidator(_blank_to_none)]
 StrList = Annotated[list[str], BeforeValidator(_split_list)]
 UrlList = Annotated[list[HttpUrl], BeforeValidator(_split_list)]
 OptionalStamp = Annotated[datetime | None, BeforeValidator(_blank_to_none)]
@@ -134,12 +135,15 @@ class RequestRow(_Row):
 
 
 class FeedbackRow(_Row):
-    """``id,request_id,account_id,opportunity_id,severity,description,links,creator_email,source,created_at``."""
+    """``id,request_id,account_id,opportunity_id,severity,description,links,creator_email,source,created_at``
+    and optionally ``blocks_deal`` (true when the named open opportunity will not close
+    without it; a blank cell or no column leaves the flag as it is)."""
 
     id: Id
     request_id: Id
     account_id: Id
     opportunity_id: OptionalId = None
+    blocks_deal: OptionalFlag = None
     severity: Severity
     description: str = Field(min_length=1, max_length=10_000)
     links: UrlList = Field(default_factory=list)

@@ -1,8 +1,10 @@
 """An area's figures for its insight report: one query, then the exact ARR rules in Python.
 
 ARR counts each account once (per request, and again once per area total); dealbreaker ARR
-counts only enterprise accounts with high-severity feedback. Only *open* requests are ranked;
-the execution counts cover every status.
+counts only enterprise accounts with high-severity feedback; pipeline counts each open deal
+once, and blocked pipeline the open deals some feedback blocks (``feature_request.pipeline``
+computes the same in SQL). Only *open* requests are ranked; the execution counts cover every
+status.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gtm_feedback.account.models import Account
+from gtm_feedback.account.models import Account, Opportunity, is_open_stage
 from gtm_feedback.db.vectors import from_bytes
 from gtm_feedback.feature_request.models import FeatureRequest, RequestStatus, request_areas
 from gtm_feedback.feedback.models import Feedback, Severity
@@ -44,6 +46,8 @@ class RequestFigure(_Model):
     dealbreaker_arr: Decimal = ZERO
     dealbreaker_accounts: int = 0
     feedback: int = 0
+    open_pipeline: Decimal = ZERO
+    blocked_pipeline: Decimal = ZERO
 
 
 class SegmentFigure(_Model):
@@ -73,6 +77,11 @@ class AreaFigures(_Model):
     segments: list[SegmentFigure]
     regions: list[SegmentFigure]
     severity: dict[str, int]
+    # Defaults: reports stored before pipeline existed still load.
+    open_pipeline: Decimal = ZERO
+    open_deals: int = 0
+    blocked_pipeline: Decimal = ZERO
+    blocked_deals: int = 0
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,31 @@ class FeedbackRow:
     arr: Decimal
     is_enterprise: bool
     region: str | None
+    #: The open deal the feedback names (None: no deal, or a closed one), and if it blocks it.
+    deal_id: str | None = None
+    deal_arr: Decimal = ZERO
+    blocks_deal: bool = False
+
+
+@dataclass
+class _Deals:
+    named: dict[str, Decimal] = field(default_factory=dict)
+    blocked: dict[str, Decimal] = field(default_factory=dict)
+
+    def add(self, row: FeedbackRow) -> None:
+        if row.deal_id is None:
+            return
+        self.named[row.deal_id] = row.deal_arr
+        if row.blocks_deal:
+            self.blocked[row.deal_id] = row.deal_arr
+
+    def totals(self) -> dict[str, object]:
+        return {
+            "open_pipeline": sum(self.named.values(), ZERO),
+            "open_deals": len(self.named),
+            "blocked_pipeline": sum(self.blocked.values(), ZERO),
+            "blocked_deals": len(self.blocked),
+        }
 
 
 @dataclass
@@ -145,13 +179,35 @@ def feedback_rows(session: Session, area_id: str) -> list[FeedbackRow]:
             Account.arr,
             Account.is_enterprise,
             Account.region,
+            Feedback.opportunity_id,
+            Opportunity.arr,
+            Opportunity.stage,
+            Feedback.blocks_deal,
         )
         .join(Account, Account.id == Feedback.account_id)
         .join(FeatureRequest, FeatureRequest.id == Feedback.request_id)
         .join(request_areas, request_areas.c.request_id == Feedback.request_id)
+        .outerjoin(Opportunity, Opportunity.id == Feedback.opportunity_id)
         .where(request_areas.c.area_id == area_id, FeatureRequest.status == RequestStatus.OPEN)
     ).all()
-    return [FeedbackRow(*row) for row in result]
+    rows = []
+    for request_id, account_id, severity, arr, enterprise, region, *deal in result:
+        deal_id, deal_arr, stage, blocks = deal
+        deal_open = deal_id is not None and is_open_stage(stage)
+        rows.append(
+            FeedbackRow(
+                request_id,
+                account_id,
+                severity,
+                arr,
+                enterprise,
+                region,
+                deal_id=deal_id if deal_open else None,
+                deal_arr=deal_arr if deal_open else ZERO,
+                blocks_deal=deal_open and blocks,
+            )
+        )
+    return rows
 
 
 def rank_requests(
@@ -161,9 +217,11 @@ def rank_requests(
     asking: dict[str, dict[str, Decimal]] = defaultdict(dict)
     dealbreaking: dict[str, dict[str, Decimal]] = defaultdict(dict)
     feedback: dict[str, int] = defaultdict(int)
+    deals: dict[str, _Deals] = defaultdict(_Deals)
     for row in rows:
         asking[row.request_id][row.account_id] = row.arr
         feedback[row.request_id] += 1
+        deals[row.request_id].add(row)
         if row.severity is Severity.HIGH and row.is_enterprise:
             dealbreaking[row.request_id][row.account_id] = row.arr
     figures = [
@@ -176,6 +234,8 @@ def rank_requests(
             dealbreaker_arr=sum(dealbreaking[rid].values(), ZERO),
             dealbreaker_accounts=len(dealbreaking[rid]),
             feedback=feedback[rid],
+            open_pipeline=sum(deals[rid].named.values(), ZERO),
+            blocked_pipeline=sum(deals[rid].blocked.values(), ZERO),
         )
         for rid, slug, title in requests
     ]
@@ -188,8 +248,10 @@ def _totals(rows: list[FeedbackRow]) -> dict[str, object]:
     segments: dict[str, _Tally] = defaultdict(_Tally)
     regions: dict[str, _Tally] = defaultdict(_Tally)
     severity = {level.value: 0 for level in Severity}
+    deals = _Deals()
     for row in rows:
         everyone.add(row)
+        deals.add(row)
         segments[segment_of(row)].add(row)
         regions[row.region or "Unknown"].add(row)
         severity[row.severity.value] += 1
@@ -204,6 +266,7 @@ def _totals(rows: list[FeedbackRow]) -> dict[str, object]:
         "segments": _by_arr(segments),
         "regions": _by_arr(regions),
         "severity": severity,
+        **deals.totals(),
     }
 
 

@@ -8,10 +8,11 @@ from typing import Annotated
 from dbos import DBOS
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from gtm_feedback.durable.runs import FINISHED
 from gtm_feedback.errors import NotFoundError
-from gtm_feedback.insight import service
+from gtm_feedback.insight import pipeline, service
 from gtm_feedback.insight.schemas import AreaInsightsInput, AreaInsightsResult
 from gtm_feedback.insight.workflows import start_insights
 from gtm_feedback.product_area import service as areas
@@ -64,7 +65,9 @@ def areas_page(request: Request, session: DbSession) -> Response:
         }
         for area in areas.list_areas(session=session)
     ]
-    return templates.TemplateResponse(request, "areas.html", {"rows": rows})
+    chart = pipeline.by_area_chart(pipeline.all_areas(session))
+    context = {"rows": rows, "pipeline": chart if any(b.value for b in chart.bars) else None}
+    return templates.TemplateResponse(request, "areas.html", context)
 
 
 @router.get("/areas/{slug}", response_class=HTMLResponse, dependencies=[VIEWER])
@@ -91,8 +94,14 @@ def area_page(
         "run": banner,
         "refresh": banner is not None and banner.running,
         "schedule": _schedule_text(settings.insights_cron, settings.timezone),
+        "pipeline": _pipeline_card(session, area.slug),
     }
     return templates.TemplateResponse(request, "area.html", context)
+
+
+def _pipeline_card(session: Session, slug: str) -> dict[str, object]:
+    live = pipeline.one_area(session, slug)
+    return {"area": live, "chart": pipeline.by_request_chart(live)}
 
 
 def _schedule_text(cron: str, timezone: str) -> str:

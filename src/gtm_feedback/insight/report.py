@@ -251,6 +251,8 @@ def headline(f: AreaFigures) -> list[Metric]:
         Metric(label="ARR asking", value=_usd(f.asking_arr), unit="usd"),
         Metric(label="Accounts asking", value=f.asking_accounts, unit="count"),
         Metric(label="Dealbreaker ARR", value=_usd(f.dealbreaker_arr), unit="usd"),
+        Metric(label="Open pipeline", value=_usd(f.open_pipeline), unit="usd"),
+        Metric(label="Blocked pipeline", value=_usd(f.blocked_pipeline), unit="usd"),
         Metric(label="Ship rate", value=f.ship_rate, unit="percent"),
     ]
 

@@ -171,17 +171,21 @@ def _register_acting(server: MCPServer, caller: Callable[[], Principal]) -> None
         severity: Severity,
         account_id: Annotated[str, Field(min_length=1, max_length=64)],
         opportunity_id: Annotated[str | None, Field(max_length=64)] = None,
+        blocks_deal: bool = False,
         links: Annotated[list[HttpUrl], Field(max_length=20)] = [],  # noqa: B006 - read only
         idempotency_key: Annotated[str | None, Field(max_length=200)] = None,
     ) -> tools.Submitted:
         """File a customer's pain (member role). Matching then attaches it to a request,
         asks a person, or writes a new request; the run id tracks it. severity: low (nice to
-        have), medium (significant pain) or high (dealbreaker). The same idempotency_key
-        twice files it once."""
+        have), medium (significant pain) or high (dealbreaker). blocks_deal flags that the
+        named open opportunity will not close without it. The same idempotency_key twice
+        files it once."""
 
         def work() -> tools.Submitted:
             who = caller()
-            body = tools.feedback_body(who, pain, severity, account_id, opportunity_id, links)
+            body = tools.feedback_body(
+                who, pain, severity, account_id, opportunity_id, links, blocks_deal
+            )
             return tools.submit_feedback(who, body, idempotency_key)
 
         return _call(work)

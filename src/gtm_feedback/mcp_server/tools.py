@@ -118,6 +118,7 @@ def feedback_body(
     account_id: str,
     opportunity_id: str | None,
     links: list[HttpUrl],
+    blocks_deal: bool = False,
 ) -> FeedbackIn:
     """The intake's body from a tool's arguments; the submitter is the token's user."""
     return FeedbackIn(
@@ -125,6 +126,7 @@ def feedback_body(
         severity=severity,
         account_id=account_id,
         opportunity_id=opportunity_id,
+        blocks_deal=blocks_deal,
         links=links,
         submitter_email=who.email,
     )

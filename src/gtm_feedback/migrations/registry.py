@@ -15,6 +15,7 @@ from gtm_feedback.feature_request.models import (
     VectorIndexChange,
     VectorIndexState,
 )
+from gtm_feedback.feature_request.priority import PriorityWeights
 from gtm_feedback.feature_request.sql_vectors import TABLES as PGVECTOR_TABLES
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.importing.models import ImportChunk, ImportFile, ImportSeenId
@@ -52,6 +53,7 @@ __all__ = [
     "MatchDecision",
     "Opportunity",
     "OutboxMessage",
+    "PriorityWeights",
     "ProductArea",
     "RequestMerge",
     "User",

@@ -10,6 +10,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
+from gtm_feedback.account.models import is_open_stage
 from gtm_feedback.sample import names
 from gtm_feedback.text.slug import slugify
 
@@ -233,7 +234,24 @@ def generate(seed: int, now: datetime) -> SampleData:
     # Their own random streams: the rows above stay what they were before these existed.
     plant_duplicates(random.Random(f"{seed}-duplicates"), catalog, data, now)
     assign_owners(random.Random(f"{seed}-owners"), data)
+    link_deals(random.Random(f"{seed}-deals"), data)
     return data
+
+
+def link_deals(rng: random.Random, data: SampleData) -> None:
+    """Six in ten feedback items of an account with a deal name it; nearly half of those on an
+    open deal say they block it (a closed deal cannot be blocked)."""
+    deals: dict[str, list[Row]] = {}
+    for deal in data.opportunities:
+        deals.setdefault(deal["account_id"], []).append(deal)
+    for row in data.feedback:
+        named = rng.choice(deals[row["account_id"]]) if row["account_id"] in deals else None
+        if named is None or rng.random() >= 0.6:
+            row["blocks_deal"] = "false"
+            continue
+        row["opportunity_id"] = named["id"]
+        still_open = is_open_stage(named["stage"])
+        row["blocks_deal"] = str(still_open and rng.random() < 0.45).lower()
 
 
 def assign_owners(rng: random.Random, data: SampleData) -> None:
