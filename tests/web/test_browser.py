@@ -211,7 +211,7 @@ def test_filter_and_sort_requests(server: str, page: Page, shots: Path) -> None:
     for n in range(rows.count()):
         expect(rows.nth(n)).to_contain_text("Mobile")
         expect(rows.nth(n)).to_contain_text("open")
-    counts = [int(rows.nth(n).locator("td").nth(5).inner_text()) for n in range(rows.count())]
+    counts = [int(rows.nth(n).locator("td").nth(7).inner_text()) for n in range(rows.count())]
     assert counts == sorted(counts, reverse=True)
 
 
