@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,3 +90,39 @@ def test_a_run_left_waiting_does_not_outlive_the_test(workflows: WorkflowKit) ->
     )
     workflows.wait_for_sleep(created.followup_run_id)
     # The kit's teardown cancels it and wakes its sleep: no thread is left behind.
+
+
+_LEFT_SLEEPING = '''
+from concurrent.futures import ThreadPoolExecutor
+import time
+
+pytest_plugins = ["gtm_feedback.testing"]
+
+_POOL = ThreadPoolExecutor(max_workers=1)  # like DBOS's executor: joined at exit
+
+
+def test_leaves_a_run_sleeping():
+    _POOL.submit(time.sleep, 3600)  # a follow-up's hour
+
+
+def test_outcome():
+    assert OUTCOME
+'''
+
+
+@pytest.mark.parametrize(("outcome", "status"), [("True", 0), ("False", 1)])
+def test_pytest_exits_with_its_status_though_a_run_sleeps(
+    tmp_path: Path, outcome: str, status: int
+) -> None:
+    """A thread left sleeping for an hour does not hold the test process open (CI hung so)."""
+    (tmp_path / "test_left.py").write_text(_LEFT_SLEEPING.replace("OUTCOME", outcome))
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,  # the property: far less than the hour the thread sleeps
+        check=False,
+    )
+    assert run.returncode == status, run.stdout + run.stderr
+    assert ("1 failed" in run.stdout) is (status == 1)

@@ -17,6 +17,8 @@ including runs left waiting.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -149,6 +151,32 @@ class WorkflowKit:
             DBOS.send(run.workflow_id, None, topic=WAKE_TOPIC)
         for workflow_id, token in waits:
             DBOS.send(workflow_id, None, topic=approvals.topic(token))
+
+
+_EXIT_STATUS = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remember the run's exit status for :func:`pytest_unconfigure`."""
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Exit once pytest has reported everything, without joining DBOS's executor threads.
+
+    As ``gtm-feedback serve`` does: a run a test left sleeping outside the ``workflows``
+    fixture (a follow-up waits an hour) holds a DBOS executor thread, which the interpreter
+    would join at exit; and once the test's PostgreSQL database is dropped, DBOS retries its
+    connection without end. Our CI once hung there until its time ran out.
+    """
+    status = config.stash.get(_EXIT_STATUS, None)
+    if status is None:  # the session never started (pytest --help, a usage error)
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def kit_settings(folder: Path, **overrides: Any) -> Settings:
