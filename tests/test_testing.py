@@ -92,7 +92,7 @@ def test_a_run_left_waiting_does_not_outlive_the_test(workflows: WorkflowKit) ->
     # The kit's teardown cancels it and wakes its sleep: no thread is left behind.
 
 
-_LEFT_SLEEPING = '''
+_LEFT_SLEEPING = """
 from concurrent.futures import ThreadPoolExecutor
 import time
 
@@ -107,7 +107,7 @@ def test_leaves_a_run_sleeping():
 
 def test_outcome():
     assert OUTCOME
-'''
+"""
 
 
 @pytest.mark.parametrize(("outcome", "status"), [("True", 0), ("False", 1)])
