@@ -205,6 +205,8 @@ class Settings(BaseSettings):
     system_user_email: str = "gtm-feedback-bot@example.com"
     insights_cron: Cron = "0 8 * * *"
     digest_cron: Cron = "0 9 * * 1"
+    view_alerts_interval: float = Field(default=10.0, ge=0, le=3600)
+    view_digest_cron: Cron = "0 8 * * *"
     run_retention_days: float = Field(default=30.0, ge=0, le=36500)
     run_retention_cron: Cron = "45 3 * * *"
     insights_concurrency: int = Field(default=4, ge=1, le=32)

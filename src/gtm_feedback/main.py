@@ -49,6 +49,8 @@ from gtm_feedback.outbox.pages import router as outbox_pages
 from gtm_feedback.outbox.views import router as outbox_router
 from gtm_feedback.product_area.pages import router as admin_pages
 from gtm_feedback.product_area.views import router as areas_router
+from gtm_feedback.saved_view.pages import router as views_pages
+from gtm_feedback.saved_view.views import router as views_router
 from gtm_feedback.slack_app import build_bolt
 from gtm_feedback.slack_app import router as slack_router
 from gtm_feedback.user.access import PUBLIC, VIEWER
@@ -84,6 +86,7 @@ ROUTERS = (
     users_router,
     requests_router,
     priority_router,
+    views_router,
     merges_router,
     approvals_router,
     outbox_router,
@@ -91,6 +94,7 @@ ROUTERS = (
     feedback_router,
     insight_pages,
     priority_pages,
+    views_pages,
     request_pages,
     merge_pages,
     feedback_pages,

@@ -42,6 +42,8 @@ from gtm_feedback.logging import get_logger
 from gtm_feedback.monitoring.retention import SCHEDULE_NAME as RETENTION_SCHEDULE
 from gtm_feedback.monitoring.retention import scheduled_retention_workflow
 from gtm_feedback.outbox.messengers import OutboxMessenger, SlackMessenger
+from gtm_feedback.saved_view.kicker import AlertKicker
+from gtm_feedback.saved_view.workflows import VIEW_DIGEST_SCHEDULE, scheduled_view_digest_workflow
 
 log = get_logger(__name__)
 
@@ -57,6 +59,7 @@ KEEPS_WATCH: frozenset[Role] = frozenset({"server", "worker"})
 UNLEASED: frozenset[Role] = frozenset({"test"})
 #: This process's lease keeper, while DBOS is launched.
 _KEEPER: list[LeaseKeeper] = []
+_KICKER: list[AlertKicker] = []
 ScheduledWorkflow = Callable[[datetime, Any], None]
 
 
@@ -189,12 +192,20 @@ def launch(settings: Settings, role: Role) -> DBOS:
     register_queues(settings, runs_work=role in RUNS_WORK)
     if role in KEEPS_WATCH:
         apply_schedules(settings)
+        _watch_views(settings)
     if keeper is not None:
         keeper.start()
         _KEEPER.append(keeper)
     announce = log.debug if role == "cli" else log.info  # a command's output is for its user
     announce("dbos.launched", role=role, executor_id=settings.resolved_executor_id(role))
     return dbos
+
+
+def _watch_views(settings: Settings) -> None:
+    # Saved views' immediate alerts: a run starts when there is work (saved_view/kicker.py).
+    if settings.view_alerts_interval > 0:
+        _KICKER.append(AlertKicker(settings.app_database_url, settings.view_alerts_interval))
+        _KICKER[-1].start()
 
 
 def _keep_lease(settings: Settings, role: Role) -> LeaseKeeper | None:
@@ -216,8 +227,8 @@ def _recover(executor_id: str) -> int:
 
 
 def apply_schedules(settings: Settings) -> None:
-    """Create or update the schedules: insights, digest, refit, run retention, duplicate sweep
-    (``off``: remove).
+    """Create or update the schedules: insights, digest, saved views' digest, refit, run
+    retention, duplicate sweep (``off``: remove).
 
     Every server and worker calls this at start: DBOS upserts schedules by name, so however
     many processes start there is one schedule each, and each firing time runs once (its run
@@ -226,6 +237,12 @@ def apply_schedules(settings: Settings) -> None:
     wanted = (
         (INSIGHTS_SCHEDULE, scheduled_area_insights_workflow, settings.insights_cron, "insights"),
         (DIGEST_SCHEDULE, scheduled_weekly_digest_workflow, settings.digest_cron, "notifications"),
+        (
+            VIEW_DIGEST_SCHEDULE,
+            scheduled_view_digest_workflow,
+            settings.view_digest_cron,
+            "notifications",
+        ),
         (REFIT_SCHEDULE, scheduled_refit_workflow, refit_cron(settings), "matching"),
         (RETENTION_SCHEDULE, scheduled_retention_workflow, settings.run_retention_cron, "matching"),
         (
@@ -262,6 +279,8 @@ def refit_cron(settings: Settings) -> str:
 def shutdown(timeout_sec: int = 5) -> None:
     """Stop DBOS, letting running workflows finish for up to ``timeout_sec`` seconds."""
     stop_pacing()
+    while _KICKER:
+        _KICKER.pop().stop()
     for keeper in _KEEPER:
         keeper.recover = None  # no takeovers while this process winds down
     DBOS.destroy(workflow_completion_timeout_sec=timeout_sec)

@@ -101,6 +101,7 @@ def test_two_servers_register_one_schedule_and_run_each_time_once(
         ("duplicate-sweep-weekly", "0 6 * * 1", "Europe/Paris", "matching"),
         ("matching-refit-nightly", "30 2 * * *", "Europe/Paris", "matching"),
         ("run-retention", "45 3 * * *", "Europe/Paris", "matching"),
+        ("view-digest", "0 8 * * *", "Europe/Paris", "notifications"),
         ("weekly-digest", "0 9 * * 1", "Europe/Paris", "notifications"),
     ]
     runs = _scheduled_runs(system_db)

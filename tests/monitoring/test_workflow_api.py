@@ -84,7 +84,7 @@ def test_unknown_workflow_bad_body_unknown_run(client: TestClient) -> None:
     assert (
         "known: area-insights, create-request, duplicate-sweep, import, mark-shipped, "
         "merge-requests, process-feedback, refit-matching, sync-embeddings, unmerge-requests, "
-        "weekly-digest" in missing.json()["detail"]
+        "view-alerts, view-digest, weekly-digest" in missing.json()["detail"]
     )
     bad = client.post("/api/workflows/mark-shipped", json={"request": 3, "extra": True})
     assert bad.status_code == 422

@@ -16,9 +16,7 @@ from dataclasses import dataclass
 
 from dbos import DBOS
 
-from gtm_feedback.logging import get_logger
-
-log = get_logger(__name__)
+from gtm_feedback.durable.periodic import Periodic
 
 #: Checks between re-setting every interval even if unchanged here (other processes pace the
 #: same queues, which live in the database).
@@ -33,27 +31,15 @@ class Pace:
     idle: float
 
 
-class QueuePacer:
+class QueuePacer(Periodic):
     """A daemon thread that keeps each queue's polling interval at its pace."""
 
     def __init__(self, paces: Mapping[str, Pace], check_every: float) -> None:
+        super().__init__("queue_pacer", check_every)
         self._paces = dict(paces)
-        self._check_every = check_every
         self._current: dict[str, float] = {}
         self._lock = threading.Lock()
         self._checks = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="gtmfb-queue-pacer", daemon=True)
-
-    def start(self) -> None:
-        """Check now, then every ``check_every`` seconds until stopped."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop checking (the intervals stay as last set)."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
 
     def check(self) -> dict[str, float]:
         """Set every queue's interval from the work waiting now; the intervals in force."""
@@ -84,11 +70,3 @@ class QueuePacer:
             if queue is not None:
                 queue.set_polling_interval_sec(interval)
                 self._current[name] = interval
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.check()
-            except Exception as error:  # a busy database: the next check will do
-                log.warning("queue_pacer.check_failed", error=str(error))
-            self._stop.wait(self._check_every)

@@ -61,7 +61,10 @@ class FeatureRequest(EmbeddingColumns, Base):
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[RequestStatus] = mapped_column(
-        enum_column_type(RequestStatus, "request_status"), default=RequestStatus.OPEN, index=True
+        enum_column_type(RequestStatus, "request_status"),
+        default=RequestStatus.OPEN,
+        index=True,
+        active_history=True,  # the old status is loaded when set: view alerts name the change
     )
     creator_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
     related_request_id: Mapped[str | None] = mapped_column(

@@ -214,7 +214,20 @@ class RequestQuery:
 
 def list_requests(*, session: Session, query: RequestQuery) -> tuple[list[RequestRow], int]:
     """One page of requests with their figures, and the total matching the filters."""
-    stmt = _figures_query()
+    stmt = _filtered(_figures_query(), query)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    order = _order(stmt, query, session.get_bind().dialect.name)
+    stmt = stmt.order_by(*order, FeatureRequest.created_at.desc(), FeatureRequest.id)
+    rows = session.execute(stmt.limit(query.limit).offset(query.offset)).all()
+    areas = areas_by_request(session=session, request_ids=[row.FeatureRequest.id for row in rows])
+    page = [
+        RequestRow(row.FeatureRequest, _row_figures(row), areas.get(row.FeatureRequest.id, []))
+        for row in rows
+    ]
+    return page, int(total)
+
+
+def _filtered(stmt: Select[*_Cols], query: RequestQuery) -> Select[*_Cols]:
     if not query.text.strip():  # merged requests show up only when searched for, as pointers
         stmt = stmt.where(FeatureRequest.merged_into_id.is_(None))
     if query.area_slug is not None:
@@ -227,17 +240,16 @@ def list_requests(*, session: Session, query: RequestQuery) -> tuple[list[Reques
         )
     if query.status is not None:
         stmt = stmt.where(FeatureRequest.status == query.status)
-    stmt = _filter_feedback(stmt, query)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    order = _order(stmt, query, session.get_bind().dialect.name)
-    stmt = stmt.order_by(*order, FeatureRequest.created_at.desc(), FeatureRequest.id)
-    rows = session.execute(stmt.limit(query.limit).offset(query.offset)).all()
-    areas = areas_by_request(session=session, request_ids=[row.FeatureRequest.id for row in rows])
-    page = [
-        RequestRow(row.FeatureRequest, _row_figures(row), areas.get(row.FeatureRequest.id, []))
-        for row in rows
-    ]
-    return page, int(total)
+    return _filter_feedback(stmt, query)
+
+
+def matching_ids(*, session: Session, query: RequestQuery, among: Iterable[str]) -> set[str]:
+    """Which of the ``among`` requests the list would show with ``query``'s filters."""
+    ids = set(among)
+    if not ids:
+        return set()
+    stmt = _filtered(select(FeatureRequest.id), query).where(FeatureRequest.id.in_(ids))
+    return set(session.scalars(stmt))
 
 
 def _order(stmt: Select[Any], query: RequestQuery, dialect: str) -> list[Any]:
@@ -269,7 +281,7 @@ def _order(stmt: Select[Any], query: RequestQuery, dialect: str) -> list[Any]:
     }[query.sort]
 
 
-def _filter_feedback(stmt: Select[Any], query: RequestQuery) -> Select[Any]:
+def _filter_feedback(stmt: Select[*_Cols], query: RequestQuery) -> Select[*_Cols]:
     if query.severity is not None:
         having = select(Feedback.request_id).where(Feedback.severity == query.severity)
         stmt = stmt.where(FeatureRequest.id.in_(having))

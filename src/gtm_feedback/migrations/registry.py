@@ -23,6 +23,8 @@ from gtm_feedback.insight.models import InsightReport
 from gtm_feedback.learning.models import MatchCalibration, MatchDecision
 from gtm_feedback.outbox.models import OutboxMessage
 from gtm_feedback.product_area.models import ProductArea
+from gtm_feedback.saved_view import changes  # noqa: F401  (registers the listener)
+from gtm_feedback.saved_view.models import RequestChange, SavedView, ViewAlert, ViewSubscription
 from gtm_feedback.user.models import ApiToken, AuditEvent, User
 
 metadata = Base.metadata
@@ -55,10 +57,14 @@ __all__ = [
     "OutboxMessage",
     "PriorityWeights",
     "ProductArea",
+    "RequestChange",
     "RequestMerge",
+    "SavedView",
     "User",
     "VectorIndexChange",
     "VectorIndexState",
+    "ViewAlert",
+    "ViewSubscription",
     "include_object",
     "metadata",
 ]

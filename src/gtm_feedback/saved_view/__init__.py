@@ -1,0 +1,1 @@
+"""Saved views of the requests list, and the alerts their subscribers get."""

@@ -1,0 +1,223 @@
+"""From logged changes to alerts: each subscription whose view shows a change is owed it once
+(a unique key per subscription and change), then it is sent once, alone or in a daily digest."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any, cast
+
+from pydantic import BaseModel
+from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, selectinload
+
+from gtm_feedback.db.base import utcnow
+from gtm_feedback.feature_request import service as requests
+from gtm_feedback.feedback.models import Feedback
+from gtm_feedback.saved_view.filters import ViewFilters
+from gtm_feedback.saved_view.models import (
+    ChangeKind,
+    Frequency,
+    RequestChange,
+    SavedView,
+    ViewAlert,
+    ViewSubscription,
+)
+from gtm_feedback.text.markup import clip, mrkdwn_escape
+
+#: Changes routed per run; the next run takes the rest.
+BATCH = 500
+#: Routed changes (and their alerts) are deleted after this long.
+KEEP = timedelta(days=90)
+
+
+class PendingAlert(BaseModel):
+    """An alert to send: where, and its line."""
+
+    id: int
+    subscription_id: str
+    change_id: int
+    user_id: str
+    channel: str
+    view_name: str
+    view_url: str
+    text: str
+
+
+def route(session: Session, base_url: str, batch: int = BATCH) -> int:
+    """Record the alerts owed for the changes not routed yet; returns how many were new."""
+    pending = list(
+        session.scalars(
+            select(RequestChange)
+            .where(RequestChange.routed.is_(False))
+            .order_by(RequestChange.id)
+            .limit(batch)
+        )
+    )
+    if not pending:
+        return 0
+    lines = _lines(session, pending, base_url)
+    rows: list[dict[str, Any]] = []
+    for view in session.scalars(select(SavedView).options(selectinload(SavedView.subscriptions))):
+        if not view.subscriptions:
+            continue
+        shown = _shown(session, ViewFilters.model_validate(view.filters), pending)
+        for sub in view.subscriptions:
+            wanted = {ChangeKind.FEEDBACK: sub.on_feedback, ChangeKind.STATUS: sub.on_status}
+            rows += [
+                {"subscription_id": sub.id, "change_id": c.id, "text": lines[c.id]}
+                for c in shown
+                if wanted[c.kind] and c.at >= sub.created_at  # news from when one subscribed
+            ]
+    added = _insert_new(session, rows)
+    done = [change.id for change in pending]
+    session.execute(update(RequestChange).where(RequestChange.id.in_(done)).values(routed=True))
+    session.execute(
+        delete(RequestChange).where(
+            RequestChange.routed.is_(True), RequestChange.at < utcnow() - KEEP
+        )
+    )
+    return added
+
+
+def _shown(
+    session: Session, filters: ViewFilters, changes: list[RequestChange]
+) -> list[RequestChange]:
+    # New feedback counts where the view shows its request now. A status change counts where the
+    # view shows the request but for its status, and the status it left or took is the view's.
+    ids = {change.request_id for change in changes}
+    with_status = requests.matching_ids(session=session, query=filters.query(), among=ids)
+    any_status = requests.matching_ids(
+        session=session, query=filters.query(status=False), among=ids
+    )
+    wanted = filters.status.value if filters.status else None
+    return [
+        change
+        for change in changes
+        if (change.kind is ChangeKind.FEEDBACK and change.request_id in with_status)
+        or (
+            change.kind is ChangeKind.STATUS
+            and change.request_id in any_status
+            and wanted in (None, change.old_status, change.new_status)
+        )
+    ]
+
+
+def _lines(session: Session, changes: list[RequestChange], base_url: str) -> dict[int, str]:
+    found = requests.by_ids(session=session, ids={change.request_id for change in changes})
+    feedback_ids = [change.feedback_id for change in changes if change.feedback_id]
+    feedback = {
+        row.id: row
+        for row in session.scalars(
+            select(Feedback)
+            .where(Feedback.id.in_(feedback_ids))
+            .options(selectinload(Feedback.account))
+        )
+    }
+    lines: dict[int, str] = {}
+    for change in changes:
+        request = found.get(change.request_id)
+        if request is None:
+            continue
+        link = f"<{base_url}/requests/{request.slug}|{mrkdwn_escape(clip(request.title, 90))}>"
+        item = feedback.get(change.feedback_id or "")
+        if change.kind is ChangeKind.STATUS:
+            lines[change.id] = f"{link} is now {change.new_status} (was {change.old_status})"
+        elif item is not None:
+            lines[change.id] = (
+                f"new feedback on {link} from {mrkdwn_escape(item.account.name)}"
+                f" ({item.severity.label}): “{mrkdwn_escape(clip(item.description, 200))}”"
+            )
+        else:  # the feedback was removed since (an undo): say what is known
+            lines[change.id] = f"new feedback on {link}"
+    return lines
+
+
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> int:
+    if not rows:
+        return 0
+    table = cast(Table, ViewAlert.__table__)
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    # Another run may have routed the same change: the unique key keeps the first.
+    statement = insert.values(rows).on_conflict_do_nothing(
+        index_elements=[table.c.subscription_id, table.c.change_id]
+    )
+    returned = session.execute(statement.returning(table.c.id)).all()
+    return len(returned)
+
+
+def _pending(query: Any) -> Any:
+    return (
+        query.join(ViewSubscription, ViewSubscription.id == ViewAlert.subscription_id)
+        .join(SavedView, SavedView.id == ViewSubscription.view_id)
+        .where(ViewAlert.sent_at.is_(None))
+    )
+
+
+def _alert(alert: ViewAlert, sub: ViewSubscription, view: SavedView) -> PendingAlert:
+    return PendingAlert(
+        id=alert.id,
+        subscription_id=sub.id,
+        change_id=alert.change_id,
+        user_id=sub.user_id,
+        channel=sub.channel,
+        view_name=view.name,
+        view_url=ViewFilters.model_validate(view.filters).url(),
+        text=alert.text,
+    )
+
+
+def due_now(session: Session, limit: int = BATCH) -> list[PendingAlert]:
+    """Unsent alerts of the subscriptions that want each item at once, oldest first."""
+    query = _pending(select(ViewAlert, ViewSubscription, SavedView)).where(
+        ViewSubscription.frequency == Frequency.IMMEDIATE
+    )
+    rows = session.execute(query.order_by(ViewAlert.id).limit(limit)).all()
+    return [_alert(*row) for row in rows]
+
+
+def claim_day(session: Session, day: str) -> dict[str, list[PendingAlert]]:
+    """The daily subscriptions' unsent alerts, claimed for ``day``'s digest, by subscription.
+
+    Claimed once: a later run for the same day finds the same ones (and any it had not sent).
+    """
+    daily = select(ViewSubscription.id).where(ViewSubscription.frequency == Frequency.DAILY)
+    session.execute(
+        update(ViewAlert)
+        .where(ViewAlert.sent_at.is_(None), ViewAlert.digest_day == "")
+        .where(ViewAlert.subscription_id.in_(daily))
+        .values(digest_day=day)
+    )
+    query = _pending(select(ViewAlert, ViewSubscription, SavedView)).where(
+        ViewAlert.digest_day == day
+    )
+    claimed: dict[str, list[PendingAlert]] = defaultdict(list)
+    for row in session.execute(query.order_by(ViewAlert.id)).all():
+        claimed[row.ViewSubscription.id].append(_alert(*row))
+    return dict(claimed)
+
+
+def mark_sent(session: Session, alert_ids: list[int]) -> None:
+    """Record these alerts as sent."""
+    session.execute(
+        update(ViewAlert)
+        .where(ViewAlert.id.in_(alert_ids), ViewAlert.sent_at.is_(None))
+        .values(sent_at=utcnow())
+    )
+
+
+def work_mark(session: Session) -> tuple[int, int] | None:
+    """The newest change waiting to be routed and unsent immediate alert (None: no work)."""
+    change = session.scalar(
+        select(func.max(RequestChange.id)).where(RequestChange.routed.is_(False))
+    )
+    alert = session.scalar(
+        _pending(select(func.max(ViewAlert.id))).where(
+            ViewSubscription.frequency == Frequency.IMMEDIATE
+        )
+    )
+    if change is None and alert is None:
+        return None
+    return change or 0, alert or 0

@@ -1,0 +1,198 @@
+"""Saved views with alerts, on both databases: views saved from the requests list's filters,
+subscriptions, and alerts of new feedback and status changes sent once per item, at once
+(started by the real kicker) or in a daily digest, through a retried send too."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from dbos import DBOS
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from gtm_feedback.config import Settings
+from gtm_feedback.db.session import session_scope
+from gtm_feedback.feature_request.models import FeatureRequest, RequestStatus, request_areas
+from gtm_feedback.importing.reader import read_csv_bytes
+from gtm_feedback.importing.service import import_rows
+from gtm_feedback.main import create_app
+from gtm_feedback.outbox.models import OutboxMessage
+from gtm_feedback.product_area.models import ProductArea
+from gtm_feedback.saved_view.models import ViewAlert
+from gtm_feedback.user.models import Role
+from tests.auth import bearer, signed_in
+from tests.runs import finished, seeded_on
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    folder = tmp_path_factory.mktemp(f"views-{request.param}")
+    # The kicker looks for work twice a second: the alerts test waits for what it starts.
+    return seeded_on(request, folder, port=8166, view_alerts_interval=0.5, view_digest_cron="off")
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings) -> Iterator[TestClient]:
+    with signed_in(create_app(settings), settings) as test_client:
+        yield test_client
+
+
+def _area_requests(settings: Settings) -> tuple[str, list[FeatureRequest], str]:
+    """An area with at least two open requests, those requests, and another area's slug."""
+    with session_scope(settings.app_database_url) as session:
+        for area in session.scalars(select(ProductArea).order_by(ProductArea.slug)):
+            found = list(
+                session.scalars(
+                    select(FeatureRequest)
+                    .join(request_areas, request_areas.c.request_id == FeatureRequest.id)
+                    .where(request_areas.c.area_id == area.id)
+                    .where(FeatureRequest.status == RequestStatus.OPEN)
+                    .where(FeatureRequest.merged_into_id.is_(None))
+                    .order_by(FeatureRequest.id)
+                )
+            )
+            if len(found) >= 2:
+                other = session.scalar(select(ProductArea.slug).where(ProductArea.id != area.id))
+                session.expunge_all()
+                return area.slug, found[:2], str(other)
+    raise AssertionError("the sample has an area with two open requests")
+
+
+def _until(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def _messages(settings: Settings, kind: str) -> list[OutboxMessage]:
+    with session_scope(settings.app_database_url) as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind))
+        found = list(rows)
+        session.expunge_all()
+        return found
+
+
+def _alerts(settings: Settings, subscription_id: str) -> list[ViewAlert]:
+    with session_scope(settings.app_database_url) as session:
+        found = list(
+            session.scalars(select(ViewAlert).where(ViewAlert.subscription_id == subscription_id))
+        )
+        session.expunge_all()
+        return found
+
+
+def test_views_are_saved_checked_and_owned(client: TestClient, settings: Settings) -> None:
+    area, _, _ = _area_requests(settings)
+    body = {"name": "Enterprise pain", "filters": {"area": area, "enterprise": True}}
+    made = client.post("/api/views", json=body)
+    assert made.status_code == 201, made.text
+    view = made.json()
+    assert view["url"] == f"/requests?area={area}&enterprise=true"
+    assert client.post("/api/views", json=body | {"name": "enterprise PAIN"}).status_code == 409
+    unknown = client.post("/api/views", json={"name": "x", "filters": {"area": "nowhere"}})
+    assert unknown.status_code == 422
+    assert "no product area" in unknown.text
+    bad = client.post("/api/views", json={"name": "x", "filters": {"status": "lost"}})
+    assert bad.status_code == 422
+    channel = {"channel": "not a channel!"}
+    assert client.put(f"/api/views/{view['id']}/subscription", json=channel).status_code == 422
+    listed = client.get("/api/views").json()
+    assert [v["name"] for v in listed["items"]] == ["Enterprise pain"]
+    # A viewer may keep views and alerts of their own, not post to a channel or delete others'.
+    viewer = bearer(settings.app_database_url, Role.viewer)
+    to_channel = {"channel": "#gtm-alerts"}
+    put = client.put(f"/api/views/{view['id']}/subscription", json=to_channel, headers=viewer)
+    assert put.status_code == 403
+    mine = client.put(f"/api/views/{view['id']}/subscription", json={}, headers=viewer)
+    assert mine.status_code == 200, mine.text
+    assert client.delete(f"/api/views/{view['id']}", headers=viewer).status_code == 403
+    assert client.delete(f"/api/views/{view['id']}").status_code == 204
+    assert client.get(f"/api/views/{view['id']}").status_code == 404
+    # The page saves the list's filters and shows the view.
+    saved = client.post("/views", data={"name": "Open here", "area": area, "status": "open"})
+    assert saved.status_code == 200
+    assert "Saved “Open here”" in saved.text
+    assert f"/requests?area={area}&amp;status=open" in saved.text
+    page_id = next(v["id"] for v in client.get("/api/views").json()["items"])
+    assert client.delete(f"/api/views/{page_id}").status_code == 204
+
+
+def _import_feedback(settings: Settings, request_id: str, account_id: str, text: str) -> None:
+    header, rows = read_csv_bytes(
+        f"id,request_id,account_id,severity,description\n"
+        f"fb_view_{request_id},{request_id},{account_id},high,{text}\n".encode()
+    )
+    report = import_rows(settings.app_database_url, "feedback", header, rows)
+    assert not report.errors, report.errors
+
+
+def test_changes_in_a_view_alert_each_subscriber_once(
+    client: TestClient, settings: Settings
+) -> None:
+    area, (first, second), other = _area_requests(settings)
+    view = client.post(
+        "/api/views", json={"name": "Open in area", "filters": {"area": area, "status": "open"}}
+    ).json()
+    elsewhere = client.post("/api/views", json={"name": "Elsewhere", "filters": {"area": other}})
+    now = client.put(f"/api/views/{view['id']}/subscription", json={}).json()
+    member = bearer(settings.app_database_url, Role.member)
+    daily_body = {"frequency": "daily", "channel": "#gtm-alerts"}
+    daily = client.put(f"/api/views/{view['id']}/subscription", json=daily_body, headers=member)
+    assert daily.status_code == 200, daily.text
+    away = client.put(f"/api/views/{elsewhere.json()['id']}/subscription", json={}).json()
+
+    account = client.get("/api/accounts", params={"limit": 1}).json()["items"][0]["id"]
+    _import_feedback(settings, first.id, account, "Quarterly exports time out")
+    changed = client.patch(f"/api/requests/{second.slug}", json={"status": "deprioritized"})
+    assert changed.status_code == 200, changed.text
+
+    # The kicker starts a run; both items reach the immediate subscriber, in one message each
+    # item appears once.
+    sent = _until(
+        lambda: (
+            len(_alerts(settings, now["id"])) == 2
+            and all(a.sent_at for a in _alerts(settings, now["id"]))
+        ),
+        "both immediate alerts sent",
+    )
+    assert sent
+    texts = " ".join(m.text for m in _messages(settings, "view_alert"))
+    assert texts.count("Quarterly exports time out") == 1
+    assert texts.count("is now deprioritized (was open)") == 1
+    assert _alerts(settings, away["id"]) == []  # another area's view hears nothing
+
+    # A send retried after it went out but before it was recorded does not go out again.
+    runs = DBOS.list_workflows(name="view_alerts_workflow", status="SUCCESS")
+    run = next(r for r in runs if r.output and r.output.sent)
+    with session_scope(settings.app_database_url, write=True) as session:
+        session.execute(
+            update(ViewAlert).values(sent_at=None).where(ViewAlert.subscription_id == now["id"])
+        )
+    before = len(_messages(settings, "view_alert"))
+    steps = DBOS.list_workflow_steps(run.workflow_id)
+    send = next(s["function_id"] for s in steps if s["function_name"].endswith("send_alert_step"))
+    forked = DBOS.fork_workflow(run.workflow_id, send)
+    assert forked.get_result().sent == 0
+    assert len(_messages(settings, "view_alert")) == before
+    assert all(a.sent_at for a in _alerts(settings, now["id"]))
+
+    # The daily subscriber gets one digest of both, once however often the day's run runs.
+    for attempt in range(2):
+        started = client.post("/api/workflows/view-digest", json={"day": "2026-12-04"})
+        assert started.status_code == 202, started.text
+        result = finished(client, started.json()["run_id"], timeout=60)["result"]
+        assert result == {"day": "2026-12-04", "digests": 1 - attempt, "items": 2 - 2 * attempt}
+    digests = _messages(settings, "view_digest")
+    assert len(digests) == 1
+    assert digests[0].channel == "#gtm-alerts"
+    assert "Quarterly exports time out" in digests[0].text
+    assert "is now deprioritized" in digests[0].text
