@@ -4,7 +4,6 @@ own."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
@@ -25,7 +24,7 @@ from gtm_feedback.integrations.embeddings import get_embedder
 from gtm_feedback.learning.workflows import refit_if_due
 from gtm_feedback.user.access import MEMBER, VIEWER, Approver, Member, Principal
 from gtm_feedback.web.admission import INTAKE, INTAKE_RESPONSES
-from gtm_feedback.web.deps import DbSession, DbWrite
+from gtm_feedback.web.deps import DbSession, DbWrite, Instant
 from gtm_feedback.web.pagination import Page, PageParams, paged
 
 router = APIRouter(prefix="/api/feedback", tags=["feedback"])
@@ -72,8 +71,8 @@ def list_feedback(
     severity: Severity | None = None,
     source: FeedbackSource | None = None,
     tier: Annotated[MatchTier | None, Query(description="How matching placed it")] = None,
-    since: Annotated[datetime | None, Query(description="Created at or after")] = None,
-    until: Annotated[datetime | None, Query(description="Created before")] = None,
+    since: Annotated[Instant | None, Query(description="Created at or after")] = None,
+    until: Annotated[Instant | None, Query(description="Created before")] = None,
 ) -> Page[ListedFeedback]:
     """Feedback, newest first, filtered by request, account, severity, source, tier and time."""
     request_id = request

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from dbos import DBOS, SetWorkflowID
@@ -21,6 +20,7 @@ from gtm_feedback.user import audit
 from gtm_feedback.user.access import MEMBER, VIEWER, Admin, Member
 from gtm_feedback.user.models import Role
 from gtm_feedback.web.admission import INTAKE, INTAKE_RESPONSES
+from gtm_feedback.web.deps import Instant
 from gtm_feedback.web.pagination import Page, PageParams, page_of
 
 router = APIRouter(prefix="/api", tags=["workflows"])
@@ -108,8 +108,8 @@ def list_runs(
         str | None, Query(max_length=200, description="e.g. process-feedback")
     ] = None,
     status: control.RunStatus | None = None,
-    since: Annotated[datetime | None, Query(description="Started at or after")] = None,
-    until: Annotated[datetime | None, Query(description="Started before")] = None,
+    since: Annotated[Instant | None, Query(description="Started at or after")] = None,
+    until: Annotated[Instant | None, Query(description="Started before")] = None,
 ) -> Page[RunSummary]:
     """Runs, newest first, by workflow, status and start time; ``total`` is null (not
     counted): follow ``next_offset``."""

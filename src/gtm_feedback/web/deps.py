@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
 from gtm_feedback.config import Settings
 from gtm_feedback.db.session import session_scope
+
+
+def _in_utc(value: datetime) -> datetime:
+    # Stored times are UTC: one that has no UTC form (0001-01-01 at +01:00) matches nothing
+    # and cannot be bound, so it is refused as input; one without a zone is taken as UTC.
+    try:
+        return value.replace(tzinfo=value.tzinfo or UTC).astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError("a time between the years 1 and 9999 in UTC") from error
+
+
+#: A point in time given as input (a query's ``since``): in UTC, naive taken as UTC.
+Instant = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 def get_app_settings(request: Request) -> Settings:
