@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from gtm_feedback.config import Settings
 from gtm_feedback.db.session import session_scope
+from gtm_feedback.feature_request.priority import PriorityWeights
 from gtm_feedback.main import create_app
 from gtm_feedback.sample.generator import generate
 from gtm_feedback.user.models import AuditEvent, Role
@@ -146,3 +148,20 @@ def test_the_pages(client: TestClient) -> None:
     page = client.get(f"/requests/{top['slug']}").text
     assert f"Priority score {top['score']:,.1f}" in page
     assert "Dealbreaker ARR, per $1k" in page
+
+
+def test_a_burst_of_first_saves_stores_one_row(client: TestClient, settings: Settings) -> None:
+    """Admins saving the weights for the first time at once all succeed (an upsert, no 500)."""
+    with session_scope(settings.app_database_url, write=True) as session:
+        session.execute(delete(PriorityWeights))
+    bodies = [DEFAULTS | {"arr": float(n + 2)} for n in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(
+            pool.map(lambda body: client.put("/api/priority/weights", json=body), bodies)
+        )
+    assert [answer.status_code for answer in answers] == [200] * 8, [a.text for a in answers]
+    with session_scope(settings.app_database_url) as session:
+        rows = list(session.scalars(select(PriorityWeights)))
+        assert len(rows) == 1
+        assert rows[0].weights in bodies
+    client.put("/api/priority/weights", json=DEFAULTS)

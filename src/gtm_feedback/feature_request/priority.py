@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gtm_feedback.db.base import Base, utcnow
 from gtm_feedback.db.types import UTCDateTime, money_units_per_dollar
+from gtm_feedback.db.upsert import insert_for
 
 WORKSPACE = "workspace"
 
@@ -62,17 +63,16 @@ class PriorityWeights(Base):
 
 def load(session: Session) -> Weights:
     """The workspace's weights (defaults for any not saved)."""
-    row = session.get(PriorityWeights, WORKSPACE)
+    # Fresh, not the session's copy: ``save`` writes with a statement, past the identity map.
+    row = session.get(PriorityWeights, WORKSPACE, populate_existing=True)
     return Weights() if row is None else Weights.model_validate(row.weights)
 
 
 def save(session: Session, weights: Weights, by: str) -> None:
-    """Store the workspace's weights."""
-    row = session.get(PriorityWeights, WORKSPACE)
-    if row is None:
-        row = PriorityWeights(id=WORKSPACE, weights={})
-        session.add(row)
-    row.weights, row.updated_by = weights.model_dump(), by
+    """Store the workspace's weights (an upsert: two first saves at once do not clash)."""
+    values = {"weights": weights.model_dump(), "updated_by": by, "updated_at": utcnow()}
+    insert = insert_for(session, PriorityWeights).values(id=WORKSPACE, **values)
+    session.execute(insert.on_conflict_do_update(index_elements=["id"], set_=values))
 
 
 @dataclass(frozen=True)

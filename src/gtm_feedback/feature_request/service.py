@@ -98,8 +98,13 @@ def _arr_subquery(*, dealbreakers_only: bool, request_id: str | None) -> Subquer
     return query.subquery()
 
 
+def _rank() -> Any:
+    # Severity as a number, so the highest is a MAX.
+    return case(*((Feedback.severity == sev, n) for sev, n in _SEVERITY_RANK.items()), else_=0)
+
+
 def _activity_subquery(request_id: str | None) -> Subquery:
-    rank = case(*((Feedback.severity == sev, n) for sev, n in _SEVERITY_RANK.items()), else_=0)
+    rank = _rank()
     query = select(
         Feedback.request_id,
         func.count(Feedback.id).label("feedback_count"),
@@ -111,7 +116,7 @@ def _activity_subquery(request_id: str | None) -> Subquery:
 
 def _severity_subquery(request_id: str | None) -> Subquery:
     # Each account once, at its highest severity on the request.
-    rank = case(*((Feedback.severity == sev, n) for sev, n in _SEVERITY_RANK.items()), else_=0)
+    rank = _rank()
     per_account = _scoped(
         select(Feedback.request_id, func.max(rank).label("rank")).group_by(
             Feedback.request_id, Feedback.account_id

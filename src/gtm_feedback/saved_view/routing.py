@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Table, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from gtm_feedback.db.base import utcnow
+from gtm_feedback.db.upsert import insert_for
 from gtm_feedback.feature_request import service as requests
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.saved_view.filters import ViewFilters
@@ -137,15 +137,12 @@ def _lines(session: Session, changes: list[RequestChange], base_url: str) -> dic
 def _insert_new(session: Session, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
-    table = cast(Table, ViewAlert.__table__)
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    insert = insert_for(session, ViewAlert)
     # Another run may have routed the same change: the unique key keeps the first.
     statement = insert.values(rows).on_conflict_do_nothing(
-        index_elements=[table.c.subscription_id, table.c.change_id]
+        index_elements=[ViewAlert.subscription_id, ViewAlert.change_id]
     )
-    returned = session.execute(statement.returning(table.c.id)).all()
-    return len(returned)
+    return len(session.execute(statement.returning(ViewAlert.id)).all())
 
 
 def _pending(query: Any) -> Any:
