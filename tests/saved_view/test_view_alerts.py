@@ -21,6 +21,7 @@ from gtm_feedback.importing.service import import_rows
 from gtm_feedback.main import create_app
 from gtm_feedback.outbox.models import OutboxMessage
 from gtm_feedback.product_area.models import ProductArea
+from gtm_feedback.saved_view import routing
 from gtm_feedback.saved_view.models import ViewAlert
 from gtm_feedback.user.models import Role
 from tests.auth import bearer, signed_in
@@ -196,3 +197,43 @@ def test_changes_in_a_view_alert_each_subscriber_once(
     assert digests[0].channel == "#gtm-alerts"
     assert "Quarterly exports time out" in digests[0].text
     assert "is now deprioritized" in digests[0].text
+
+
+def test_a_burst_longer_than_a_batch_reaches_the_subscriber_once_per_item(
+    client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import of 30 items into a view, routed 8 at a time: each run leaves the next its
+    own work, and every item reaches the subscriber once, in far fewer than 30 messages."""
+    monkeypatch.setattr(routing, "BATCH", 8)
+    area, (first, _), _ = _area_requests(settings)
+    view = client.post("/api/views", json={"name": "Burst", "filters": {"area": area}}).json()
+    sub = client.put(f"/api/views/{view['id']}/subscription", json={"on_status": False}).json()
+    before = len(_messages(settings, "view_alert"))
+    runs_before = len(DBOS.list_workflows(name="view_alerts_workflow"))
+    account = client.get("/api/accounts", params={"limit": 1}).json()["items"][0]["id"]
+    lines = "".join(
+        f"fb_burst_{n},{first.id},{account},low,Burst item {n:02d} here\n" for n in range(30)
+    )
+    header, rows = read_csv_bytes(
+        f"id,request_id,account_id,severity,description\n{lines}".encode()
+    )
+    assert not import_rows(settings.app_database_url, "feedback", header, rows).errors
+    _until(
+        lambda: (
+            len(_alerts(settings, sub["id"])) == 30
+            and all(a.sent_at for a in _alerts(settings, sub["id"]))
+        ),
+        "30 alerts routed and sent",
+        timeout=120,
+    )
+    # 30 changes, 8 a run: at least four runs, each started because the oldest moved on.
+    assert len(DBOS.list_workflows(name="view_alerts_workflow")) - runs_before >= 4
+    # This view's messages (another view of the area, from the test before, hears too).
+    sent = [m for m in _messages(settings, "view_alert")[before:] if "|Burst>" in m.text]
+    texts = " ".join(m.text for m in sent)
+    assert all(texts.count(f"Burst item {n:02d} here") <= 1 for n in range(30))
+    assert len(sent) < 30
+    # Items past the 20 listed in one message are counted, and the view's link shows them all.
+    listed = sum(texts.count(f"Burst item {n:02d} here") for n in range(30))
+    more = sum(int(m.text.split("… and ")[1].split()[0]) for m in sent if "… and " in m.text)
+    assert listed + more == 30

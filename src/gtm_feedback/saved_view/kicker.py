@@ -3,9 +3,10 @@
 A schedule every minute would add a run to the runs page every minute, nearly all with nothing
 to do. Instead each server and worker looks every ``GTMFB_VIEW_ALERTS_INTERVAL`` seconds for
 changes not routed yet and immediate alerts not sent (two indexed reads), and enqueues a run
-only then. The run id names the newest of each and a ten-minute window, so processes that see
-the same work start one run between them, and work a failed run left is tried again in the
-next window. What is owed lives in the database, so a process that dies loses nothing.
+only then. The run id names the oldest of each and a ten-minute window, so processes that see
+the same work start one run between them, a backlog longer than a run's batch gets the next run
+at once (the oldest moved on), and work a failed run left is tried again in the next window.
+What is owed lives in the database, so a process that dies loses nothing.
 """
 
 from __future__ import annotations

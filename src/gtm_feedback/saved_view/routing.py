@@ -45,14 +45,15 @@ class PendingAlert(BaseModel):
     text: str
 
 
-def route(session: Session, base_url: str, batch: int = BATCH) -> int:
-    """Record the alerts owed for the changes not routed yet; returns how many were new."""
+def route(session: Session, base_url: str) -> int:
+    """Record the alerts owed for the oldest changes not routed yet (a batch); returns how
+    many were new."""
     pending = list(
         session.scalars(
             select(RequestChange)
             .where(RequestChange.routed.is_(False))
             .order_by(RequestChange.id)
-            .limit(batch)
+            .limit(BATCH)
         )
     )
     if not pending:
@@ -166,12 +167,12 @@ def _alert(alert: ViewAlert, sub: ViewSubscription, view: SavedView) -> PendingA
     )
 
 
-def due_now(session: Session, limit: int = BATCH) -> list[PendingAlert]:
+def due_now(session: Session) -> list[PendingAlert]:
     """Unsent alerts of the subscriptions that want each item at once, oldest first."""
     query = _pending(select(ViewAlert, ViewSubscription, SavedView)).where(
         ViewSubscription.frequency == Frequency.IMMEDIATE
     )
-    rows = session.execute(query.order_by(ViewAlert.id).limit(limit)).all()
+    rows = session.execute(query.order_by(ViewAlert.id).limit(BATCH)).all()
     return [_alert(*row) for row in rows]
 
 
@@ -206,12 +207,16 @@ def mark_sent(session: Session, alert_ids: list[int]) -> None:
 
 
 def work_mark(session: Session) -> tuple[int, int] | None:
-    """The newest change waiting to be routed and unsent immediate alert (None: no work)."""
+    """The oldest change waiting to be routed and unsent immediate alert (None: no work).
+
+    The oldest, not the newest: each run moves them on, so a backlog longer than one run's
+    batch makes a new mark for the next run.
+    """
     change = session.scalar(
-        select(func.max(RequestChange.id)).where(RequestChange.routed.is_(False))
+        select(func.min(RequestChange.id)).where(RequestChange.routed.is_(False))
     )
     alert = session.scalar(
-        _pending(select(func.max(ViewAlert.id))).where(
+        _pending(select(func.min(ViewAlert.id))).where(
             ViewSubscription.frequency == Frequency.IMMEDIATE
         )
     )
