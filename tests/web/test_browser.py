@@ -440,3 +440,21 @@ def test_sign_in_with_the_identity_provider(
         expect(tab.locator("#whoami")).to_have_text(f"{VIEWER} · viewer")
     finally:
         context.close()
+
+
+def test_save_a_view_and_subscribe(server: str, page: Page, shots: Path) -> None:
+    page.goto(f"{server}/requests?area=mobile&status=open")
+    page.fill("#save-view input[name=name]", "Mobile, open")
+    page.click("#save-view button[type=submit]")
+    expect(page.locator("#notice")).to_have_text("Saved “Mobile, open”")
+    row = page.locator("#views tbody tr", has_text="Mobile, open")
+    expect(row).to_contain_text("area mobile · open")
+    row.locator("summary").click()
+    row.locator("select[name=frequency]").select_option("daily")
+    row.locator("form.form button[type=submit]").click()
+    expect(page.locator("#notice")).to_have_text("Subscribed to “Mobile, open”")
+    row = page.locator("#views tbody tr", has_text="Mobile, open")
+    expect(row).to_contain_text("new feedback and status changes, daily, DM")
+    _shot(page, shots, "views")
+    row.get_by_role("link", name="Mobile, open").click()
+    expect(page).to_have_url(re.compile(r"/requests\?area=mobile&status=open$"))
