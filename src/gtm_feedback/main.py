@@ -131,15 +131,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.rate_limit = RateLimit(settings.intake_rate_limit)
-    app.state.signin_limit = RateLimit(settings.signin_rate_limit)
-    app.state.oidc = build_client(settings)
-    app.state.admission = Admission(
-        settings.intake_concurrency, settings.intake_waiting, settings.intake_wait
-    )
-    app.state.bolt = build_bolt(settings)
-    app.state.database_metrics = DatabaseMetrics(settings)
+    _state(app, settings)
     for router in ROUTERS:
         app.include_router(router)
     # The MCP endpoint is the SDK's own app (with its bearer middleware), routed at /mcp.
@@ -158,6 +150,19 @@ def create_app(
         return JSONResponse(app.openapi())
 
     return app
+
+
+def _state(app: FastAPI, settings: Settings) -> None:
+    # What the routes share: the settings, the limits on intake and sign-in, the clients.
+    app.state.settings = settings
+    app.state.rate_limit = RateLimit(settings.intake_rate_limit)
+    app.state.signin_limit = RateLimit(settings.signin_rate_limit)
+    app.state.oidc = build_client(settings)
+    app.state.admission = Admission(
+        settings.intake_concurrency, settings.intake_waiting, settings.intake_wait
+    )
+    app.state.bolt = build_bolt(settings)
+    app.state.database_metrics = DatabaseMetrics(settings)
 
 
 def _middleware(app: FastAPI, settings: Settings) -> None:

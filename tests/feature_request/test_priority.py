@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 
 from gtm_feedback.config import Settings
 from gtm_feedback.db.session import session_scope
+from gtm_feedback.feature_request import priority
 from gtm_feedback.feature_request.priority import PriorityWeights
 from gtm_feedback.main import create_app
 from gtm_feedback.sample.generator import generate
@@ -148,6 +149,10 @@ def test_the_pages(client: TestClient) -> None:
     page = client.get(f"/requests/{top['slug']}").text
     assert f"Priority score {top['score']:,.1f}" in page
     assert "Dealbreaker ARR, per $1k" in page
+
+
+def test_every_weight_reads_one_figure() -> None:
+    assert list(priority.SOURCES) == list(priority.Weights.model_fields) == list(DEFAULTS)
 
 
 def test_a_burst_of_first_saves_stores_one_row(client: TestClient, settings: Settings) -> None:

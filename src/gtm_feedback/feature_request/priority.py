@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import JSON, ColumnElement, Float, String, literal, type_coerce
@@ -90,21 +90,47 @@ class Term:
         return self.amount * self.weight
 
 
-def amounts(figures: Any) -> dict[str, float]:
-    """The score's terms of a request's figures (``service.RequestFigures`` or its columns)."""
-    thousand = Decimal(1000)
-    return {
-        "arr": float(Decimal(figures.arr) / thousand),
-        "dealbreaker_arr": float(Decimal(figures.dealbreaker_arr) / thousand),
-        "open_pipeline": float(Decimal(figures.open_pipeline) / thousand),
-        "blocked_pipeline": float(Decimal(figures.blocked_pipeline) / thousand),
-        "nice_to_have": float(figures.accounts_low),
-        "significant": float(figures.accounts_medium),
-        "dealbreaker": float(figures.accounts_high),
-    }
+class Figures(Protocol):
+    """What a score reads of a request (``service.RequestFigures`` has it)."""
+
+    @property
+    def arr(self) -> Decimal: ...
+    @property
+    def dealbreaker_arr(self) -> Decimal: ...
+    @property
+    def open_pipeline(self) -> Decimal: ...
+    @property
+    def blocked_pipeline(self) -> Decimal: ...
+    @property
+    def accounts_low(self) -> int: ...
+    @property
+    def accounts_medium(self) -> int: ...
+    @property
+    def accounts_high(self) -> int: ...
 
 
-def breakdown(figures: Any, weights: Weights) -> list[Term]:
+#: Each term: the figure it reads, and whether that is money (counted per $1,000).
+SOURCES: dict[str, tuple[str, bool]] = {
+    "arr": ("arr", True),
+    "dealbreaker_arr": ("dealbreaker_arr", True),
+    "open_pipeline": ("open_pipeline", True),
+    "blocked_pipeline": ("blocked_pipeline", True),
+    "nice_to_have": ("accounts_low", False),
+    "significant": ("accounts_medium", False),
+    "dealbreaker": ("accounts_high", False),
+}
+
+
+def amounts(figures: Figures) -> dict[str, float]:
+    """The score's terms of a request's figures: money in thousands, accounts counted."""
+    found: dict[str, float] = {}
+    for name, (source, money) in SOURCES.items():
+        value = Decimal(getattr(figures, source))
+        found[name] = float(value / 1000 if money else value)
+    return found
+
+
+def breakdown(figures: Figures, weights: Weights) -> list[Term]:
     """Every term of the request's score, in the order of ``Weights``."""
     given = weights.model_dump()
     return [
@@ -113,7 +139,7 @@ def breakdown(figures: Any, weights: Weights) -> list[Term]:
     ]
 
 
-def score(figures: Any, weights: Weights) -> float:
+def score(figures: Figures, weights: Weights) -> float:
     """The request's priority score, rounded to a tenth."""
     return round(sum(term.points for term in breakdown(figures, weights)), 1)
 
@@ -123,17 +149,8 @@ def order_by(columns: Any, weights: Weights, dialect_name: str) -> ColumnElement
     given = weights.model_dump()
     per_thousand = 1000.0 * money_units_per_dollar(dialect_name)
     total: ColumnElement[Any] = literal(0.0, Float)
-    for name in Weights.LABELS:
-        money = name in _MONEY
+    for name, (source, money) in SOURCES.items():
         # As plain numbers: a Money column would bind the weight as an amount of money.
-        column = type_coerce(getattr(columns, name if money else _COUNTS[name]), Float)
+        column = type_coerce(getattr(columns, source), Float)
         total = total + column * literal(given[name] / (per_thousand if money else 1.0), Float)
     return total
-
-
-_MONEY = {"arr", "dealbreaker_arr", "open_pipeline", "blocked_pipeline"}
-_COUNTS = {
-    "nice_to_have": "accounts_low",
-    "significant": "accounts_medium",
-    "dealbreaker": "accounts_high",
-}
