@@ -119,7 +119,8 @@ def create_app(
     """Build the app; DBOS is launched when the app starts (``role``: with the workers or,
     ``web``, without) and destroyed when it stops."""
     settings = settings or get_settings()
-    mcp = HttpEndpoint(build_server(settings))
+    intake_limit = RateLimit(settings.intake_rate_limit)  # the API's and the MCP tool's
+    mcp = HttpEndpoint(build_server(settings, intake_limit=intake_limit))
     app = FastAPI(
         title="GTM Feedback",
         version=__version__,
@@ -131,7 +132,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    _state(app, settings)
+    _state(app, settings, intake_limit)
     for router in ROUTERS:
         app.include_router(router)
     # The MCP endpoint is the SDK's own app (with its bearer middleware), routed at /mcp.
@@ -152,10 +153,10 @@ def create_app(
     return app
 
 
-def _state(app: FastAPI, settings: Settings) -> None:
+def _state(app: FastAPI, settings: Settings, intake_limit: RateLimit) -> None:
     # What the routes share: the settings, the limits on intake and sign-in, the clients.
     app.state.settings = settings
-    app.state.rate_limit = RateLimit(settings.intake_rate_limit)
+    app.state.rate_limit = intake_limit
     app.state.signin_limit = RateLimit(settings.signin_rate_limit)
     app.state.oidc = build_client(settings)
     app.state.admission = Admission(

@@ -37,6 +37,7 @@ from gtm_feedback.mcp_server import tools
 from gtm_feedback.user import tokens
 from gtm_feedback.user.access import Principal
 from gtm_feedback.user.models import Role
+from gtm_feedback.web.ratelimit import RateLimit, client_key
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -105,9 +106,12 @@ def _call(work: Callable[[], T]) -> T:
         raise ToolError("internal error; see the server log") from exc
 
 
-def build_server(settings: Settings, as_user: Principal | None = None) -> MCPServer:
+def build_server(
+    settings: Settings, as_user: Principal | None = None, intake_limit: RateLimit | None = None
+) -> MCPServer:
     """The server with its tools; ``as_user`` fixes the caller (stdio), else each HTTP
-    request's token names it."""
+    request's token names it. ``intake_limit``: the app's limit on submissions, which
+    ``submit_feedback`` counts against too (one rate per user, however they submit)."""
     verifier = None if as_user is not None else ApiTokens(settings.app_database_url)
     auth = None
     if as_user is None:
@@ -131,7 +135,7 @@ def build_server(settings: Settings, as_user: Principal | None = None) -> MCPSer
         return principal_of(access)
 
     _register_reading(server, caller)
-    _register_acting(server, caller)
+    _register_acting(server, caller, intake_limit or RateLimit(settings.intake_rate_limit))
     return server
 
 
@@ -162,7 +166,9 @@ def _register_reading(server: MCPServer, caller: Callable[[], Principal]) -> Non
         return _call(lambda: tools.area_insights(caller(), area))
 
 
-def _register_acting(server: MCPServer, caller: Callable[[], Principal]) -> None:
+def _register_acting(
+    server: MCPServer, caller: Callable[[], Principal], intake_limit: RateLimit
+) -> None:
     """The tools that act: file feedback, read and decide approvals."""
 
     @server.tool()
@@ -183,6 +189,7 @@ def _register_acting(server: MCPServer, caller: Callable[[], Principal]) -> None
 
         def work() -> tools.Submitted:
             who = caller()
+            intake_limit.check(client_key(who.user_id))
             body = tools.feedback_body(
                 who, pain, severity, account_id, opportunity_id, links, blocks_deal
             )

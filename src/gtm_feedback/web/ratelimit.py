@@ -48,12 +48,17 @@ class RateLimit:
         raise RateLimitedError(f"over the limit of {self._item}; retry in {wait} s", wait)
 
 
+def client_key(user_id: str) -> str:
+    """The key a user's requests count against, whichever door they come through."""
+    return f"user:{user_id}"
+
+
 def client_of(request: Request) -> str:
     """Who a request counts against: its signed-in user or token's user, else its address."""
     who = getattr(request.state, "principal", None)
     user_id = getattr(who, "user_id", None)
     if isinstance(user_id, str):
-        return f"user:{user_id}"
+        return client_key(user_id)
     return f"address:{request.client.host if request.client else 'unknown'}"
 
 
