@@ -21,6 +21,7 @@ from gtm_feedback.feedback.models import Feedback, Severity
 from gtm_feedback.integrations.embeddings import get_embedder
 from gtm_feedback.main import create_app
 from gtm_feedback.matching.matcher import request_text
+from gtm_feedback.outbox.models import OutboxMessage
 from gtm_feedback.user.models import AuditEvent, Role
 from tests.auth import bearer, signed_in
 from tests.runs import finished, seeded_on
@@ -248,6 +249,29 @@ def test_status_changes_and_shipping_runs_once(client: TestClient) -> None:
     runs = client.get("/api/runs", params={"workflow": "mark-shipped", "status": "SUCCESS"})
     assert run_id in {r["run_id"] for r in runs.json()["items"]}
     assert all(r["workflow"] == "mark_shipped_workflow" for r in runs.json()["items"])
+
+
+def test_the_shipping_run_reads_what_the_same_call_changed(
+    client: TestClient, settings: Settings
+) -> None:
+    """A title and *shipped* in one PATCH: the run starts after the call's commit, so every
+    follower is told the new title (it once could read the request before that commit)."""
+    slug = _request(client, 9)["slug"]
+    client.put(f"/api/requests/{slug}/follow")
+    title = "Offline mode, as it shipped"
+    shipped = client.patch(f"/api/requests/{slug}", json={"status": "shipped", "title": title})
+    assert shipped.status_code == 200, shipped.text
+    assert sorted(shipped.json()["changed"]) == ["status", "title"]
+    run = finished(client, shipped.json()["run_id"])
+    assert run["status"] == "SUCCESS", run
+    assert run["result"]["notified"] >= 1
+    request_id = run["result"]["request_id"]
+    with session_scope(settings.app_database_url) as session:
+        told = session.scalars(
+            select(OutboxMessage.text).where(OutboxMessage.key.like(f"shipped:{request_id}:%"))
+        ).all()
+    assert told
+    assert all(title in text for text in told), told
 
 
 def test_a_new_title_is_embedded_again(client: TestClient, settings: Settings) -> None:

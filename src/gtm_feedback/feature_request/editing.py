@@ -25,7 +25,8 @@ from gtm_feedback.user.audit import Actor
 
 @dataclass(frozen=True)
 class Edited:
-    """What changed, and the mark-shipped run a change to *shipped* started."""
+    """What changed, and the mark-shipped run a change to *shipped* asks for (started by
+    :func:`ship` once the rest is committed)."""
 
     changed: list[str]
     run_id: str | None
@@ -34,7 +35,11 @@ class Edited:
 def edit(
     session: Session, request: FeatureRequest, patch: RequestPatch, actor: Actor, key: str | None
 ) -> Edited:
-    """Apply ``patch`` in the caller's transaction; ``key`` makes a shipping run idempotent."""
+    """Apply ``patch`` in the caller's transaction; ``key`` makes a shipping run idempotent.
+
+    A change to *shipped* is left to the run (it sets the status once and tells everyone):
+    commit, then :func:`ship`, so the run reads the other changes of the same call.
+    """
     if request.merged_into_id is not None:
         raise ConflictError(f"{request.slug} was merged: change the request it was merged into")
     given = patch.model_fields_set
@@ -86,11 +91,13 @@ def _status(request: FeatureRequest, status: RequestStatus, key: str | None) -> 
     if status is not RequestStatus.SHIPPED:
         request.status, request.shipped_at = status, None  # reopened: no longer shipped
         return None
-    # Shipping tells every follower: the mark-shipped run does it, once, durably.
-    run_id = run_id_for("mark-shipped", key)
+    return run_id_for("mark-shipped", key)
+
+
+def ship(request_id: str, run_id: str) -> None:
+    """Start the mark-shipped run :func:`edit` asked for (the same id twice: one run)."""
     with SetWorkflowID(run_id):
-        DBOS.start_workflow(mark_shipped_workflow, MarkShippedInput(request=request.id))
-    return run_id
+        DBOS.start_workflow(mark_shipped_workflow, MarkShippedInput(request=request_id))
 
 
 def set_following(session: Session, request: FeatureRequest, email: str, follow: bool) -> int:

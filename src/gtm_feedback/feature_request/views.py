@@ -184,7 +184,9 @@ def edit_request(
     every follower once; the slug stays, so links keep working."""
     request = _found(session, slug)
     edited = editing.edit(session, request, patch, who.actor, scoped(idempotency_key, who.user_id))
-    session.flush()
+    session.commit()  # the shipping run reads what this call changed: committed first
+    if edited.run_id is not None:
+        editing.ship(request.id, edited.run_id)
     detail = request_detail(session, request, settings.base_url)
     return RequestEdited(**detail.model_dump(), changed=edited.changed, run_id=edited.run_id)
 
