@@ -143,3 +143,26 @@ def test_binary_and_oversize_files_are_refused_before_staging(
     monkeypatch.setattr(staging, "MAX_FILE_BYTES", 10_000)
     with pytest.raises(InvalidInputError, match="over the import limit of 10,000 bytes"):
         inspect("accounts", io.BytesIO(wide_accounts("L", 1_000)))
+
+
+def test_a_file_whose_run_is_gone_is_swept_once_old(client: TestClient, settings: Settings) -> None:
+    """Run retention removed its (failed) run, or it never started: nothing will read the file,
+    so the next sweep removes it once it is a day old; a young one may still get its run."""
+    url = settings.app_database_url
+    for name in ("orphan-old", "orphan-young"):
+        facts = inspect("areas", io.BytesIO(b"id,name\nA,B\n"))
+        with session_scope(url, write=True) as session:
+            stage(
+                session,
+                describe(name, "areas", facts, filename=None, embed=False),
+                io.BytesIO(b"id,name\nA,B\n"),
+            )
+    with session_scope(url, write=True) as session:
+        old = session.get(ImportFile, "orphan-old")
+        assert old is not None
+        old.created_at = old.created_at - staging.ORPHAN_AFTER - staging.ORPHAN_AFTER
+    swept = staging.sweep(url)
+    assert "orphan-old" in swept
+    assert "orphan-young" not in swept
+    assert "orphan-young" in staged_files(url)
+    assert "orphan-old" not in staged_files(url)

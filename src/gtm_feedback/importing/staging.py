@@ -12,6 +12,7 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import IO, Any
 
 from dbos import DBOS
@@ -19,6 +20,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
+from gtm_feedback.db.base import utcnow
 from gtm_feedback.db.session import is_transient, session_scope
 from gtm_feedback.errors import InvalidInputError, PermanentError
 from gtm_feedback.importing.models import ImportChunk, ImportFile, ImportSeenId
@@ -105,16 +107,22 @@ def open_staged(url: str, file_id: str) -> Iterator[IO[bytes]]:
         yield stream
 
 
-def sweep(url: str) -> list[str]:
-    """Remove staged files whose import run has succeeded (it will never read them again).
+#: A staged file without a run yet is young (its run starts right after it is staged): kept.
+ORPHAN_AFTER = timedelta(days=1)
 
-    Files of failed or cancelled runs stay, so such a run can still be resumed.
+
+def sweep(url: str) -> list[str]:
+    """Remove staged files no run will read again: their run succeeded, or it is gone.
+
+    Files of failed or cancelled runs stay while the run does, so it can still be resumed;
+    once run retention removes it (``GTMFB_RUN_RETENTION_DAYS``), its file goes too.
     """
     with session_scope(url) as session:
-        staged = list(session.scalars(select(ImportFile.id)))
+        staged = session.execute(select(ImportFile.id, ImportFile.created_at)).all()
     # A finished run is never replayed, so its file can go; asked outside the write
     # transaction (on SQLite, DBOS's own database may be the same file).
-    done = [file_id for file_id in staged if _succeeded(file_id)]
+    old = utcnow() - ORPHAN_AFTER
+    done = [file_id for file_id, created in staged if _done_with(file_id, created < old)]
     if done:
         with session_scope(url, write=True) as session:
             for table in (ImportChunk, ImportSeenId):
@@ -123,9 +131,9 @@ def sweep(url: str) -> list[str]:
     return done
 
 
-def _succeeded(run_id: str) -> bool:
+def _done_with(run_id: str, old: bool) -> bool:
     status = DBOS.get_workflow_status(run_id)
-    return status is not None and status.status == "SUCCESS"
+    return status.status == "SUCCESS" if status is not None else old
 
 
 class _Counting(io.RawIOBase):
