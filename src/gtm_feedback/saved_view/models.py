@@ -6,7 +6,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gtm_feedback.db.base import Base, new_id, utcnow
@@ -78,6 +88,9 @@ class RequestChange(Base):
     """
 
     __tablename__ = "request_changes"
+    # The kicker's look for work, every few seconds: straight to the oldest unrouted change,
+    # past the routed many (min(id) alone walks them all on SQLite, id being its rowid).
+    __table_args__ = (Index("ix_request_changes_routed_id", "routed", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     request_id: Mapped[str] = mapped_column(
@@ -88,14 +101,17 @@ class RequestChange(Base):
     old_status: Mapped[str | None] = mapped_column(String(20))
     new_status: Mapped[str | None] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    routed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
+    routed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ViewAlert(Base):
     """One item a subscription is owed, recorded once (the unique key) and sent once."""
 
     __tablename__ = "view_alerts"
-    __table_args__ = (UniqueConstraint("subscription_id", "change_id"),)
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "change_id"),
+        Index("ix_view_alerts_sent_at_id", "sent_at", "id"),  # the oldest unsent, likewise
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     subscription_id: Mapped[str] = mapped_column(
@@ -107,4 +123,4 @@ class ViewAlert(Base):
     text: Mapped[str] = mapped_column(Text)
     #: The daily digest that took it (``YYYY-MM-DD``), or empty.
     digest_day: Mapped[str] = mapped_column(String(10), default="", index=True)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -215,9 +215,11 @@ def work_mark(session: Session) -> tuple[int, int] | None:
     change = session.scalar(
         select(func.min(RequestChange.id)).where(RequestChange.routed.is_(False))
     )
+    # Both go straight to the oldest waiting row by an index (``models``), past the many done.
+    immediate = select(ViewSubscription.id).where(ViewSubscription.frequency == Frequency.IMMEDIATE)
     alert = session.scalar(
-        _pending(select(func.min(ViewAlert.id))).where(
-            ViewSubscription.frequency == Frequency.IMMEDIATE
+        select(func.min(ViewAlert.id)).where(
+            ViewAlert.sent_at.is_(None), ViewAlert.subscription_id.in_(immediate)
         )
     )
     if change is None and alert is None:

@@ -97,7 +97,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_request_changes")),
     )
     op.create_index(op.f("ix_request_changes_request_id"), "request_changes", ["request_id"])
-    op.create_index(op.f("ix_request_changes_routed"), "request_changes", ["routed"])
+    op.create_index("ix_request_changes_routed_id", "request_changes", ["routed", "id"])
     op.create_table(
         "view_alerts",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -123,8 +123,9 @@ def upgrade() -> None:
             "subscription_id", "change_id", name=op.f("uq_view_alerts_subscription_id")
         ),
     )
-    for column in ("subscription_id", "change_id", "digest_day", "sent_at"):
+    for column in ("subscription_id", "change_id", "digest_day"):
         op.create_index(op.f(f"ix_view_alerts_{column}"), "view_alerts", [column])
+    op.create_index("ix_view_alerts_sent_at_id", "view_alerts", ["sent_at", "id"])
 
 
 def downgrade() -> None:
