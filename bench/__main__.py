@@ -12,6 +12,7 @@ from bench import (
     matching,
     pages,
     pgvector,
+    view_alerts,
     workflows,
 )
 
@@ -27,6 +28,7 @@ if __name__ == "__main__":
     burst.main([])
     latency.main([])
     index_updates.main([])
+    view_alerts.main([])
     if matching.DATA.is_dir():  # 1,000,000 vectors take ~30 min more: python -m bench.pgvector
         pgvector.main(["--items", "100000"])
     # The workflows benchmark leaves approval waits pending by design (see bench/workflows.py).
