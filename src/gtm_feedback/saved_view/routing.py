@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
@@ -15,6 +15,7 @@ from gtm_feedback.db.base import utcnow
 from gtm_feedback.db.upsert import insert_for
 from gtm_feedback.feature_request import service as requests
 from gtm_feedback.feedback.models import Feedback
+from gtm_feedback.logging import get_logger
 from gtm_feedback.saved_view.filters import ViewFilters
 from gtm_feedback.saved_view.models import (
     ChangeKind,
@@ -25,6 +26,8 @@ from gtm_feedback.saved_view.models import (
     ViewSubscription,
 )
 from gtm_feedback.text.markup import clip, mrkdwn_escape
+
+log = get_logger(__name__)
 
 #: Changes routed per run; the next run takes the rest.
 BATCH = 500
@@ -61,9 +64,10 @@ def route(session: Session, base_url: str) -> int:
     lines = _lines(session, pending, base_url)
     rows: list[dict[str, Any]] = []
     for view in session.scalars(select(SavedView).options(selectinload(SavedView.subscriptions))):
-        if not view.subscriptions:
+        filters = _filters(view)
+        if filters is None or not view.subscriptions:
             continue
-        shown = _shown(session, ViewFilters.model_validate(view.filters), pending)
+        shown = _shown(session, filters, pending)
         for sub in view.subscriptions:
             wanted = {ChangeKind.FEEDBACK: sub.on_feedback, ChangeKind.STATUS: sub.on_status}
             rows += [
@@ -74,12 +78,24 @@ def route(session: Session, base_url: str) -> int:
     added = _insert_new(session, rows)
     done = [change.id for change in pending]
     session.execute(update(RequestChange).where(RequestChange.id.in_(done)).values(routed=True))
-    session.execute(
-        delete(RequestChange).where(
-            RequestChange.routed.is_(True), RequestChange.at < utcnow() - KEEP
-        )
-    )
     return added
+
+
+def prune(session: Session) -> None:
+    """Delete routed changes older than :data:`KEEP`, and their alerts (once a day)."""
+    old = select(RequestChange.id).where(
+        RequestChange.routed.is_(True), RequestChange.at < utcnow() - KEEP
+    )
+    session.execute(delete(ViewAlert).where(ViewAlert.change_id.in_(old)))
+    session.execute(delete(RequestChange).where(RequestChange.id.in_(old)))
+
+
+def _filters(view: SavedView) -> ViewFilters | None:
+    try:
+        return ViewFilters.model_validate(view.filters)
+    except ValidationError:  # saved by an older version with a value since dropped
+        log.warning("saved_view.filters_unreadable", view_id=view.id, filters=view.filters)
+        return None
 
 
 def _shown(
@@ -162,7 +178,7 @@ def _alert(alert: ViewAlert, sub: ViewSubscription, view: SavedView) -> PendingA
         user_id=sub.user_id,
         channel=sub.channel,
         view_name=view.name,
-        view_url=ViewFilters.model_validate(view.filters).url(),
+        view_url=filters.url() if (filters := _filters(view)) else "/requests",
         text=alert.text,
     )
 

@@ -62,11 +62,6 @@ def get_view(*, session: Session, view_id: str) -> SavedView:
     return view
 
 
-def filters_of(view: SavedView) -> ViewFilters:
-    """The view's stored filters, read back through their model."""
-    return ViewFilters.model_validate(view.filters)
-
-
 def delete_view(*, session: Session, view: SavedView, user_id: str, admin: bool) -> None:
     """Delete the view and its subscriptions (its owner or an admin)."""
     if view.owner_id != user_id and not admin:

@@ -147,9 +147,11 @@ def today_step() -> str:
 
 @DBOS.step(**DB_RETRY)
 def claim_step(day: str) -> dict[str, list[PendingAlert]]:
-    """Route what is new, then claim the daily subscriptions' alerts for ``day``."""
+    """Route what is new, then claim the daily subscriptions' alerts for ``day`` (and, once a
+    day, forget changes routed long ago)."""
     with session_scope(_url(), write=True) as session:
         routing.route(session, adapters.current().settings.base_url)
+        routing.prune(session)
     with session_scope(_url(), write=True) as session:
         return routing.claim_day(session, day)
 
