@@ -72,7 +72,7 @@ def route_step() -> int:
 
 @DBOS.step(**DB_RETRY)
 def due_step() -> list[PendingAlert]:
-    """The alerts to send one by one now."""
+    """The unsent alerts of the subscriptions that want each item at once."""
     with session_scope(_url()) as session:
         return routing.due_now(session)
 
