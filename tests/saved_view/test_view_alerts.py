@@ -23,8 +23,8 @@ from gtm_feedback.main import create_app
 from gtm_feedback.outbox.models import OutboxMessage
 from gtm_feedback.product_area.models import ProductArea
 from gtm_feedback.saved_view import routing
-from gtm_feedback.saved_view.routing import PendingAlert
 from gtm_feedback.saved_view.models import ChangeKind, RequestChange, SavedView, ViewAlert
+from gtm_feedback.saved_view.routing import PendingAlert
 from gtm_feedback.user.models import Role
 from tests.auth import bearer, signed_in
 from tests.runs import finished, seeded_on
