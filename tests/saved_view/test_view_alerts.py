@@ -180,7 +180,7 @@ def test_changes_in_a_view_alert_each_subscriber_once(
     run = next(r for r in runs if r.output and r.output.sent)
     steps = DBOS.list_workflow_steps(run.workflow_id)
     due: list[PendingAlert] = next(
-        s["output"] for s in steps if s["function_name"].endswith("due_step")
+        s["output"] or [] for s in steps if s["function_name"].endswith("due_step")
     )
     ids = [alert.id for alert in due if alert.subscription_id == now["id"]]
     assert ids
