@@ -226,15 +226,9 @@ def _recover(executor_id: str) -> int:
     return len(DBOS._recover_pending_workflows([executor_id]))
 
 
-def apply_schedules(settings: Settings) -> None:
-    """Create or update the schedules: insights, digest, saved views' digest, refit, run
-    retention, duplicate sweep (``off``: remove).
-
-    Every server and worker calls this at start: DBOS upserts schedules by name, so however
-    many processes start there is one schedule each, and each firing time runs once (its run
-    id is derived from the schedule name and the time).
-    """
-    wanted = (
+def _schedules(settings: Settings) -> tuple[tuple[str, Callable[..., Any], str, str], ...]:
+    # Each schedule: its name, its workflow, its cron (``off``: none) and its queue.
+    return (
         (INSIGHTS_SCHEDULE, scheduled_area_insights_workflow, settings.insights_cron, "insights"),
         (DIGEST_SCHEDULE, scheduled_weekly_digest_workflow, settings.digest_cron, "notifications"),
         (
@@ -252,8 +246,18 @@ def apply_schedules(settings: Settings) -> None:
             "matching",
         ),
     )
+
+
+def apply_schedules(settings: Settings) -> None:
+    """Create or update the schedules: insights, digest, saved views' digest, refit, run
+    retention, duplicate sweep (``off``: remove).
+
+    Every server and worker calls this at start: DBOS upserts schedules by name, so however
+    many processes start there is one schedule each, and each firing time runs once (its run
+    id is derived from the schedule name and the time).
+    """
     entries: list[ScheduleInput] = []
-    for name, workflow, cron, queue in wanted:
+    for name, workflow, cron, queue in _schedules(settings):
         if cron == "off":
             DBOS.delete_schedule(name)
             continue
