@@ -37,6 +37,7 @@ from gtm_feedback.sample.loader import seed
 from gtm_feedback.saved_view import routing, service
 from gtm_feedback.saved_view.filters import ViewFilters
 from gtm_feedback.saved_view.models import ChangeKind, Frequency, RequestChange, ViewAlert
+from gtm_feedback.user import audit
 from gtm_feedback.user import service as users
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -60,7 +61,11 @@ def _views(url: str, count: int) -> None:
             given = {key: value for key, value in extra.items() if key != "area"}
             filters = ViewFilters.model_validate({"area": area, **given})
             view = service.create_view(
-                session=session, owner_id=owner.id, name=f"view {n}", filters=filters
+                session=session,
+                owner_id=owner.id,
+                name=f"view {n}",
+                filters=filters,
+                actor=audit.SYSTEM,
             )
             service.subscribe(
                 session=session,

@@ -15,7 +15,6 @@ from gtm_feedback.saved_view import service
 from gtm_feedback.saved_view.filters import ViewFilters
 from gtm_feedback.saved_view.models import Frequency
 from gtm_feedback.saved_view.schemas import SubscriptionIn, ViewIn, ViewOut
-from gtm_feedback.user import audit
 from gtm_feedback.user.access import VIEWER, Viewer
 from gtm_feedback.user.models import Role
 from gtm_feedback.web.deps import DbSession, DbWrite
@@ -71,11 +70,14 @@ def save_view(
         )
         body = ViewIn(name=name, filters=filters)
         view = service.create_view(
-            session=session, owner_id=who.user_id, name=body.name, filters=body.filters
+            session=session,
+            owner_id=who.user_id,
+            name=body.name,
+            filters=body.filters,
+            actor=who.actor,
         )
     except (ValidationError, InvalidInputError, ConflictError) as exc:
         return RedirectResponse(_back(f"Not saved: {_form_error(exc)}"), status_code=303)
-    audit.record(session=session, actor=who.actor, action="view.create", target=view.name)
     return RedirectResponse(_back(f"Saved “{view.name}”"), status_code=303)
 
 
@@ -122,6 +124,5 @@ def unsubscribe(subscription_id: str, session: DbWrite, who: Viewer) -> Response
 def delete_view(view_id: str, session: DbWrite, who: Viewer) -> Response:
     """Delete a view from the page (its owner or an admin)."""
     view = service.get_view(session=session, view_id=view_id)
-    service.delete_view(session=session, view=view, user_id=who.user_id, admin=who.may(Role.admin))
-    audit.record(session=session, actor=who.actor, action="view.delete", target=view.name)
+    service.delete_view(session=session, view=view, actor=who.actor, admin=who.may(Role.admin))
     return RedirectResponse(_back(f"Deleted “{view.name}”"), status_code=303)

@@ -207,10 +207,15 @@ def claim_day(session: Session, day: str) -> dict[str, list[PendingAlert]]:
     query = _pending(select(ViewAlert, ViewSubscription, SavedView)).where(
         ViewAlert.digest_day == day
     )
-    claimed: dict[str, list[PendingAlert]] = defaultdict(list)
-    for row in session.execute(query.order_by(ViewAlert.id)).all():
-        claimed[row.ViewSubscription.id].append(_alert(*row))
-    return dict(claimed)
+    return by_subscription([_alert(*row) for row in session.execute(query.order_by(ViewAlert.id))])
+
+
+def by_subscription(alerts: list[PendingAlert]) -> dict[str, list[PendingAlert]]:
+    """The alerts grouped by subscription, each group in the given order."""
+    grouped: dict[str, list[PendingAlert]] = defaultdict(list)
+    for alert in alerts:
+        grouped[alert.subscription_id].append(alert)
+    return dict(grouped)
 
 
 def mark_sent(session: Session, alert_ids: list[int]) -> None:

@@ -11,6 +11,8 @@ from gtm_feedback.product_area import service as areas
 from gtm_feedback.saved_view import changes  # noqa: F401  (logs what alerts are about)
 from gtm_feedback.saved_view.filters import ViewFilters
 from gtm_feedback.saved_view.models import Frequency, SavedView, ViewSubscription
+from gtm_feedback.user import audit
+from gtm_feedback.user.audit import Actor
 
 
 def _check_area(session: Session, filters: ViewFilters) -> None:
@@ -18,8 +20,10 @@ def _check_area(session: Session, filters: ViewFilters) -> None:
         raise InvalidInputError([("filters.area", f"no product area with slug {filters.area!r}")])
 
 
-def create_view(*, session: Session, owner_id: str, name: str, filters: ViewFilters) -> SavedView:
-    """Save ``filters`` under ``name`` (a name its owner has not used yet)."""
+def create_view(
+    *, session: Session, owner_id: str, name: str, filters: ViewFilters, actor: Actor
+) -> SavedView:
+    """Save ``filters`` under ``name`` (a name its owner has not used yet); audited."""
     _check_area(session, filters)
     taken = session.scalar(
         select(SavedView.id).where(
@@ -30,6 +34,7 @@ def create_view(*, session: Session, owner_id: str, name: str, filters: ViewFilt
         raise ConflictError(f"you already have a view named {name!r}")
     view = SavedView(owner_id=owner_id, name=name, filters=filters.model_dump(mode="json"))
     _insert(session, view, f"you already have a view named {name!r}")
+    audit.record(session=session, actor=actor, action="view.create", target=view.name)
     return view
 
 
@@ -62,11 +67,12 @@ def get_view(*, session: Session, view_id: str) -> SavedView:
     return view
 
 
-def delete_view(*, session: Session, view: SavedView, user_id: str, admin: bool) -> None:
-    """Delete the view and its subscriptions (its owner or an admin)."""
-    if view.owner_id != user_id and not admin:
+def delete_view(*, session: Session, view: SavedView, actor: Actor, admin: bool) -> None:
+    """Delete the view and its subscriptions (its owner or an admin); audited."""
+    if view.owner_id != actor.user_id and not admin:
         raise ForbiddenError("only the view's owner or an admin may delete it")
     session.delete(view)
+    audit.record(session=session, actor=actor, action="view.delete", target=view.name)
 
 
 def subscribe(

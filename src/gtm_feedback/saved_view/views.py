@@ -7,7 +7,6 @@ from fastapi import APIRouter, Response
 from gtm_feedback.errors import ForbiddenError
 from gtm_feedback.saved_view import service
 from gtm_feedback.saved_view.schemas import SubscriptionIn, SubscriptionOut, ViewIn, ViewOut
-from gtm_feedback.user import audit
 from gtm_feedback.user.access import VIEWER, Principal, Viewer
 from gtm_feedback.user.models import Role
 from gtm_feedback.web.deps import DbSession, DbWrite
@@ -30,9 +29,12 @@ def list_views(session: DbSession, paging: PageParams) -> Page[ViewOut]:
 def create_view(body: ViewIn, session: DbWrite, who: Viewer) -> ViewOut:
     """Save filters as a named view (a name you have not used; 409 if you have)."""
     view = service.create_view(
-        session=session, owner_id=who.user_id, name=body.name, filters=body.filters
+        session=session,
+        owner_id=who.user_id,
+        name=body.name,
+        filters=body.filters,
+        actor=who.actor,
     )
-    audit.record(session=session, actor=who.actor, action="view.create", target=view.name)
     session.refresh(view)
     return ViewOut.of(view)
 
@@ -47,8 +49,7 @@ def get_view(view_id: str, session: DbSession) -> ViewOut:
 def delete_view(view_id: str, session: DbWrite, who: Viewer) -> Response:
     """Delete a view and its subscriptions (its owner or an admin)."""
     view = service.get_view(session=session, view_id=view_id)
-    service.delete_view(session=session, view=view, user_id=who.user_id, admin=_admin(who))
-    audit.record(session=session, actor=who.actor, action="view.delete", target=view.name)
+    service.delete_view(session=session, view=view, actor=who.actor, admin=_admin(who))
     return Response(status_code=204)
 
 

@@ -117,17 +117,10 @@ def send_alert_step(alerts: list[PendingAlert]) -> bool:
     return sent.sent_now
 
 
-def _by_subscription(alerts: list[PendingAlert]) -> list[list[PendingAlert]]:
-    grouped: dict[str, list[PendingAlert]] = {}
-    for alert in alerts:
-        grouped.setdefault(alert.subscription_id, []).append(alert)
-    return list(grouped.values())
-
-
 def alert_now() -> ViewAlertsResult:
     """The body: route, then send what is due, one message per subscription."""
     routed = route_step()
-    due = _by_subscription(due_step())
+    due = routing.by_subscription(due_step()).values()
     sent = sum(len(alerts) for alerts in due if send_alert_step(alerts))
     return ViewAlertsResult(routed=routed, sent=sent)
 
