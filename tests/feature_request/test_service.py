@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from gtm_feedback.feature_request import service
+from gtm_feedback.feature_request import slugs as request_slugs
 from gtm_feedback.feature_request.models import RequestStatus
 from gtm_feedback.feature_request.service import RequestQuery, RequestSort
 from gtm_feedback.feedback.models import Severity
@@ -77,10 +78,12 @@ def test_list_sorts_filters_and_pages(session: Session) -> None:
 
 def test_free_slug_adds_a_number_when_taken(session: Session) -> None:
     f.request(session, "dark-mode")
-    assert service.free_slug(session=session, title="Dark mode!") == "dark-mode-2"
+    assert request_slugs.free_slug(session=session, title="Dark mode!") == "dark-mode-2"
     taken = service.resolve(session=session, id_or_slug="dark-mode")
     assert taken is not None
-    assert service.free_slug(session=session, title="Dark mode", own_id=taken.id) == "dark-mode"
+    assert (
+        request_slugs.free_slug(session=session, title="Dark mode", own_id=taken.id) == "dark-mode"
+    )
 
 
 def test_follow_is_idempotent(session: Session) -> None:

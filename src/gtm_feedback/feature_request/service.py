@@ -24,7 +24,6 @@ from gtm_feedback.feature_request.models import (
 from gtm_feedback.feedback.models import Feedback, Severity
 from gtm_feedback.product_area.models import ProductArea
 from gtm_feedback.text.formats import LIKE_ESCAPE, contains_pattern
-from gtm_feedback.text.slug import unique_slug
 
 ZERO = Decimal("0.00")
 _Cols = TypeVarTuple("_Cols")
@@ -348,16 +347,6 @@ def feedback_of(*, session: Session, request_id: str) -> list[Feedback]:
             .order_by(Feedback.created_at.desc(), Feedback.id)
         )
     )
-
-
-def free_slug(*, session: Session, title: str, own_id: str | None = None) -> str:
-    """A slug made from ``title`` that no other request uses."""
-
-    def taken(slug: str) -> bool:
-        other = session.scalar(select(FeatureRequest.id).where(FeatureRequest.slug == slug))
-        return other is not None and other != own_id
-
-    return unique_slug(title, taken, fallback="request")
 
 
 def set_areas(*, session: Session, request: FeatureRequest, area_ids: Iterable[str]) -> None:

@@ -18,7 +18,7 @@ from gtm_feedback.approval import service as approvals
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.durable.retry import DB_RETRY
 from gtm_feedback.feature_request import agents as request_agents
-from gtm_feedback.feature_request import embeddings, merging, search
+from gtm_feedback.feature_request import embeddings, merging, search, slugs
 from gtm_feedback.feature_request import service as requests
 from gtm_feedback.feature_request.agents import (
     AreaOption,
@@ -251,18 +251,20 @@ def _insert_request(
     related_request_id: str | None,
 ) -> FeatureRequest:
     user = users.get_or_create(session=session, email=creator_email)
-    row = FeatureRequest(
-        id=request_id,
-        slug=requests.free_slug(session=session, title=draft.title),
-        title=draft.title,
-        description=draft.description,
-        creator_id=user.id,
-        related_request_id=related_request_id,
-    )
-    requests.set_areas(session=session, request=row, area_ids=draft.area_ids)
-    session.add(row)
-    session.flush()
-    return row
+
+    def build(slug: str) -> FeatureRequest:
+        row = FeatureRequest(
+            id=request_id,
+            slug=slug,
+            title=draft.title,
+            description=draft.description,
+            creator_id=user.id,
+            related_request_id=related_request_id,
+        )
+        requests.set_areas(session=session, request=row, area_ids=draft.area_ids)
+        return row
+
+    return slugs.add_with_free_slug(session=session, title=draft.title, build=build)
 
 
 def _related(title: str, description: str) -> str | None:

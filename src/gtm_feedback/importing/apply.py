@@ -12,6 +12,7 @@ from gtm_feedback.account.models import Account, Opportunity
 from gtm_feedback.db.base import Base
 from gtm_feedback.errors import InvalidInputError
 from gtm_feedback.feature_request import service as requests
+from gtm_feedback.feature_request import slugs
 from gtm_feedback.feature_request.models import FeatureRequest, RequestStatus
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.importing.rows import AccountRow, AreaRow, FeedbackRow, OpportunityRow, RequestRow
@@ -107,7 +108,7 @@ def apply_request(session: Session, row: RequestRow) -> bool:
         "description": row.description,
         "status": row.status,
         "tracker_url": row.tracker_url,
-        "slug": requests.free_slug(session=session, title=slug, own_id=row.id),
+        "slug": slugs.free_slug(session=session, title=slug, own_id=row.id),
     }
     if row.creator_email:
         values["creator_id"] = users.get_or_create(session=session, email=row.creator_email).id
