@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -245,6 +246,46 @@ def test_a_burst_longer_than_a_batch_reaches_the_subscriber_once_per_item(
     listed = sum(texts.count(f"Burst item {n:02d} here") for n in range(30))
     more = sum(int(m.text.split("… and ")[1].split()[0]) for m in sent if "… and " in m.text)
     assert listed + more == 30
+
+
+def test_alerts_runs_take_turns_so_each_item_is_sent_once(
+    client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alerts runs started together (three by the API, and the kicker's) run one at a time:
+    two at once would read the same unsent alerts, and could send an item under two keys."""
+    spans: list[tuple[float, float]] = []
+    read_due = routing.due_now
+
+    def slow_due(session: Any) -> list[PendingAlert]:
+        began = time.monotonic()
+        found = read_due(session)
+        time.sleep(0.5)  # a wide window for another run to read the same alerts
+        spans.append((began, time.monotonic()))
+        return found
+
+    monkeypatch.setattr(routing, "due_now", slow_due)
+    area, (first, _), _ = _area_requests(settings)
+    view = client.post("/api/views", json={"name": "Turns", "filters": {"area": area}}).json()
+    sub = client.put(f"/api/views/{view['id']}/subscription", json={"on_status": False}).json()
+    account = client.get("/api/accounts", params={"limit": 1}).json()["items"][0]["id"]
+    lines = "".join(f"fb_turns_{n},{first.id},{account},low,Turns item {n}\n" for n in range(3))
+    header, rows = read_csv_bytes(
+        f"id,request_id,account_id,severity,description\n{lines}".encode()
+    )
+    assert not import_rows(settings.app_database_url, "feedback", header, rows).errors
+    runs = [
+        client.post(
+            "/api/workflows/view-alerts", json={}, headers={"Idempotency-Key": f"turns-{n}"}
+        ).json()["run_id"]
+        for n in range(3)
+    ]
+    assert all(finished(client, run, timeout=120)["status"] == "SUCCESS" for run in runs)
+    _until(lambda: all(a.sent_at for a in _alerts(settings, sub["id"])), "the alerts sent")
+    assert len(spans) >= len(runs)
+    ordered = sorted(spans)
+    assert all(later[0] >= earlier[1] for earlier, later in pairwise(ordered))
+    texts = " ".join(m.text for m in _messages(settings, "view_alert") if "|Turns>" in m.text)
+    assert [texts.count(f"Turns item {n}") for n in range(3)] == [1, 1, 1]
 
 
 def test_old_changes_are_forgotten_and_an_unreadable_view_is_passed_over(

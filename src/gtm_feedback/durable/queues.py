@@ -22,6 +22,8 @@ class QueueSpec:
 
     name: str
     worker_concurrency: int | None = None
+    #: Runs at once over every process (None: no limit); 1 makes the queue's runs take turns.
+    global_concurrency: int | None = None
     #: People wait for its answer: polled at the feedback interval while work waits on it and
     #: at the background one when idle; other queues at the background and the idle ones.
     urgent: bool = False
@@ -37,6 +39,8 @@ QUEUES = (
     QueueSpec("imports", worker_concurrency=1),
     QueueSpec("slack", worker_concurrency=4, urgent=True),
     QueueSpec("matching", worker_concurrency=1),
+    # Saved-view alerts: one run at a time anywhere, so no two runs read the same unsent alerts.
+    QueueSpec("view_alerts", worker_concurrency=1, global_concurrency=1),
 )
 
 #: Per queue, how many more runs this process may start at once instead of enqueueing them.
@@ -60,6 +64,7 @@ def register_queues(settings: Settings, runs_work: bool) -> None:
         DBOS.register_queue(
             spec.name,
             worker_concurrency=spec.worker_concurrency,
+            global_concurrency=spec.global_concurrency,
             polling_interval_sec=pace.busy,
             # A queue's settings live in the database, shared by every process: a command
             # line only uses the queues, the processes that run them set them.

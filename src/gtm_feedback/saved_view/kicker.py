@@ -6,6 +6,7 @@ changes not routed yet and immediate alerts not sent (two indexed reads), and en
 only then. The run id names the oldest of each and a ten-minute window, so processes that see
 the same work start one run between them, a backlog longer than a run's batch gets the next run
 at once (the oldest moved on), and work a failed run left is tried again in the next window.
+The runs take turns on their own queue (``ALERTS_QUEUE``, one at a time over every process).
 What is owed lives in the database, so a process that dies loses nothing.
 """
 
@@ -17,7 +18,7 @@ from gtm_feedback.db.session import session_scope
 from gtm_feedback.durable.periodic import Periodic
 from gtm_feedback.durable.queues import enqueue
 from gtm_feedback.saved_view import routing
-from gtm_feedback.saved_view.workflows import ViewAlertsInput, view_alerts_workflow
+from gtm_feedback.saved_view.workflows import ALERTS_QUEUE, ViewAlertsInput, view_alerts_workflow
 
 #: Seconds in which the same work is one run; a run that failed is retried in the next.
 WINDOW = 600
@@ -37,5 +38,5 @@ class AlertKicker(Periodic):
         if mark is None:
             return None
         run_id = f"view-alerts-{mark[0]}-{mark[1]}-{int(time.time() // WINDOW)}"
-        enqueue("notifications", run_id, view_alerts_workflow, ViewAlertsInput())
+        enqueue(ALERTS_QUEUE, run_id, view_alerts_workflow, ViewAlertsInput())
         return run_id

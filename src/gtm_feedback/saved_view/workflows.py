@@ -4,8 +4,9 @@ subscriptions that asked for one (a schedule).
 
 Each alert is recorded once per subscription and change (a unique key), and each message goes
 through the messenger with a key of its own (``view_alert:<subscription>:<change>``,
-``view_digest:<subscription>:<day>``): a retried step, a recovered run or two runs at once
-send it once.
+``view_digest:<subscription>:<day>``): a retried step or a recovered run sends it once. The
+alerts runs take turns on ``ALERTS_QUEUE``: two at once could read the same unsent alerts,
+group them differently, and so send an item under two keys.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from dbos import DBOS
 from pydantic import BaseModel, ConfigDict, Field
 
 from gtm_feedback.db.session import session_scope
+from gtm_feedback.durable.idempotency import check_same_input, run_id_for
+from gtm_feedback.durable.queues import enqueue
 from gtm_feedback.durable.registry import Startable
 from gtm_feedback.durable.retry import DB_RETRY, OUTBOUND_RETRY
 from gtm_feedback.integrations import adapters
@@ -27,6 +30,8 @@ from gtm_feedback.text.markup import mrkdwn_escape
 
 #: Items listed in one message; the rest are counted, and the view's link shows them.
 LISTED = 20
+#: The queue every alerts run goes through: one run at a time over every process.
+ALERTS_QUEUE = "view_alerts"
 VIEW_DIGEST_SCHEDULE = "view-digest"
 
 
@@ -131,6 +136,14 @@ def view_alerts_workflow(data: ViewAlertsInput) -> ViewAlertsResult:
     return alert_now()
 
 
+def start_alerts(data: ViewAlertsInput, idempotency_key: str | None) -> str:
+    """Queue an alerts run (once per key) to take its turn after any other; its run id."""
+    run_id = run_id_for("view-alerts", idempotency_key)
+    enqueue(ALERTS_QUEUE, run_id, view_alerts_workflow, data)
+    check_same_input(run_id, idempotency_key, data)
+    return run_id
+
+
 @DBOS.step(**DB_RETRY)
 def today_step() -> str:
     """Today in the workspace's time zone (a step: the body must not read the clock)."""
@@ -192,6 +205,7 @@ STARTABLE = (
         ViewAlertsInput,
         view_alerts_workflow,
         "Alerts of saved views: new feedback and status changes, to each subscriber once.",
+        start=start_alerts,
     ),
     Startable(
         "view-digest",
