@@ -35,7 +35,7 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	scripts/ensure-postgres
 	scripts/ensure-chromium
-	$(BIN)/pytest --cov --cov-report=term
+	$(BIN)/pytest --cov --cov-report=term --durations=20
 
 ## screenshots: the page tests, saving a screenshot of each page to docs/screenshots/
 screenshots: $(STAMP)

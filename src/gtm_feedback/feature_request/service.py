@@ -13,6 +13,7 @@ from sqlalchemy import Select, Subquery, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from gtm_feedback.account.models import Account
+from gtm_feedback.db.upsert import insert_for
 from gtm_feedback.errors import InvalidInputError
 from gtm_feedback.feature_request import pipeline, priority
 from gtm_feedback.feature_request.models import (
@@ -362,16 +363,18 @@ def set_areas(*, session: Session, request: FeatureRequest, area_ids: Iterable[s
 
 
 def follow(*, session: Session, request_id: str, user_id: str) -> bool:
-    """Make the user a follower of the request; False if they already were."""
-    exists = session.execute(
-        select(request_followers.c.user_id).where(
-            request_followers.c.request_id == request_id, request_followers.c.user_id == user_id
-        )
-    ).first()
-    if exists is not None:
-        return False
-    session.execute(request_followers.insert().values(request_id=request_id, user_id=user_id))
-    return True
+    """Make the user a follower of the request; False if they already were.
+
+    One statement, ``ON CONFLICT DO NOTHING``: two runs making the same person follow at once
+    (a burst of their submissions) both succeed, and only one of them says True.
+    """
+    statement = (
+        insert_for(session, request_followers)
+        .values(request_id=request_id, user_id=user_id)
+        .on_conflict_do_nothing()
+        .returning(request_followers.c.user_id)
+    )
+    return session.execute(statement).first() is not None
 
 
 def resolve(*, session: Session, id_or_slug: str) -> FeatureRequest | None:

@@ -8,6 +8,7 @@ its own earlier work instead of doing it twice.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from dbos import DBOS
 from pydantic import BaseModel
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from gtm_feedback import metrics
 from gtm_feedback.approval import service as approvals
+from gtm_feedback.db import locks
 from gtm_feedback.db.session import session_scope
 from gtm_feedback.durable.retry import DB_RETRY
 from gtm_feedback.feature_request import agents as request_agents
@@ -33,7 +35,7 @@ from gtm_feedback.feedback import service as feedback
 from gtm_feedback.feedback.models import MatchTier
 from gtm_feedback.feedback.schemas import ProcessFeedbackInput
 from gtm_feedback.integrations import adapters
-from gtm_feedback.integrations.embeddings import Precomputed, get_embedder
+from gtm_feedback.integrations.embeddings import Embedder, Precomputed, get_embedder
 from gtm_feedback.learning import checks, store
 from gtm_feedback.learning.agents import CheckAnswer
 from gtm_feedback.matching.matcher import MatchConfig, MatchResult, request_text
@@ -62,12 +64,14 @@ def _url() -> str:
 def rank(pain: str) -> tuple[MatchResult, MatchConfig]:
     """The requests ranked for ``pain`` with the tier, and the configuration that decided."""
     settings = adapters.current().settings
-    embedder = get_embedder(settings)
     with session_scope(settings.app_database_url) as session:
-        config = search.match_config(settings, embedder.model_id, session)
-        result = search.find_candidates(
-            session=session, embedder=embedder, pain=pain, config=config
-        )
+        return rank_in(session, pain, get_embedder(settings))
+
+
+def rank_in(session: Session, pain: str, embedder: Embedder) -> tuple[MatchResult, MatchConfig]:
+    """``rank`` as ``session`` sees the requests (a write transaction: after any before it)."""
+    config = search.match_config(adapters.current().settings, embedder.model_id, session)
+    result = search.find_candidates(session=session, embedder=embedder, pain=pain, config=config)
     return result, config
 
 
@@ -75,8 +79,15 @@ def rank(pain: str) -> tuple[MatchResult, MatchConfig]:
 def match_step(pain: str) -> MatchOutcome:
     """Rank the requests and pick the tier."""
     result, _config = rank(pain)
+    outcome = _outcome(result)
+    if not outcome.llm_check:  # else the check's step decides, and counts
+        _count(outcome)
+    return outcome
+
+
+def _outcome(result: MatchResult) -> MatchOutcome:
     best = result.best
-    outcome = MatchOutcome(
+    return MatchOutcome(
         tier=result.tier,
         request_id=best.request_id if best else None,
         confidence=best.confidence if best else None,
@@ -84,9 +95,6 @@ def match_step(pain: str) -> MatchOutcome:
         candidates=[candidate.as_dict() for candidate in result.candidates],
         llm_check=result.tier == Tier.APPROVAL and checks.enabled(adapters.current().settings),
     )
-    if not outcome.llm_check:  # else the check's step decides, and counts
-        _count(outcome)
-    return outcome
 
 
 def _count(match: MatchOutcome) -> None:
@@ -207,14 +215,29 @@ class CreatedRequest(BaseModel):
     slug: str
     title: str
     related_request_id: str | None
+    #: Instead of writing one: the automatic match of the pain to a request another run wrote
+    #: since this run started (``id`` is then that request's). Runs recorded earlier read None.
+    joined: MatchOutcome | None = None
+
+
+#: Creators of requests from feedback take turns under this lock (``db.locks``).
+CREATE_TURN = "gtm_feedback:create-request"
 
 
 @DBOS.step(**DB_RETRY)
-def create_request_step(request_id: str, pain: str, creator_email: str) -> CreatedRequest:
+def create_request_step(
+    request_id: str, pain: str, creator_email: str, join: bool = False
+) -> CreatedRequest:
     """Write a new request from the pain (once), embed it, and link a related request.
 
     The agents and the model run before the write transaction, which then only inserts: the
     write lock is held for milliseconds, not for the length of an LLM call.
+
+    ``join`` (feedback is behind the request, not a person asking for one): two runs with the
+    same new pain both match nothing and both come here. They take turns, and the second,
+    matching again, finds the request the first wrote since it started and joins it instead of
+    writing a duplicate. Only such requests: one older was seen by the match, or put aside by
+    a person (a declined approval, an undone attach).
     """
     with session_scope(_url()) as session:
         row = requests.get(session=session, request_id=request_id)
@@ -228,13 +251,41 @@ def create_request_step(request_id: str, pain: str, creator_email: str) -> Creat
     draft = agents.run(request_agents.WRITER, RequestDraftInput(pain=pain, areas=options)).output
     related = _related(draft.title, draft.description)
     text = request_text(draft.title, draft.description)
-    embedder = Precomputed(get_embedder(adapters.current().settings), [text])
+    embedder = Precomputed(get_embedder(adapters.current().settings), [text, pain])
     with session_scope(_url(), write=True) as session:
         row = requests.get(session=session, request_id=request_id)
-        if row is None:  # a retry after a commit finds its own request
-            row = _insert_request(session, request_id, draft, creator_email, related)
-            embeddings.embed_requests(session=session, embedder=embedder, ids=[request_id])
+        if row is not None:  # a retry after a commit finds its own request
+            return _created(row)
+        if join:
+            locks.take_turn(session, CREATE_TURN)
+            joined = _written_since(session, pain, embedder, _run_started())
+            if joined is not None:
+                return joined
+        row = _insert_request(session, request_id, draft, creator_email, related)
+        embeddings.embed_requests(session=session, embedder=embedder, ids=[request_id])
         return _created(row)
+
+
+def _run_started() -> datetime:
+    status = DBOS.get_workflow_status(DBOS.workflow_id or "")
+    started = status.created_at if status is not None else None
+    if started is None:  # not in a run (a step called directly): nothing counts as new
+        return datetime.max.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(started / 1000, UTC)
+
+
+def _written_since(
+    session: Session, pain: str, embedder: Embedder, since: datetime
+) -> CreatedRequest | None:
+    """The request written since ``since`` that the pain matches automatically, if any."""
+    result, _config = rank_in(session, pain, embedder)
+    best = result.best
+    if result.tier != Tier.AUTO or best is None:
+        return None
+    found = requests.get(session=session, request_id=best.request_id)
+    if found is None or found.created_at < since:
+        return None
+    return _created(found).model_copy(update={"joined": _outcome(result)})
 
 
 def _created(row: FeatureRequest) -> CreatedRequest:

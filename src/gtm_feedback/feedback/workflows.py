@@ -95,9 +95,12 @@ def _attach(
 
 def _create(data: ProcessFeedbackInput, match: steps.MatchOutcome) -> ProcessFeedbackResult:
     sub = data.submission
-    request_id = steps.create_request_step(
-        f"fr_{data.submission_id}", sub.pain, sub.submitter_email
-    ).id
+    created = steps.create_request_step(
+        f"fr_{data.submission_id}", sub.pain, sub.submitter_email, join=True
+    )
+    if created.joined is not None:  # another run wrote this pain's request since this started
+        return _attach(data, created.joined, MatchTier.AUTO)
+    request_id = created.id
     feedback_id = steps.attach_step(data, request_id, MatchTier.CREATED, match)
     _tell_submitter(data, MessageKind.CREATED, f"created:{request_id}", request_id, firehose=True)
     _start_followup(request_id, sub.submitter_email, baseline=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gtm_feedback.errors import NotFoundError
@@ -26,12 +27,23 @@ def get_by_email(*, session: Session, email: str) -> User | None:
 def get_or_create(*, session: Session, email: str, name: str | None = None) -> User:
     """The user with this email, created (named after the email if no name) when new."""
     user = get_by_email(session=session, email=email)
-    if user is None:
-        address = normalise_email(email)
-        fallback = address.split("@", 1)[0].replace(".", " ").title()
-        user = User(email=address, name=(name or fallback).strip())
-        session.add(user)
-        session.flush()
+    if user is not None:
+        return user
+    address = normalise_email(email)
+    fallback = address.split("@", 1)[0].replace(".", " ").title()
+    user = User(email=address, name=(name or fallback).strip())
+    try:
+        # Two runs seeing the same new email at once both insert; on PostgreSQL the second
+        # fails on the unique email once the first commits. Only the savepoint is lost: the
+        # user the first wrote is then visible, and is the one.
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
+    except IntegrityError:
+        found = get_by_email(session=session, email=email)
+        if found is None:
+            raise
+        return found
     return user
 
 
