@@ -40,18 +40,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def bodies(data_dir: Path, count: int) -> list[dict[str, str]]:
+def bodies(data_dir: Path, count: int, same: int = 1) -> list[dict[str, str]]:
+    """``count`` submissions from the sample's incoming feedback; ``same``: each pain is sent
+    that many times in a row (copies arriving together), else each is its own."""
     with (data_dir / "sample" / "incoming.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    return [
-        {
-            "pain": f"{rows[n % len(rows)]['text']} (burst {n})",
-            "severity": rows[n % len(rows)]["severity"],
-            "account_id": rows[n % len(rows)]["account_id"],
-            "submitter_email": rows[n % len(rows)]["submitter_email"],
-        }
-        for n in range(count)
-    ]
+    found = []
+    for n in range(count):
+        row = rows[(n // same) % len(rows)]
+        suffix = f" (burst {n // same})" if same > 1 else f" (burst {n})"
+        found.append(
+            {
+                "pain": f"{row['text']}{suffix}",
+                "severity": row["severity"],
+                "account_id": row["account_id"],
+                "submitter_email": row["submitter_email"],
+            }
+        )
+    return found
 
 
 async def _one(client: httpx.AsyncClient, n: int, body: dict[str, str]) -> dict[str, Any]:
@@ -90,13 +96,13 @@ async def _burst(
         return list(done), started
 
 
-def _drain(base: str, auth: dict[str, str], runs: list[str]) -> float:
+def _drain(base: str, auth: dict[str, str], runs: list[str]) -> tuple[float, list[Any]]:
+    """When every run had finished, and their results (empty for a run that failed)."""
     with httpx.Client(base_url=base, timeout=60, headers=auth) as client:
         while True:
-            states = [client.get(f"/api/runs/{run}").json()["status"] for run in runs]
-            if all(state in ("SUCCESS", "ERROR") for state in states):
-                assert "ERROR" not in states, "a run failed"
-                return time.monotonic()
+            found = [client.get(f"/api/runs/{run}").json() for run in runs]
+            if all(run["status"] in ("SUCCESS", "ERROR") for run in found):
+                return time.monotonic(), [run["result"] or {} for run in found]
             time.sleep(0.25)
 
 
@@ -126,23 +132,25 @@ def _run(env: dict[str, str], folder: Path, bodies: list[dict[str, str]]) -> dic
         base = f"http://127.0.0.1:{env['GTMFB_PORT']}"
         wait_ready(base)
         done, started = asyncio.run(_burst(base, auth, bodies))
-        drained = _drain(base, auth, [d["run"] for d in done])
-        return {"done": done, "started": started, "drained": drained}
+        drained, results = _drain(base, auth, [d["run"] for d in done])
+        return {"done": done, "started": started, "drained": drained, "results": results}
     finally:
         server.terminate()
         server.wait(timeout=60)
 
 
-def measure(database: str, count: int) -> dict[str, float]:
-    """One burst against a fresh server on ``database`` (sqlite or postgres)."""
+def measure(database: str, count: int, src: Path | None = None, same: int = 1) -> dict[str, float]:
+    """One burst against a fresh server on ``database`` (sqlite or postgres); ``src``: the
+    server runs that source tree's package instead (a baseline commit's ``src``)."""
     with tempfile.TemporaryDirectory() as name, fresh_database(database) as db_env:
         folder = Path(name)
         env = {k: v for k, v in os.environ.items() if not k.startswith("GTMFB_")}
+        env |= {"PYTHONPATH": str(src)} if src else {}
         env |= {"GTMFB_DATA_DIR": str(folder / "data"), "GTMFB_PORT": str(free_port())}
         env |= {"GTMFB_LOG_LEVEL": "WARNING", "GTMFB_FOLLOWUP_DELAY": "1h"}
         env |= {"GTMFB_INTAKE_RATE_LIMIT": "off", **db_env}  # one client sends everything
         subprocess.run([str(CLI), "init"], env=env, check=True, capture_output=True)
-        run = _run(env, folder, bodies(folder / "data", count))
+        run = _run(env, folder, bodies(folder / "data", count, same))
     done, started = run["done"], run["started"]
     latencies = sorted(d["first"][1] * 1000 for d in done)
     return {
@@ -152,6 +160,8 @@ def measure(database: str, count: int) -> dict[str, float]:
         "first answer p99 (ms)": latencies[max(0, round(0.99 * len(latencies)) - 1)],
         "all accepted after (s)": max(d["at"] for d in done) - started,
         "all drained after (s)": run["drained"] - started,
+        "requests written": sum(r.get("outcome") == "created" for r in run["results"]),
+        "runs failed": sum(not r for r in run["results"]),
     }
 
 
@@ -171,12 +181,23 @@ def main(argv: list[str]) -> None:
     """Print the burst table for SQLite and PostgreSQL."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--burst", type=int, default=200)
+    parser.add_argument(
+        "--baseline-src", type=Path, help="a baseline commit's src/, measured alternately"
+    )
+    parser.add_argument("--same", type=int, default=1, help="copies of each pain sent together")
     args = parser.parse_args(argv)
-    results = {db: measure(db, args.burst) for db in ("sqlite", "postgres")}
-    print(f"\n## Burst of {args.burst} concurrent POST /api/feedback\n")
-    print("| figure | SQLite | PostgreSQL |\n|---|---:|---:|")
-    for figure in results["sqlite"]:
-        values = [results[db][figure] for db in ("sqlite", "postgres")]
+    trees: dict[str, Path | None] = {"": None}
+    if args.baseline_src:
+        trees = {"baseline ": args.baseline_src.resolve(), "this tree ": None}
+    columns = [
+        (f"{tree}{db}", db, src) for db in ("sqlite", "postgres") for tree, src in trees.items()
+    ]
+    results = {name: measure(db, args.burst, src, args.same) for name, db, src in columns}
+    copies = f", each pain {args.same} times" if args.same > 1 else ""
+    print(f"\n## Burst of {args.burst} concurrent POST /api/feedback{copies}\n")
+    print("| figure | " + " | ".join(results) + " |\n|---|" + "---:|" * len(results))
+    for figure in next(iter(results.values())):
+        values = [found[figure] for found in results.values()]
         print(f"| {figure} | " + " | ".join(f"{v:,.1f}" for v in values) + " |")
 
 
