@@ -234,15 +234,21 @@ def create_request_step(
     write lock is held for milliseconds, not for the length of an LLM call.
 
     ``join`` (feedback is behind the request, not a person asking for one): two runs with the
-    same new pain both match nothing and both come here. They take turns, and the second,
-    matching again, finds the request the first wrote since it started and joins it instead of
-    writing a duplicate. Only such requests: one older was seen by the match, or put aside by
-    a person (a declined approval, an undone attach).
+    same new pain both match nothing and both come here. They take turns to write, and the
+    second, matching again in its turn, joins the request the first wrote instead of writing a
+    duplicate. Only requests written since this run started are joined: an older one was seen
+    by the match, or put aside by a person (a declined approval, an undone attach). A look
+    before the agents run saves their calls when the other run wrote it well before.
     """
+    embedder = Precomputed(get_embedder(adapters.current().settings), [pain])
+    since = _run_started() if join else None
     with session_scope(_url()) as session:
         row = requests.get(session=session, request_id=request_id)
         if row is not None:
             return _created(row)
+        joined = _written_since(session, pain, embedder, since)
+        if joined is not None:
+            return joined
         options = [
             AreaOption(id=a.id, name=a.name, description=a.description or "")
             for a in areas.list_areas(session=session)
@@ -250,15 +256,14 @@ def create_request_step(
     agents = adapters.current().agents
     draft = agents.run(request_agents.WRITER, RequestDraftInput(pain=pain, areas=options)).output
     related = _related(draft.title, draft.description)
-    text = request_text(draft.title, draft.description)
-    embedder = Precomputed(get_embedder(adapters.current().settings), [text, pain])
+    embedder.embed([request_text(draft.title, draft.description)])  # kept for the write
     with session_scope(_url(), write=True) as session:
         row = requests.get(session=session, request_id=request_id)
         if row is not None:  # a retry after a commit finds its own request
             return _created(row)
-        if join:
+        if since is not None:
             locks.take_turn(session, CREATE_TURN)
-            joined = _written_since(session, pain, embedder, _run_started())
+            joined = _written_since(session, pain, embedder, since)
             if joined is not None:
                 return joined
         row = _insert_request(session, request_id, draft, creator_email, related)
@@ -275,9 +280,11 @@ def _run_started() -> datetime:
 
 
 def _written_since(
-    session: Session, pain: str, embedder: Embedder, since: datetime
+    session: Session, pain: str, embedder: Embedder, since: datetime | None
 ) -> CreatedRequest | None:
     """The request written since ``since`` that the pain matches automatically, if any."""
+    if since is None:
+        return None
     result, _config = rank_in(session, pain, embedder)
     best = result.best
     if result.tier != Tier.AUTO or best is None:
