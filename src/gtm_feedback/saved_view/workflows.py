@@ -145,7 +145,7 @@ def start_alerts(data: ViewAlertsInput, idempotency_key: str | None) -> str:
 
 
 @DBOS.step(**DB_RETRY)
-def today_step() -> str:
+def view_today_step() -> str:
     """Today in the workspace's time zone (a step: the body must not read the clock)."""
     zone = ZoneInfo(adapters.current().settings.timezone)
     return datetime.now(zone).date().isoformat()
@@ -163,7 +163,7 @@ def claim_step(day: str) -> dict[str, list[PendingAlert]]:
 
 
 @DBOS.step(**OUTBOUND_RETRY)
-def send_digest_step(day: str, alerts: list[PendingAlert]) -> bool:
+def send_view_digest_step(day: str, alerts: list[PendingAlert]) -> bool:
     """One subscription's digest of ``day`` (once per key), its alerts then marked sent."""
     first = alerts[0]
     sent = adapters.current().messenger.send(
@@ -182,7 +182,7 @@ def send_day(day: str) -> ViewDigestResult:
     """The body: claim, then one digest per subscription."""
     digests = items = 0
     for alerts in claim_step(day).values():
-        if send_digest_step(day, alerts):
+        if send_view_digest_step(day, alerts):
             digests, items = digests + 1, items + len(alerts)
     return ViewDigestResult(day=day, digests=digests, items=items)
 
@@ -190,7 +190,7 @@ def send_day(day: str) -> ViewDigestResult:
 @DBOS.workflow()
 def view_digest_workflow(data: ViewDigestInput) -> ViewDigestResult:
     """The daily digest of every daily subscription with something new."""
-    return send_day(data.day.isoformat() if data.day else today_step())
+    return send_day(data.day.isoformat() if data.day else view_today_step())
 
 
 @DBOS.workflow()
