@@ -240,8 +240,8 @@ def create_request_step(
     by the match, or put aside by a person (a declined approval, an undone attach). A look
     before the agents run saves their calls when the other run wrote it well before.
     """
-    embedder = Precomputed(get_embedder(adapters.current().settings), [pain])
     since = _run_started() if join else None
+    embedder = Precomputed(get_embedder(adapters.current().settings), [pain] if join else [])
     with session_scope(_url()) as session:
         row = requests.get(session=session, request_id=request_id)
         if row is not None:
