@@ -1,4 +1,5 @@
-"""``INSERT … ON CONFLICT`` on either database: the dialect's own insert construct."""
+"""Inserts that meet a unique key: ``INSERT … ON CONFLICT`` on either database, and an ORM row
+added in a savepoint."""
 
 from __future__ import annotations
 
@@ -15,3 +16,12 @@ def insert_for(session: Session, model: type[Any] | Table) -> Any:
     table = model if isinstance(model, Table) else cast(Table, model.__table__)
     dialect = session.get_bind().dialect.name
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+def add_in_savepoint(session: Session, row: Any) -> None:
+    """Insert ``row`` now, in a savepoint: a unique key that refuses it (another transaction
+    wrote the same at the same moment) raises ``IntegrityError`` and rolls back only the
+    savepoint, so the caller's transaction goes on."""
+    with session.begin_nested():
+        session.add(row)
+        session.flush()

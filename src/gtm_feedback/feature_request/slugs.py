@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gtm_feedback.db.upsert import add_in_savepoint
 from gtm_feedback.feature_request.models import FeatureRequest
 from gtm_feedback.text.slug import unique_slug
 
@@ -38,17 +39,14 @@ def add_with_free_slug(
     """
     for _ in range(ATTEMPTS - 1):
         slug = free_slug(session=session, title=title)
+        row = build(slug)
         try:
-            return _insert(session, build(slug))
+            add_in_savepoint(session, row)
+            return row
         except IntegrityError:
             # Only a slug someone else took since the look-up is worth another attempt.
             if free_slug(session=session, title=title) == slug:
                 raise
-    return _insert(session, build(free_slug(session=session, title=title)))
-
-
-def _insert(session: Session, row: FeatureRequest) -> FeatureRequest:
-    with session.begin_nested():
-        session.add(row)
-        session.flush()
+    row = build(free_slug(session=session, title=title))
+    add_in_savepoint(session, row)
     return row

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gtm_feedback.db.base import utcnow
+from gtm_feedback.db.upsert import add_in_savepoint
 from gtm_feedback.feedback.models import Feedback
 from gtm_feedback.learning.models import CalibrationStatus, MatchCalibration, MatchDecision
 from gtm_feedback.matching.calibration import Calibration, Opinion
@@ -71,8 +72,7 @@ def record_decision(
         decided_by=decided_by,
     )
     try:
-        with session.begin_nested():
-            session.add(row)
+        add_in_savepoint(session, row)
     except IntegrityError:
         return False  # told twice at the same moment: the first is kept
     return True

@@ -6,6 +6,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from gtm_feedback.db.upsert import add_in_savepoint
 from gtm_feedback.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from gtm_feedback.product_area import service as areas
 from gtm_feedback.saved_view import changes  # noqa: F401  (logs what alerts are about)
@@ -40,9 +41,7 @@ def create_view(
 
 def _insert(session: Session, row: SavedView | ViewSubscription, clash: str) -> None:
     try:
-        with session.begin_nested():  # the same one saved at the same moment: a clear 409
-            session.add(row)
-            session.flush()
+        add_in_savepoint(session, row)  # the same one saved at the same moment: a clear 409
     except IntegrityError as exc:
         raise ConflictError(clash) from exc
 

@@ -8,6 +8,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gtm_feedback.db.upsert import add_in_savepoint
 from gtm_feedback.errors import NotFoundError
 from gtm_feedback.text.formats import LIKE_ESCAPE, contains_pattern
 from gtm_feedback.user import passwords
@@ -36,9 +37,7 @@ def get_or_create(*, session: Session, email: str, name: str | None = None) -> U
         # Two runs seeing the same new email at once both insert; on PostgreSQL the second
         # fails on the unique email once the first commits. Only the savepoint is lost: the
         # user the first wrote is then visible, and is the one.
-        with session.begin_nested():
-            session.add(user)
-            session.flush()
+        add_in_savepoint(session, user)
     except IntegrityError:
         found = get_by_email(session=session, email=email)
         if found is None:
